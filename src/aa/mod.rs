@@ -1,0 +1,1 @@
+//! The Advanced Authentication REST client (`/api/v1/...`).

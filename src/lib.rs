@@ -1,0 +1,14 @@
+//! aa-logon: log users on to NetIQ / OpenText Advanced Authentication with U2F security keys.
+//!
+//! The Rust API ([`Client`], [`Logon`]) is what the C ABI in [`ffi`] wraps.
+
+pub mod aa;
+mod cancel;
+mod error;
+pub mod fido;
+pub mod ffi;
+mod secret;
+
+pub use cancel::CancelToken;
+pub use error::{Error, ErrorKind, Result};
+pub use secret::Secret;

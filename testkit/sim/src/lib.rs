@@ -1,0 +1,1 @@
+//! AA server simulator.
