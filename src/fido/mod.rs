@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod sign;
+
+pub use sign::sign;
+
 use crate::{CancelToken, Result};
 
 /// Size of every CTAPHID report exchanged with a key, without hidapi's report-id byte.
