@@ -36,7 +36,8 @@ pub struct KeyMaterial {
 impl KeyMaterial {
     /// Derives the master secret from a seed; the same seed always gives the same keys.
     pub fn from_seed(seed: &[u8]) -> Self {
-        let mut mac = HmacSha256::new_from_slice(b"aa-virtual-key master v1").expect("HMAC takes any key length");
+        let mut mac =
+            HmacSha256::new_from_slice(b"aa-virtual-key master v1").expect("HMAC takes any key length");
         mac.update(seed);
         KeyMaterial { master: mac.finalize().into_bytes().into() }
     }
@@ -92,7 +93,12 @@ impl KeyMaterial {
     }
 
     /// A new credential for REGISTER; `sequence` makes each registration distinct yet reproducible.
-    pub fn registration(&self, app_param: &[u8; 32], challenge_param: &[u8; 32], sequence: u64) -> Enrollment {
+    pub fn registration(
+        &self,
+        app_param: &[u8; 32],
+        challenge_param: &[u8; 32],
+        sequence: u64,
+    ) -> Enrollment {
         let nonce = self.prf(b"register", &[app_param, challenge_param, &sequence.to_be_bytes()]);
         self.credential(app_param, &nonce)
     }
@@ -100,7 +106,8 @@ impl KeyMaterial {
     fn credential(&self, app_param: &[u8; 32], nonce: &[u8; 32]) -> Enrollment {
         let key_handle = self.key_handle(app_param, nonce);
         let public = self.signing_key(app_param, &key_handle).verifying_key().to_encoded_point(false);
-        let public_key: [u8; 65] = public.as_bytes().try_into().expect("uncompressed P-256 point is 65 bytes");
+        let public_key: [u8; 65] =
+            public.as_bytes().try_into().expect("uncompressed P-256 point is 65 bytes");
         Enrollment { key_handle, public_key }
     }
 
@@ -137,7 +144,8 @@ mod tests {
         assert_eq!(e.public_key[0], 4);
         assert!(a.owns(&application_parameter("https://aa.example"), &e.key_handle));
         assert!(!a.owns(&application_parameter("https://other.example"), &e.key_handle));
-        assert!(!KeyMaterial::from_seed(b"other").owns(&application_parameter("https://aa.example"), &e.key_handle));
+        assert!(!KeyMaterial::from_seed(b"other")
+            .owns(&application_parameter("https://aa.example"), &e.key_handle));
     }
 
     #[test]

@@ -1,0 +1,125 @@
+//! Misbehaviours a test can inject so hosts prove they cope with them.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::ctaphid::{Report, BROADCAST_CID};
+
+/// One injected misbehaviour. Each fault is used once, by the first response it applies to;
+/// several faults may be pending together and then combine on that response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The next request (any command except INIT and CANCEL) is answered with ERROR CHANNEL_BUSY
+    /// instead of being processed, as when another application holds the key. Continuation packets
+    /// the host still sends for that request are ignored.
+    ChannelBusy,
+    /// Before the next response the key emits one nonsense report on the host's channel: random bytes
+    /// after the CID, with bit 7 of byte 4 clear so it reads as a stray continuation packet. A host
+    /// waiting for an initialization packet must skip it.
+    GarbageFrame,
+    /// The key drops the first continuation packet (SEQ 0) of its next response that needs more than
+    /// one report; the host sees a sequence gap or times out and must fail cleanly (then re-INIT).
+    DropContinuation,
+    /// The next response is sent on a different channel id instead of the host's, so a well-behaved
+    /// host ignores it and times out waiting (the answer never arrives on its channel).
+    WrongCid,
+    /// The key holds its answer to the next MSG for this long, sending KEEPALIVE (STATUS_PROCESSING)
+    /// on the host's channel every 100 ms meanwhile. Other channels get CHANNEL_BUSY while it waits;
+    /// INIT on the host's channel abandons the held answer.
+    SlowKeepalive(Duration),
+}
+
+/// Pending faults of one device.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    pending: Vec<Fault>,
+    garbage_frames: u64,
+}
+
+impl Faults {
+    pub(crate) fn inject(&mut self, fault: Fault) {
+        self.pending.push(fault);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Removes and returns the oldest pending fault accepted by `wanted`.
+    pub(crate) fn take(&mut self, wanted: impl Fn(&Fault) -> bool) -> Option<Fault> {
+        let index = self.pending.iter().position(wanted)?;
+        Some(self.pending.remove(index))
+    }
+
+    /// Takes a pending fault equal to `fault`; true when there was one.
+    pub(crate) fn take_exact(&mut self, fault: Fault) -> bool {
+        self.take(|f| *f == fault).is_some()
+    }
+
+    /// Takes a pending SlowKeepalive and returns its delay.
+    pub(crate) fn take_slow_keepalive(&mut self) -> Option<Duration> {
+        match self.take(|f| matches!(f, Fault::SlowKeepalive(_)))? {
+            Fault::SlowKeepalive(delay) => Some(delay),
+            _ => None,
+        }
+    }
+
+    /// A nonsense report on `cid` (see [`Fault::GarbageFrame`]); reproducible per device.
+    pub(crate) fn garbage_frame(&mut self, cid: u32) -> Report {
+        self.garbage_frames += 1;
+        let mut report = [0u8; 64];
+        report[..4].copy_from_slice(&cid.to_be_bytes());
+        let first = Sha256::new().chain_update(b"garbage").chain_update(self.garbage_frames.to_be_bytes());
+        let second = first.clone().chain_update(b"more").finalize();
+        report[4..36].copy_from_slice(&first.finalize());
+        report[36..].copy_from_slice(&second[..28]);
+        report[4] &= 0x7F;
+        report
+    }
+}
+
+/// A channel id other than `cid`, never the reserved 0 or the broadcast CID.
+pub(crate) fn foreign_cid(cid: u32) -> u32 {
+    match cid ^ 0x5A5A_5A5A {
+        0 | BROADCAST_CID => 0x1234_5678,
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_taken_oldest_first_and_once() {
+        let mut faults = Faults::default();
+        faults.inject(Fault::SlowKeepalive(Duration::from_millis(5)));
+        faults.inject(Fault::WrongCid);
+        faults.inject(Fault::SlowKeepalive(Duration::from_millis(7)));
+        assert!(!faults.take_exact(Fault::ChannelBusy));
+        assert_eq!(faults.take_slow_keepalive(), Some(Duration::from_millis(5)));
+        assert!(faults.take_exact(Fault::WrongCid));
+        assert!(!faults.take_exact(Fault::WrongCid));
+        faults.clear();
+        assert_eq!(faults.take_slow_keepalive(), None);
+    }
+
+    #[test]
+    fn garbage_frames_keep_the_cid_and_look_like_continuations() {
+        let mut faults = Faults::default();
+        let a = faults.garbage_frame(0x0102_0304);
+        let b = faults.garbage_frame(0x0102_0304);
+        assert_eq!(&a[..4], &[1, 2, 3, 4]);
+        assert_eq!(a[4] & 0x80, 0);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn foreign_cid_is_never_the_same_reserved_or_broadcast() {
+        for cid in [1, 0x5A5A_5A5A, 0xA5A5_A5A5, BROADCAST_CID, 0x1234_5678 ^ 0x5A5A_5A5A] {
+            let other = foreign_cid(cid);
+            assert!(other != cid && other != 0 && other != BROADCAST_CID);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The public handle of a virtual key: a USB HID security key seen as a pair of report pipes.
+
+use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::ctaphid::Report;
+use crate::device::Device;
+use crate::fault::Fault;
+use crate::keys::{Enrollment, KeyMaterial};
+use crate::presence::Presence;
+
+/// The key was unplugged ([`VirtualKey::disconnect`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Disconnected;
+
+impl fmt::Display for Disconnected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the virtual security key was disconnected")
+    }
+}
+
+impl std::error::Error for Disconnected {}
+
+/// A software U2F security key. Clones share one device, so a test can keep a handle to touch,
+/// fault or unplug the key while the code under test talks to it from another thread.
+#[derive(Clone)]
+pub struct VirtualKey {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    material: KeyMaterial,
+    state: Mutex<State>,
+    /// Signalled whenever reports are queued or the key is unplugged.
+    changed: Condvar,
+}
+
+struct State {
+    device: Device,
+    connected: bool,
+}
+
+impl VirtualKey {
+    /// A plugged-in key whose keys all derive from `seed`, with [`Presence::Always`].
+    pub fn new(seed: &[u8]) -> Self {
+        let material = KeyMaterial::from_seed(seed);
+        let state = State { device: Device::new(material.clone()), connected: true };
+        VirtualKey {
+            shared: Arc::new(Shared { material, state: Mutex::new(state), changed: Condvar::new() }),
+        }
+    }
+
+    pub fn material(&self) -> &KeyMaterial {
+        &self.shared.material
+    }
+
+    /// The deterministic credential for `app_id` (what a fixture enrolls for this key).
+    pub fn enrollment(&self, app_id: &str) -> Enrollment {
+        self.shared.material.enrollment(app_id)
+    }
+
+    /// Host → device: one 64-byte report, as written to the HID output pipe.
+    pub fn write_report(&self, report: &Report) -> Result<(), Disconnected> {
+        let mut state = self.lock();
+        if !state.connected {
+            return Err(Disconnected);
+        }
+        state.device.receive(report, Instant::now());
+        drop(state);
+        self.shared.changed.notify_all();
+        Ok(())
+    }
+
+    /// Device → host: waits up to `timeout` for the next report; `Ok(None)` when none came.
+    pub fn read_report(&self, timeout: Duration) -> Result<Option<Report>, Disconnected> {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut state = self.lock();
+        loop {
+            if !state.connected {
+                return Err(Disconnected);
+            }
+            let now = Instant::now();
+            if let Some(report) = state.device.next_report(now) {
+                return Ok(Some(report));
+            }
+            if deadline.is_some_and(|d| now >= d) {
+                return Ok(None);
+            }
+            // Sleep until the caller's deadline or the device's next timer, whichever is first.
+            let wake = [deadline, state.device.next_deadline()].into_iter().flatten().min();
+            state = match wake {
+                Some(wake) => {
+                    let wait = wake.saturating_duration_since(now);
+                    self.shared.changed.wait_timeout(state, wait).unwrap_or_else(PoisonError::into_inner).0
+                }
+                None => self.shared.changed.wait(state).unwrap_or_else(PoisonError::into_inner),
+            };
+        }
+    }
+
+    /// How the simulated user answers requests for presence; forgets pending touches and waits.
+    pub fn set_presence(&self, presence: Presence) {
+        self.lock().device.authenticator.set_presence(presence);
+    }
+
+    /// The user touches the key: with [`Presence::OnDemand`], the next request needing presence
+    /// within [`TOUCH_VALIDITY`](crate::TOUCH_VALIDITY) succeeds. Other modes ignore touches.
+    pub fn touch(&self) {
+        self.lock().device.authenticator.touch(Instant::now());
+    }
+
+    /// Queues a misbehaviour for the next response(s) it applies to (see [`Fault`]).
+    pub fn inject_fault(&self, fault: Fault) {
+        self.lock().device.faults.inject(fault);
+    }
+
+    /// Drops every fault not yet applied.
+    pub fn clear_faults(&self) {
+        self.lock().device.faults.clear();
+    }
+
+    /// The signature counter: the value in the last signature made (0 before the first).
+    pub fn counter(&self) -> u32 {
+        self.lock().device.authenticator.counter()
+    }
+
+    /// How many WINK commands the key has executed.
+    pub fn wink_count(&self) -> u32 {
+        self.lock().device.winks
+    }
+
+    /// Unplugs the key: pending and later reads and writes fail with [`Disconnected`].
+    pub fn disconnect(&self) {
+        let mut state = self.lock();
+        state.connected = false;
+        state.device.reset_transport();
+        drop(state);
+        self.shared.changed.notify_all();
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.lock().connected
+    }
+
+    /// The U2F raw-message layer without CTAPHID framing: request APDU in, response data ‖ SW1 SW2
+    /// out. Shares presence and counter with the HID path.
+    pub fn apdu(&self, request: &[u8]) -> Vec<u8> {
+        self.lock().device.authenticator.process(request, Instant::now())
+    }
+
+    /// Makes the key own `key_handle` for `app_param`, signing with `private_key` (a P-256 scalar),
+    /// e.g. to replay a published test vector. A scalar that is not a valid P-256 private key (zero
+    /// or not below the group order) cannot sign: nothing is imported, so the handle stays unknown
+    /// (`6A80`).
+    pub fn import_credential(&self, app_param: [u8; 32], key_handle: Vec<u8>, private_key: [u8; 32]) {
+        // The error is deliberately dropped: the documented effect of a bad scalar is "not imported".
+        let _ = self.lock().device.authenticator.import(app_param, key_handle, private_key);
+    }
+
+    /// A poisoned lock only means another thread panicked mid-call; the device state stays usable.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for VirtualKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VirtualKey").field("connected", &self.is_connected()).finish_non_exhaustive()
+    }
+}
