@@ -1,0 +1,96 @@
+/* Shared helpers for the C tests: they run against the simulator whose URL and CA file the Rust
+ * driver (tests/c_abi.rs) passes in AA_TEST_URL and AA_TEST_CA_FILE. */
+#ifndef AA_TEST_COMMON_H
+#define AA_TEST_COMMON_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aa_logon.h"
+
+#define DEMO_ENDPOINT_ID "178fa64ebafe11eaa1fb0242ac110003"
+#define DEMO_ENDPOINT_SECRET "hVqFAFfQmfUqfrLMRf6y86Heslm3GtGt"
+#define DEMO_USER "JAGUAR\\denis"
+#define DEMO_PASSWORD "novell"
+#define DEMO_EVENT "Search Card"
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                 \
+    do {                                                                            \
+        if (!(cond)) {                                                              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                             \
+        }                                                                           \
+    } while (0)
+
+/* Checks that `call` returned `expected`; on failure prints the aa_error message. */
+#define EXPECT_STATUS(expected, call)                                                         \
+    do {                                                                                      \
+        aa_status got_ = (call);                                                              \
+        if (got_ != (expected)) {                                                             \
+            fprintf(stderr, "%s:%d: %s returned %u (%s), expected %u (%s)\n", __FILE__, __LINE__, \
+                    #call, (unsigned)got_, aa_status_str(got_), (unsigned)(expected),        \
+                    aa_status_str(expected));                                                 \
+            failures++;                                                                       \
+        }                                                                                     \
+    } while (0)
+
+/* Runs a call that must succeed; prints the error's message and aborts the test otherwise. */
+static void must(aa_status status, aa_error *error, const char *what) {
+    if (status == AA_STATUS_OK) {
+        return;
+    }
+    char *message = NULL;
+    if (error != NULL && aa_error_message(error, &message) == AA_STATUS_OK) {
+        fprintf(stderr, "%s failed: %s\n", what, message);
+        aa_string_free(message);
+    } else {
+        fprintf(stderr, "%s failed: %s\n", what, aa_status_str(status));
+    }
+    aa_error_free(error);
+    exit(1);
+}
+
+static const char *env_or_die(const char *name) {
+    const char *value = getenv(name);
+    if (value == NULL || value[0] == '\0') {
+        fprintf(stderr, "%s is not set (the Rust driver tests/c_abi.rs sets it)\n", name);
+        exit(2);
+    }
+    return value;
+}
+
+/* A client for the simulator of this test run, with its CA trusted. */
+static aa_client *new_test_client(void) {
+    aa_error *error = NULL;
+    aa_client_options *options = NULL;
+    aa_client *client = NULL;
+    must(aa_client_options_new(env_or_die("AA_TEST_URL"), DEMO_ENDPOINT_ID, DEMO_ENDPOINT_SECRET, &options,
+                               &error),
+         error, "aa_client_options_new");
+    must(aa_client_options_set_ca_file(options, env_or_die("AA_TEST_CA_FILE"), &error), error,
+         "aa_client_options_set_ca_file");
+    must(aa_client_new(options, &client, &error), error, "aa_client_new");
+    must(aa_client_options_free(options), NULL, "aa_client_options_free");
+    return client;
+}
+
+/* Returns a copy of a library string (freed through the library) for easy comparisons. */
+static char *take_string(char *library_string) {
+    char *copy = library_string ? strdup(library_string) : NULL;
+    aa_string_free(library_string);
+    return copy;
+}
+
+static int finish(const char *name) {
+    if (failures == 0) {
+        printf("%s: all checks passed\n", name);
+        return 0;
+    }
+    printf("%s: %d check(s) failed\n", name, failures);
+    return 1;
+}
+
+#endif
