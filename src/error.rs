@@ -129,14 +129,11 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.kind.as_str(), self.message)?;
-        let details: Vec<String> = [
-            self.http_status.map(|s| format!("HTTP {s}")),
-            self.msgid.clone(),
-            self.reason.clone(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let details: Vec<String> =
+            [self.http_status.map(|s| format!("HTTP {s}")), self.msgid.clone(), self.reason.clone()]
+                .into_iter()
+                .flatten()
+                .collect();
         if !details.is_empty() {
             write!(f, " ({})", details.join(", "))?;
         }
@@ -168,7 +165,10 @@ mod tests {
             .with_http_status(400)
             .with_msgid("AUCORE-1056")
             .with_reason("USER_NOT_FOUND");
-        assert_eq!(e.to_string(), "AA server error: User is not found (HTTP 400, AUCORE-1056, USER_NOT_FOUND)");
+        assert_eq!(
+            e.to_string(),
+            "AA server error: User is not found (HTTP 400, AUCORE-1056, USER_NOT_FOUND)"
+        );
         assert_eq!(e.msgid(), Some("AUCORE-1056"));
     }
 }

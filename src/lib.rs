@@ -9,6 +9,11 @@ pub mod fido;
 pub mod ffi;
 mod secret;
 
+pub use aa::{
+    Chain, ChainsInfo, Client, ClientConfig, LoginSessionInfo, Logon, LogonResponse, LogonStatus, TlsOptions,
+    U2fChallenge, UserInfo,
+};
 pub use cancel::CancelToken;
 pub use error::{Error, ErrorKind, Result};
+pub use fido::{DeviceProvider, Prompt, SignOptions, SignRequest, SignResponse};
 pub use secret::Secret;

@@ -1,1 +1,19 @@
 //! The Advanced Authentication REST client (`/api/v1/...`).
+
+mod client;
+mod config;
+mod connector;
+mod http;
+mod logon;
+mod model;
+mod session;
+mod tls;
+
+pub use client::Client;
+pub use config::{
+    default_user_agent, ClientConfig, TlsOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
+};
+pub use logon::Logon;
+pub use model::{Chain, ChainsInfo, LoginSessionInfo, LogonResponse, LogonStatus, U2fChallenge, UserInfo};
+pub use tls::spki_sha256;

@@ -1,0 +1,307 @@
+//! One JSON request to the AA API over the client's shared ureq agent: size cap, error envelope
+//! and transport errors mapped to [`ErrorKind`]s, and a log line without secrets.
+
+use std::time::Instant;
+
+use serde_json::Value;
+use ureq::unversioned::resolver::DefaultResolver;
+
+use super::config::ClientConfig;
+use super::connector::connector_chain;
+use super::tls;
+use crate::{Error, ErrorKind, Result};
+
+/// The API prefix every path is relative to.
+const API_PREFIX: &str = "/api/v1";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// One API call. `route` names the call for logs without ids or query values (they are tokens).
+pub(crate) struct ApiRequest<'a> {
+    pub method: Method,
+    pub route: &'a str,
+    pub path_and_query: String,
+    /// Serialized JSON body; zeroized by its owner after the call.
+    pub body: Option<&'a [u8]>,
+}
+
+pub(crate) struct Http {
+    agent: ureq::Agent,
+    api_base: String,
+    max_response_bytes: u64,
+    accept_language: Option<String>,
+}
+
+impl Http {
+    pub(crate) fn new(config: &ClientConfig) -> Result<Self> {
+        let api_base = api_base(&config.base_url)?;
+        if config.connect_timeout.is_zero() || config.request_timeout.is_zero() {
+            return Err(Error::new(ErrorKind::Config, "timeouts must be greater than zero"));
+        }
+        if config.max_response_bytes == 0 {
+            return Err(Error::new(ErrorKind::Config, "max_response_bytes must be greater than zero"));
+        }
+        let proxy = match &config.proxy {
+            Some(url) => Some(
+                ureq::Proxy::new(url)
+                    .map_err(|e| Error::new(ErrorKind::Config, format!("invalid proxy URL {url:?}: {e}")))?,
+            ),
+            None => None,
+        };
+        let tls_config = tls::client_config(&config.tls)?;
+        let agent_config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(config.connect_timeout))
+            .timeout_global(Some(config.request_timeout))
+            // An explicit setting always wins over proxy environment variables.
+            .proxy(proxy)
+            .user_agent(config.user_agent.as_str())
+            .accept("application/json")
+            .max_redirects(0)
+            .build();
+        let agent =
+            ureq::Agent::with_parts(agent_config, connector_chain(tls_config), DefaultResolver::default());
+        Ok(Http {
+            agent,
+            api_base,
+            max_response_bytes: config.max_response_bytes,
+            accept_language: config.accept_language.clone(),
+        })
+    }
+
+    /// Sends the request; returns the JSON answer of a 2xx (`Null` for an empty body) or the error.
+    pub(crate) fn call(&self, request: ApiRequest<'_>) -> Result<Value> {
+        let url = format!("{}{}", self.api_base, request.path_and_query);
+        let started = Instant::now();
+        let outcome = self.send(&url, &request).and_then(|mut response| {
+            let status = response.status().as_u16();
+            let body = response
+                .body_mut()
+                .with_config()
+                .limit(self.max_response_bytes)
+                .read_to_vec()
+                .map_err(|e| transport_error(e, self.max_response_bytes));
+            body.map(|body| (status, body))
+        });
+        let elapsed = started.elapsed();
+        let (status, body) = match outcome {
+            Ok(answer) => answer,
+            Err(e) => {
+                log::debug!("{} {} failed after {elapsed:?}: {e}", request.method.as_str(), request.route);
+                return Err(e);
+            }
+        };
+        log::debug!("{} {} -> {status} in {elapsed:?}", request.method.as_str(), request.route);
+        interpret_answer(status, &body)
+    }
+
+    fn send(&self, url: &str, request: &ApiRequest<'_>) -> Result<ureq::http::Response<ureq::Body>> {
+        let language = self.accept_language.as_deref();
+        let result = match (request.method, request.body) {
+            (Method::Get, _) => with_language(self.agent.get(url), language).call(),
+            (Method::Delete, _) => with_language(self.agent.delete(url), language).call(),
+            (Method::Post, body) => with_language(self.agent.post(url), language)
+                .header("Content-Type", "application/json")
+                .send(body.unwrap_or(b"{}")),
+        };
+        result.map_err(|e| transport_error(e, self.max_response_bytes))
+    }
+}
+
+fn with_language<B>(request: ureq::RequestBuilder<B>, language: Option<&str>) -> ureq::RequestBuilder<B> {
+    match language {
+        Some(language) => request.header("Accept-Language", language),
+        None => request,
+    }
+}
+
+/// `https://host[:port][/prefix]` → `https://host[:port][/prefix]/api/v1` (prefix kept when present).
+pub(crate) fn api_base(base_url: &str) -> Result<String> {
+    let invalid = |why: &str| Error::new(ErrorKind::Config, format!("invalid base URL {base_url:?}: {why}"));
+    let uri: ureq::http::Uri = base_url.trim().parse().map_err(|_| invalid("not a URL"))?;
+    match uri.scheme_str() {
+        Some("https") => {}
+        Some("http") => {
+            log::warn!("base URL {base_url:?} is plain HTTP: passwords and OTPs travel unencrypted")
+        }
+        _ => return Err(invalid("scheme must be https or http")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(invalid("no host"));
+    }
+    if uri.query().is_some() {
+        return Err(invalid("must not carry a query"));
+    }
+    let trimmed = base_url.trim().trim_end_matches('/');
+    Ok(if trimmed.ends_with(API_PREFIX) { trimmed.to_owned() } else { format!("{trimmed}{API_PREFIX}") })
+}
+
+/// Classifies a ureq failure.
+fn transport_error(e: ureq::Error, limit: u64) -> Error {
+    let kind = match &e {
+        ureq::Error::Timeout(_) => ErrorKind::Timeout,
+        ureq::Error::Rustls(_) | ureq::Error::Tls(_) | ureq::Error::TlsRequired => ErrorKind::Tls,
+        ureq::Error::Io(io) if is_timeout(io) => ErrorKind::Timeout,
+        ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
+            ErrorKind::Tls
+        }
+        ureq::Error::BodyExceedsLimit(_) => {
+            return Error::new(
+                ErrorKind::MalformedServerData,
+                format!("server answer is larger than {limit} bytes"),
+            )
+        }
+        ureq::Error::Protocol(_) => ErrorKind::MalformedServerData,
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::InvalidProxyUrl => ErrorKind::Config,
+        _ => ErrorKind::Network,
+    };
+    Error::new(kind, e.to_string())
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
+}
+
+/// Turns status + body into the JSON answer or the error the server described.
+pub(crate) fn interpret_answer(status: u16, body: &[u8]) -> Result<Value> {
+    let json = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Value::Null)
+    } else {
+        serde_json::from_slice::<Value>(body)
+    };
+    if (200..300).contains(&status) {
+        let json = json.map_err(|e| {
+            Error::new(ErrorKind::MalformedServerData, format!("server answer is not valid JSON: {e}"))
+        })?;
+        if json.get("status").and_then(Value::as_str) == Some("error") {
+            return Err(envelope_error(status, &json));
+        }
+        return Ok(json);
+    }
+    match json {
+        Ok(json) if json.get("errors").is_some() || json.get("status").is_some() => {
+            Err(envelope_error(status, &json))
+        }
+        _ => {
+            Err(Error::new(ErrorKind::AaHttp, format!("server answered HTTP {status}"))
+                .with_http_status(status))
+        }
+    }
+}
+
+/// The §3.3 error envelope: `errors[0].msgid/description`, top-level (or first error's) `reason`.
+fn envelope_error(status: u16, json: &Value) -> Error {
+    let first = json.get("errors").and_then(Value::as_array).and_then(|errors| errors.first());
+    fn text<'a>(v: Option<&'a Value>, key: &str) -> &'a str {
+        v.and_then(|v| v.get(key)).and_then(Value::as_str).unwrap_or("")
+    }
+    let description = match text(first, "description") {
+        "" => match text(first, "name") {
+            "" => format!("server answered HTTP {status}"),
+            name => name.to_owned(),
+        },
+        description => description.to_owned(),
+    };
+    let reason = match text(Some(json), "reason") {
+        "" => text(first, "reason"),
+        reason => reason,
+    };
+    Error::new(ErrorKind::AaHttp, description)
+        .with_http_status(status)
+        .with_msgid(text(first, "msgid"))
+        .with_reason(reason)
+}
+
+/// Percent-encodes a path segment or query value (RFC 3986 unreserved characters kept).
+pub(crate) fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_base_appends_the_prefix_once() {
+        assert_eq!(api_base("https://aa.example").unwrap(), "https://aa.example/api/v1");
+        assert_eq!(api_base("https://aa.example:8443/").unwrap(), "https://aa.example:8443/api/v1");
+        assert_eq!(api_base("https://aa.example/api/v1/").unwrap(), "https://aa.example/api/v1");
+        assert_eq!(api_base("https://aa.example/tenant").unwrap(), "https://aa.example/tenant/api/v1");
+    }
+
+    #[test]
+    fn bad_base_urls_are_config_errors() {
+        for url in ["", "aa.example", "ftp://aa.example", "https://", "https://aa.example/?x=1", "::::"] {
+            assert_eq!(api_base(url).unwrap_err().kind(), ErrorKind::Config, "{url}");
+        }
+    }
+
+    #[test]
+    fn error_envelope_keeps_the_server_details() {
+        let body = br#"{"status":"error","errors":[{"location":"server","name":"AuError","msgid":"AUCORE-1056","description":"User is not found"}],"reason":"USER_NOT_FOUND"}"#;
+        let e = interpret_answer(400, body).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AaHttp);
+        assert_eq!(e.http_status(), Some(400));
+        assert_eq!(e.msgid(), Some("AUCORE-1056"));
+        assert_eq!(e.reason(), Some("USER_NOT_FOUND"));
+        assert_eq!(e.message(), "User is not found");
+    }
+
+    #[test]
+    fn validation_error_without_msgid_names_the_field() {
+        let body = br#"{"status":"error","errors":[{"location":"body","name":"endpoint_secret_hash","description":"String does not match expected pattern"}]}"#;
+        let e = interpret_answer(400, body).unwrap_err();
+        assert_eq!(e.msgid(), None);
+        assert_eq!(e.message(), "String does not match expected pattern");
+    }
+
+    #[test]
+    fn non_json_error_bodies_keep_the_status() {
+        let e = interpret_answer(502, b"<html>Bad gateway</html>").unwrap_err();
+        assert_eq!((e.kind(), e.http_status()), (ErrorKind::AaHttp, Some(502)));
+    }
+
+    #[test]
+    fn error_status_inside_a_200_is_an_error() {
+        let e =
+            interpret_answer(200, br#"{"status":"error","errors":[{"msgid":"AUCORE-1","description":"x"}]}"#)
+                .unwrap_err();
+        assert_eq!((e.kind(), e.msgid()), (ErrorKind::AaHttp, Some("AUCORE-1")));
+    }
+
+    #[test]
+    fn truncated_json_is_malformed() {
+        let e = interpret_answer(200, br#"{"status":"MORE_DA"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::MalformedServerData);
+        assert_eq!(interpret_answer(200, b"").unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn encoding_keeps_unreserved_characters_only() {
+        assert_eq!(encode("LOCAL\\admin x&y=é"), "LOCAL%5Cadmin%20x%26y%3D%C3%A9");
+        assert_eq!(encode("abc-_.~09"), "abc-_.~09");
+    }
+}
