@@ -1,6 +1,8 @@
 //! The Advanced Authentication REST client (`/api/v1/...`).
 
 mod client;
+#[cfg(test)]
+mod client_tests;
 mod config;
 mod connector;
 mod http;
