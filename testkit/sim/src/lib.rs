@@ -1,1 +1,27 @@
-//! AA server simulator.
+//! AA server simulator: the Advanced Authentication REST API (`/api/v1/…`) as documented in the
+//! project's protocol notes, strict in what it accepts, plus simulator-only inspection and fault
+//! routes under `/sim/v1/`. Start it in-process with [`Simulator::start`] or as the `aa-sim` binary.
+
+mod api;
+mod app;
+pub mod demo;
+mod directory;
+mod envelope;
+pub mod faults;
+mod fixture;
+mod http;
+mod ids;
+mod routes;
+mod sim_routes;
+mod simulator;
+mod store;
+mod tls;
+pub mod totp;
+pub mod u2f;
+
+pub use faults::{Fault, FaultRule};
+pub use fixture::{
+    AdminFixture, ChainFixture, EndpointFixture, Fixture, FixtureError, U2fCredentialFixture, UserFixture,
+};
+pub use simulator::{Lifetimes, SimConfig, Simulator, Stats, TlsMode};
+pub use u2f::U2fRejection;

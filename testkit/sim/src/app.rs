@@ -1,0 +1,87 @@
+//! The shared server state every request handler sees.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::directory::Directory;
+use crate::faults::FaultTable;
+use crate::fixture::Fixture;
+use crate::simulator::{Lifetimes, Stats};
+use crate::store::Store;
+
+pub struct App {
+    pub directory: Directory,
+    store: Mutex<Store>,
+    pub faults: FaultTable,
+    pub connections_accepted: AtomicU64,
+    pub requests: AtomicU64,
+}
+
+impl App {
+    /// `fixture` must be validated.
+    pub fn new(fixture: &Fixture, lifetimes: Lifetimes) -> App {
+        let directory = Directory::new(fixture);
+        let store = Store::new(&directory, &fixture.endpoints, lifetimes);
+        App {
+            directory,
+            store: Mutex::new(store),
+            faults: FaultTable::default(),
+            connections_accepted: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// The mutable state. Handlers never panic while holding it, but a poisoned lock would still
+    /// hold consistent data (each handler's updates are small), so it is used anyway.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Test controls shared by [`crate::Simulator`] and the `/sim/v1/` routes.
+impl App {
+    pub fn stats(&self) -> Stats {
+        Stats {
+            connections_accepted: self.connections_accepted.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+        }
+    }
+
+    /// OTPs "sent" to a user, newest last; `None` for an unknown user.
+    pub fn sent_otps(&self, user_name: &str) -> Option<Vec<String>> {
+        let user = self.directory.resolve_user(user_name)?;
+        Some(self.store().users[user].sent_otps.clone())
+    }
+
+    /// The user's TOTP code now; `None` for an unknown user or one without TOTP.
+    pub fn current_totp(&self, user_name: &str) -> Option<(String, u64)> {
+        let user = self.directory.resolve_user(user_name)?;
+        let key = self.directory.users[user].totp_key.as_deref()?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        Some((crate::totp::code_for_step(key, now / crate::totp::STEP_SECONDS), now))
+    }
+
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.store().lifetimes.clone()
+    }
+
+    pub fn set_lifetimes(&self, lifetimes: Lifetimes) {
+        self.store().lifetimes = lifetimes;
+    }
+
+    pub fn expire_endpoint_sessions(&self) {
+        self.store().endpoint_sessions.clear();
+    }
+
+    pub fn expire_logon_processes(&self) {
+        self.store().logon_processes.clear();
+    }
+
+    /// Marks every login session expired (they then answer AUCORE-1067).
+    pub fn expire_login_sessions(&self) {
+        for session in self.store().login_sessions.values_mut() {
+            session.force_expired = true;
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! The simulated server's configuration data: App ID, administrator, endpoints, events, chains and
+//! users. Loaded from JSON (see the README for the format) and validated before use.
+
+use std::fmt;
+use std::path::Path;
+
+use aa_virtual_key::KeyMaterial;
+use serde::{Deserialize, Serialize};
+
+use crate::demo;
+use crate::u2f::{decode_b64url, parse_public_key};
+
+/// Methods the simulator can run; a chain with any other method is rejected at load time.
+pub const SUPPORTED_METHODS: &[&str] =
+    &["U2F:1", "PASSWORD:1", "LDAP_PASSWORD:1", "TOTP:1", "SMS_OTP:1", "EMAIL_OTP:1"];
+
+/// Everything the simulated server knows at start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// App ID put into every sign request and required as clientData `origin`.
+    pub u2f_app_id: String,
+    /// Tenant name reported in `tenant_name` and accepted at endpoint registration.
+    #[serde(default = "default_tenant")]
+    pub tenant_name: String,
+    /// Administrator whose credentials `auth_data` must carry to register or delete endpoints.
+    pub admin: AdminFixture,
+    /// Endpoints known from the start (more can be registered through the API).
+    #[serde(default)]
+    pub endpoints: Vec<EndpointFixture>,
+    /// Event names; the first one is used when a request names no event.
+    pub events: Vec<String>,
+    /// Authentication chains.
+    pub chains: Vec<ChainFixture>,
+    /// Users, each in a repository (`REPO\user`).
+    pub users: Vec<UserFixture>,
+}
+
+fn default_tenant() -> String {
+    "TOP".to_owned()
+}
+
+/// The administrator account used for endpoint registration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminFixture {
+    /// `REPO\user`, e.g. `LOCAL\admin`.
+    pub user_name: String,
+    /// Password checked with PASSWORD:1.
+    pub password: String,
+}
+
+/// A registered endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointFixture {
+    /// 32 lowercase hex characters.
+    pub id: String,
+    /// The endpoint secret used in the session hash.
+    pub secret: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// An authentication chain: methods in order, offered for the listed events.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainFixture {
+    /// Chain name, e.g. "U2F only".
+    pub name: String,
+    /// Method ids in order, e.g. `["LDAP_PASSWORD:1", "U2F:1"]`.
+    pub methods: Vec<String>,
+    /// Events this chain is assigned to.
+    pub events: Vec<String>,
+}
+
+/// A user and the authenticators enrolled for it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserFixture {
+    /// `REPO\user`, e.g. `JAGUAR\denis`.
+    pub name: String,
+    /// Password for PASSWORD:1 and LDAP_PASSWORD:1.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Base32 (RFC 4648) TOTP secret.
+    #[serde(default)]
+    pub totp_secret: Option<String>,
+    /// Enrolled U2F keys.
+    #[serde(default)]
+    pub u2f: Vec<U2fCredentialFixture>,
+    /// Where SMS_OTP:1 codes are "sent"; also reported as `user_mobile_phone`.
+    #[serde(default)]
+    pub mobile_phone: Option<String>,
+    /// Where EMAIL_OTP:1 codes are "sent"; also reported as `user_email`.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Reported as `user_sid`.
+    #[serde(default)]
+    pub sid: Option<String>,
+    /// Reported as `user_upn`.
+    #[serde(default)]
+    pub upn: Option<String>,
+    /// Reported as `user_dn`.
+    #[serde(default)]
+    pub dn: Option<String>,
+    /// A locked user is listed as `user_is_locked` and cannot start a logon.
+    #[serde(default)]
+    pub locked: bool,
+}
+
+/// One enrolled U2F credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct U2fCredentialFixture {
+    /// base64url key handle.
+    pub key_handle: String,
+    /// base64url of the 65-byte uncompressed P-256 point.
+    pub public_key: String,
+    /// Last accepted signature counter; the next assertion must carry a greater one.
+    #[serde(default)]
+    pub counter: u32,
+}
+
+/// Why a fixture was refused.
+#[derive(Debug)]
+pub struct FixtureError(String);
+
+impl fmt::Display for FixtureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid fixture: {}", self.0)
+    }
+}
+
+impl std::error::Error for FixtureError {}
+
+impl From<FixtureError> for std::io::Error {
+    fn from(error: FixtureError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, error)
+    }
+}
+
+fn fail<T>(message: impl Into<String>) -> Result<T, FixtureError> {
+    Err(FixtureError(message.into()))
+}
+
+impl Fixture {
+    /// The built-in demo data; see [`crate::demo`] for its names and secrets.
+    pub fn demo() -> Fixture {
+        let enrollment = KeyMaterial::from_seed(demo::VIRTUAL_KEY_SEED.as_bytes()).enrollment(demo::APP_ID);
+        let chain = |name: &str, methods: &[&str]| ChainFixture {
+            name: name.to_owned(),
+            methods: methods.iter().map(|m| (*m).to_owned()).collect(),
+            events: vec![demo::EVENT.to_owned()],
+        };
+        Fixture {
+            u2f_app_id: demo::APP_ID.to_owned(),
+            tenant_name: default_tenant(),
+            admin: AdminFixture {
+                user_name: demo::ADMIN_USER.to_owned(),
+                password: demo::ADMIN_PASSWORD.to_owned(),
+            },
+            endpoints: vec![EndpointFixture {
+                id: demo::ENDPOINT_ID.to_owned(),
+                secret: demo::ENDPOINT_SECRET.to_owned(),
+                name: demo::ENDPOINT_NAME.to_owned(),
+            }],
+            events: vec![demo::EVENT.to_owned()],
+            chains: vec![
+                chain("U2F only", &["U2F:1"]),
+                chain("TOTP Only", &["TOTP:1"]),
+                chain("LDAP + U2F", &["LDAP_PASSWORD:1", "U2F:1"]),
+                chain("Password", &["PASSWORD:1"]),
+                chain("SMS OTP", &["SMS_OTP:1"]),
+                chain("Email OTP", &["EMAIL_OTP:1"]),
+            ],
+            users: vec![
+                UserFixture {
+                    name: demo::USER.to_owned(),
+                    password: Some(demo::PASSWORD.to_owned()),
+                    totp_secret: Some(demo::TOTP_SECRET.to_owned()),
+                    u2f: vec![U2fCredentialFixture {
+                        key_handle: crate::u2f::encode_b64url(&enrollment.key_handle),
+                        public_key: crate::u2f::encode_b64url(&enrollment.public_key),
+                        counter: 0,
+                    }],
+                    mobile_phone: Some("+918746825777".to_owned()),
+                    email: Some("denis@jaguar.com".to_owned()),
+                    sid: Some("S-1-5-21-1982020363-492839410-2784625695-2126".to_owned()),
+                    upn: Some("denis@jaguar.com".to_owned()),
+                    dn: Some("CN=denis,CN=Users,DC=jaguar,DC=com".to_owned()),
+                    locked: false,
+                },
+                UserFixture {
+                    name: demo::USER_WITHOUT_U2F.to_owned(),
+                    password: Some(demo::USER_WITHOUT_U2F_PASSWORD.to_owned()),
+                    totp_secret: Some("KRUGKIDROVUWG2ZAMJZG653OEBTG66BA".to_owned()),
+                    email: Some("alice@jaguar.com".to_owned()),
+                    upn: Some("alice@jaguar.com".to_owned()),
+                    dn: Some("CN=alice,CN=Users,DC=jaguar,DC=com".to_owned()),
+                    ..UserFixture::default()
+                },
+            ],
+        }
+    }
+
+    /// Parses and validates a fixture from JSON text.
+    pub fn from_json(text: &str) -> Result<Fixture, FixtureError> {
+        let fixture: Fixture =
+            serde_json::from_str(text).map_err(|error| FixtureError(format!("not a fixture: {error}")))?;
+        fixture.validate()?;
+        Ok(fixture)
+    }
+
+    /// Reads, parses and validates a fixture file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Fixture, FixtureError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| FixtureError(format!("cannot read {}: {error}", path.display())))?;
+        Fixture::from_json(&text)
+    }
+
+    /// Checks every cross-reference and encoding, so the running server never meets bad data.
+    pub fn validate(&self) -> Result<(), FixtureError> {
+        if !self.u2f_app_id.starts_with("https://") {
+            return fail(format!("u2f_app_id {:?} must be an https:// URL", self.u2f_app_id));
+        }
+        if split_user_name(&self.admin.user_name).is_none() {
+            return fail(format!("admin user_name {:?} must be REPO\\user", self.admin.user_name));
+        }
+        for (index, endpoint) in self.endpoints.iter().enumerate() {
+            if !is_lower_hex(&endpoint.id, 32) {
+                return fail(format!("endpoint id {:?} must be 32 lowercase hex characters", endpoint.id));
+            }
+            if endpoint.secret.is_empty() {
+                return fail(format!("endpoint {} has an empty secret", endpoint.id));
+            }
+            if self.endpoints[..index].iter().any(|other| other.id == endpoint.id) {
+                return fail(format!("endpoint id {} appears twice", endpoint.id));
+            }
+        }
+        if self.events.is_empty() {
+            return fail("at least one event is needed");
+        }
+        for chain in &self.chains {
+            if chain.methods.is_empty() {
+                return fail(format!("chain {:?} has no methods", chain.name));
+            }
+            if let Some(method) = chain.methods.iter().find(|m| !SUPPORTED_METHODS.contains(&m.as_str())) {
+                return fail(format!(
+                    "chain {:?} uses {method:?}; supported: {}",
+                    chain.name,
+                    SUPPORTED_METHODS.join(", ")
+                ));
+            }
+            if let Some(event) = chain.events.iter().find(|e| !self.events.contains(e)) {
+                return fail(format!("chain {:?} names unknown event {event:?}", chain.name));
+            }
+        }
+        for (index, user) in self.users.iter().enumerate() {
+            self.validate_user(user)?;
+            if self.users[..index].iter().any(|other| other.name.eq_ignore_ascii_case(&user.name)) {
+                return fail(format!("user {:?} appears twice", user.name));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_user(&self, user: &UserFixture) -> Result<(), FixtureError> {
+        if split_user_name(&user.name).is_none() {
+            return fail(format!("user name {:?} must be REPO\\user", user.name));
+        }
+        if let Some(secret) = &user.totp_secret {
+            if crate::totp::decode_secret(secret).is_none() {
+                return fail(format!("totp_secret of {} is not base32", user.name));
+            }
+        }
+        for credential in &user.u2f {
+            let key_handle = decode_b64url(&credential.key_handle);
+            if key_handle.as_ref().is_none_or(|handle| handle.is_empty() || handle.len() > 255) {
+                return fail(format!("a key_handle of {} is not base64url of 1..=255 bytes", user.name));
+            }
+            let public_key = decode_b64url(&credential.public_key);
+            if public_key.as_deref().and_then(parse_public_key).is_none() {
+                return fail(format!("a public_key of {} is not base64url of a P-256 point", user.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits `REPO\user` into its two non-empty parts.
+pub fn split_user_name(name: &str) -> Option<(&str, &str)> {
+    let (repo, user) = name.split_once('\\')?;
+    (!repo.is_empty() && !user.is_empty() && !user.contains('\\')).then_some((repo, user))
+}
+
+pub fn is_lower_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_fixture_is_valid_and_round_trips_through_json() {
+        let demo = Fixture::demo();
+        demo.validate().unwrap();
+        let text = serde_json::to_string(&demo).unwrap();
+        assert_eq!(Fixture::from_json(&text).unwrap(), demo);
+    }
+
+    #[test]
+    fn bad_fixtures_are_refused_with_a_reason() {
+        let mut fixture = Fixture::demo();
+        fixture.chains[0].methods = vec!["FINGER:1".into()];
+        assert!(fixture.validate().unwrap_err().to_string().contains("FINGER:1"));
+
+        let mut fixture = Fixture::demo();
+        fixture.users[0].u2f[0].public_key = "AAAA".into();
+        assert!(fixture.validate().unwrap_err().to_string().contains("public_key"));
+
+        let mut fixture = Fixture::demo();
+        fixture.endpoints[0].id = "XYZ".into();
+        assert!(fixture.validate().is_err());
+
+        assert!(Fixture::from_json("{\"u2f_app_id\": 3}").is_err());
+    }
+}
