@@ -1,0 +1,71 @@
+//! The guest's initramfs: busybox, the HID modules, the test binary and an init script that runs it.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use super::cpio::Archive;
+use super::guest_files::GuestFiles;
+
+/// Where the test binary sits inside the guest.
+pub const GUEST_BINARY: &str = "aa-uhid-guest";
+
+/// Printed by init when a module fails to load, so the harness can say why no scenario ran.
+pub const INSMOD_FAILED: &str = "GUEST insmod failed";
+
+/// Mounts what hidapi needs (sysfs for enumeration, devtmpfs for /dev/uhid and /dev/hidraw*), loads
+/// the modules in order, runs the scenarios, then powers off so qemu (-no-reboot) exits at once.
+fn init_script(modules: &[String]) -> String {
+    let insmods: String = modules
+        .iter()
+        .map(|name| {
+            format!("/bin/busybox insmod /lib/modules/{name}.ko || echo \"{INSMOD_FAILED}: {name}\"\n")
+        })
+        .collect();
+    format!(
+        "#!/bin/busybox sh\n\
+         /bin/busybox mount -t proc proc /proc\n\
+         /bin/busybox mount -t sysfs sysfs /sys\n\
+         /bin/busybox mount -t devtmpfs devtmpfs /dev\n\
+         {insmods}\
+         /{GUEST_BINARY}\n\
+         echo \"GUEST exit status $?\"\n\
+         /bin/busybox poweroff -f\n"
+    )
+}
+
+/// Packs the initramfs for `guest_binary` into `output`.
+pub fn write(files: &GuestFiles, guest_binary: &Path, output: &Path) -> io::Result<()> {
+    let mut archive = Archive::new();
+    for dir in ["bin", "dev", "proc", "sys", "lib", "lib/modules"] {
+        archive.directory(dir)?;
+    }
+    // Without a console node in the initramfs the kernel starts init with no stdout.
+    archive.char_device("dev/console", 0o600, 5, 1)?;
+    archive.file("bin/busybox", 0o755, &fs::read(&files.busybox)?)?;
+    let mut names = Vec::new();
+    for (name, path) in &files.modules {
+        archive.file(&format!("lib/modules/{name}.ko"), 0o644, &fs::read(path)?)?;
+        names.push(name.clone());
+    }
+    archive.file(GUEST_BINARY, 0o755, &fs::read(guest_binary)?)?;
+    archive.file("init", 0o755, init_script(&names).as_bytes())?;
+    fs::write(output, archive.finish()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_loads_modules_in_order_then_runs_the_guest_and_powers_off() {
+        let script = init_script(&["hid".into(), "uhid".into(), "hid-generic".into()]);
+        let hid = script.find("insmod /lib/modules/hid.ko").unwrap();
+        let uhid = script.find("insmod /lib/modules/uhid.ko").unwrap();
+        let generic = script.find("insmod /lib/modules/hid-generic.ko").unwrap();
+        let guest = script.find("/aa-uhid-guest\n").unwrap();
+        let poweroff = script.find("poweroff -f").unwrap();
+        assert!(hid < uhid && uhid < generic && generic < guest && guest < poweroff);
+        assert!(script.starts_with("#!/bin/busybox sh\n"));
+    }
+}
