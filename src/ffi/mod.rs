@@ -1,1 +1,44 @@
-//! The C ABI. The only module with `extern "C"` and `unsafe`.
+//! The C ABI — the only module with `extern "C"` and `unsafe`.
+//!
+//! Patterns (see docs/CONTRIBUTING.md and rustls-ffi): opaque handles validated on every call
+//! ([`handles`]), a panic boundary inside every exported body ([`boundary`]), `#[repr(u32)]`
+//! status codes with fixed numbers ([`status`]), results through out-parameters written only
+//! on success, an optional `aa_error **error_out` with the full message, and library-owned
+//! strings freed only by `aa_string_free`.
+
+#![allow(non_camel_case_types)] // C type names
+
+mod args;
+mod boundary;
+mod client;
+mod error;
+mod handles;
+mod json;
+mod log;
+mod logon;
+mod status;
+mod version;
+#[cfg(feature = "virtual-device")]
+mod virtual_device;
+
+pub use args::{aa_string_free, AA_LOGON_MAX_ARGUMENT_LEN};
+pub use client::*;
+pub use error::*;
+pub use log::*;
+pub use logon::*;
+pub use status::*;
+pub use version::*;
+#[cfg(feature = "virtual-device")]
+pub use virtual_device::*;
+
+/// Live objects of every handle type and library strings not yet freed — for leak tests.
+#[doc(hidden)]
+pub fn live_object_counts() -> [(&'static str, usize); 5] {
+    [
+        ("client_options", client::OPTIONS.len()),
+        ("clients", client::CLIENTS.len()),
+        ("logons", logon::LOGONS.len()),
+        ("errors", error::ERRORS.len()),
+        ("strings", args::live_string_count()),
+    ]
+}
