@@ -18,8 +18,8 @@ const USER_PRESENT: u8 = 0x01;
 /// First byte of a REGISTER response.
 const REGISTER_RESERVED: u8 = 0x05;
 
-/// A credential imported by a test (for example a published test vector's key and handle).
-struct ImportedCredential {
+/// A credential with its signing key: imported by a test (e.g. a published test vector's) or cached.
+struct Credential {
     app_param: [u8; 32],
     key_handle: Vec<u8>,
     key: SigningKey,
@@ -31,7 +31,10 @@ pub(crate) struct Authenticator {
     presence: PresenceState,
     counter: u32,
     registrations: u64,
-    imported: Vec<ImportedCredential>,
+    /// Credentials imported by tests.
+    imported: Vec<Credential>,
+    /// The last derived credential: deriving costs a scalar multiplication, and hosts poll one handle.
+    recent: Option<Credential>,
 }
 
 impl Authenticator {
@@ -43,6 +46,7 @@ impl Authenticator {
             counter: 0,
             registrations: 0,
             imported: Vec::new(),
+            recent: None,
         }
     }
 
@@ -67,7 +71,7 @@ impl Authenticator {
     ) -> Result<(), p256::ecdsa::Error> {
         let key = SigningKey::from_slice(&private_key)?;
         self.imported.retain(|c| !(c.app_param == app_param && c.key_handle == key_handle));
-        self.imported.push(ImportedCredential { app_param, key_handle, key });
+        self.imported.push(Credential { app_param, key_handle, key });
         Ok(())
     }
 
@@ -128,7 +132,9 @@ impl Authenticator {
         let challenge_param = to_param(&data[..32])?;
         let app_param = to_param(&data[32..64])?;
         let key_handle = &data[65..];
-        let key = self.credential_key(&app_param, key_handle).ok_or(apdu::SW_WRONG_DATA)?;
+        if !self.owns(&app_param, key_handle) {
+            return Err(apdu::SW_WRONG_DATA);
+        }
 
         let presence_byte = match command.p1 {
             apdu::CONTROL_CHECK_ONLY => return Err(apdu::SW_CONDITIONS_NOT_SATISFIED),
@@ -137,6 +143,7 @@ impl Authenticator {
             apdu::CONTROL_DONT_ENFORCE_PRESENCE => 0x00,
             _ => return Err(apdu::SW_WRONG_DATA),
         };
+        let key = self.credential_key(&app_param, key_handle);
         // Saturates instead of wrapping: a counter must never go backwards.
         self.counter = self.counter.saturating_add(1);
         let counter = self.counter.to_be_bytes();
@@ -155,14 +162,24 @@ impl Authenticator {
         Ok(response)
     }
 
-    /// The signing key of a handle this key made for `app_param`, or of an imported credential.
-    fn credential_key(&self, app_param: &[u8; 32], key_handle: &[u8]) -> Option<SigningKey> {
-        if let Some(imported) =
-            self.imported.iter().find(|c| &c.app_param == app_param && c.key_handle == key_handle)
+    /// True for handles this key made for `app_param` and for imported credentials; cheap (one HMAC),
+    /// unlike deriving the signing key, so check-only polling stays fast.
+    fn owns(&self, app_param: &[u8; 32], key_handle: &[u8]) -> bool {
+        self.imported.iter().any(|c| &c.app_param == app_param && c.key_handle == key_handle)
+            || self.material.owns(app_param, key_handle)
+    }
+
+    /// The signing key of a handle that [`owns`](Self::owns) accepted.
+    fn credential_key(&mut self, app_param: &[u8; 32], key_handle: &[u8]) -> SigningKey {
+        let matches = |c: &&Credential| &c.app_param == app_param && c.key_handle == key_handle;
+        if let Some(credential) = self.imported.iter().find(matches).or(self.recent.as_ref().filter(matches))
         {
-            return Some(imported.key.clone());
+            return credential.key.clone();
         }
-        self.material.owns(app_param, key_handle).then(|| self.material.signing_key(app_param, key_handle))
+        let key = self.material.signing_key(app_param, key_handle);
+        self.recent =
+            Some(Credential { app_param: *app_param, key_handle: key_handle.to_vec(), key: key.clone() });
+        key
     }
 
     fn attestation_certificate(&mut self) -> Result<Vec<u8>, u16> {

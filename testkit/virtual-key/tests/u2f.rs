@@ -89,7 +89,10 @@ fn authenticate_length_errors() {
     let mut data = [&CHALLENGE[..], &app()[..], &[64], &handle[..]].concat();
     data.pop(); // L says 64, 63 follow
     assert_eq!(key.apdu(&extended_apdu(0x02, 0x03, &data)), [0x67, 0x00]);
-    assert_eq!(key.apdu(&extended_apdu(0x02, 0x03, &[&CHALLENGE[..], &app()[..], &[0]].concat())), [0x67, 0x00]);
+    assert_eq!(
+        key.apdu(&extended_apdu(0x02, 0x03, &[&CHALLENGE[..], &app()[..], &[0]].concat())),
+        [0x67, 0x00]
+    );
     assert_eq!(key.apdu(&extended_apdu(0x02, 0x03, &CHALLENGE)), [0x67, 0x00]);
 }
 
@@ -138,8 +141,14 @@ fn the_counter_rises_by_one_per_signature_only() {
     key.set_presence(Presence::OnDemand);
     let mut last = 0;
     for round in 0..5u32 {
-        assert_eq!(key.apdu(&authenticate_apdu(0x07, &CHALLENGE, &app(), &enrollment.key_handle)), [0x69, 0x85]);
-        assert_eq!(key.apdu(&authenticate_apdu(0x03, &CHALLENGE, &app(), &enrollment.key_handle)), [0x69, 0x85]);
+        assert_eq!(
+            key.apdu(&authenticate_apdu(0x07, &CHALLENGE, &app(), &enrollment.key_handle)),
+            [0x69, 0x85]
+        );
+        assert_eq!(
+            key.apdu(&authenticate_apdu(0x03, &CHALLENGE, &app(), &enrollment.key_handle)),
+            [0x69, 0x85]
+        );
         // Alternate touched 0x03 and silent 0x08 signatures; 0x08 leaves no touch behind.
         let control = if round % 2 == 0 { 0x03 } else { 0x08 };
         if control == 0x03 {
@@ -227,7 +236,8 @@ fn presence_on_demand_grants_one_signature_per_touch() {
 fn imported_credentials_sign_with_their_key_and_bad_scalars_are_refused() {
     let key = VirtualKey::new(b"u2f");
     let private = [0x42; 32];
-    let public = p256::ecdsa::SigningKey::from_slice(&private).unwrap().verifying_key().to_encoded_point(false);
+    let public =
+        p256::ecdsa::SigningKey::from_slice(&private).unwrap().verifying_key().to_encoded_point(false);
     key.import_credential(app(), vec![7; 20], private);
     let response = key.apdu(&authenticate_apdu(0x03, &CHALLENGE, &app(), &[7; 20]));
     let (data, status) = split_status(&response);
