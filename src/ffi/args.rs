@@ -102,24 +102,67 @@ pub(crate) fn write_string(out: Out<*mut c_char>, value: &str, what: &str) -> Ff
 /// pointer this library did not hand out or that was already freed.
 #[no_mangle]
 pub extern "C" fn aa_string_free(string: *mut c_char) -> aa_status {
-    guard_status(|| {
-        if string.is_null() {
-            return Ok(());
-        }
-        if !live_strings().remove(&string.addr()) {
-            return Err(FfiError::new(
-                aa_status::InvalidHandle,
-                "string was not returned by aa-logon or was already freed",
-            ));
-        }
-        // SAFETY: the address was produced by CString::into_raw in new_c_string and was still in
-        // the live set, so this is its one and only reclamation.
-        drop(unsafe { CString::from_raw(string) });
-        Ok(())
-    })
+    guard_status(|| free_library_string(string))
+}
+
+fn free_library_string(string: *mut c_char) -> FfiResult {
+    if string.is_null() {
+        return Ok(());
+    }
+    if !live_strings().remove(&string.addr()) {
+        return Err(FfiError::new(
+            aa_status::InvalidHandle,
+            "string was not returned by aa-logon or was already freed",
+        ));
+    }
+    // SAFETY: the address was produced by CString::into_raw in new_c_string and was still in the
+    // live set, so this is its one and only reclamation.
+    drop(unsafe { CString::from_raw(string) });
+    Ok(())
 }
 
 /// Number of library strings not yet freed (leak checks in tests).
 pub(crate) fn live_string_count() -> usize {
     live_strings().len()
+}
+
+/// For Rust programs that drive the C API itself (the CLI's demo, tests): copies a string this
+/// library returned through a `char **` out-parameter and frees it. Sound for any pointer:
+/// anything the library did not hand out (or already freed) gives `None` and is not touched.
+pub fn take_string(string: *mut c_char) -> Option<String> {
+    if string.is_null() || !live_strings().contains(&string.addr()) {
+        return None;
+    }
+    let copy = copy_live_string(string);
+    let freed = free_library_string(string);
+    debug_assert!(freed.is_ok());
+    Some(copy)
+}
+
+/// Copies a string known to be in the live set.
+fn copy_live_string(string: *mut c_char) -> String {
+    // SAFETY: the caller checked that the address is a live string made by new_c_string
+    // (CString::into_raw), a valid NUL-terminated allocation until it is freed.
+    unsafe { std::ffi::CStr::from_ptr(string) }.to_string_lossy().into_owned()
+}
+
+/// For Rust programs that drive the C API: the text of a static string returned by
+/// aa_status_str, aa_log_level_str or aa_version.
+pub fn static_str(string: *const c_char) -> &'static str {
+    [aa_status_str_table(), super::log::level_names(), &[super::version::version_cstr()]]
+        .into_iter()
+        .flatten()
+        .find(|s| s.as_ptr() == string)
+        .and_then(|s| s.to_str().ok())
+        .unwrap_or("")
+}
+
+fn aa_status_str_table() -> &'static [&'static std::ffi::CStr] {
+    use std::sync::OnceLock;
+    static TABLE: OnceLock<Vec<&'static std::ffi::CStr>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table: Vec<_> = aa_status::ALL.iter().map(|s| s.description()).collect();
+        table.push(c"unknown status");
+        table
+    })
 }

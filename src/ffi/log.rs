@@ -2,7 +2,7 @@
 //! callback. Secrets never reach a log record in the first place.
 
 use std::cell::Cell;
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::{OnceLock, RwLock};
 
 use super::boundary::{guard_static, guard_status, FfiError};
@@ -129,15 +129,12 @@ pub extern "C" fn aa_set_log_callback(callback: aa_log_callback, userdata: *mut 
 #[no_mangle]
 pub extern "C" fn aa_log_level_str(level: u32) -> *const c_char {
     guard_static(|| {
-        match level {
-            0 => c"OFF",
-            1 => c"ERROR",
-            2 => c"WARN",
-            3 => c"INFO",
-            4 => c"DEBUG",
-            5 => c"TRACE",
-            _ => c"UNKNOWN",
-        }
-        .as_ptr()
+        let names = level_names();
+        usize::try_from(level).ok().and_then(|i| names.get(i)).unwrap_or(&names[6]).as_ptr()
     })
+}
+
+/// The names aa_log_level_str returns, indexed by level; the last one is for unknown values.
+pub(crate) fn level_names() -> &'static [&'static CStr] {
+    &[c"OFF", c"ERROR", c"WARN", c"INFO", c"DEBUG", c"TRACE", c"UNKNOWN"]
 }

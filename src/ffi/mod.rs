@@ -21,7 +21,7 @@ mod version;
 #[cfg(feature = "virtual-device")]
 mod virtual_device;
 
-pub use args::{aa_string_free, AA_LOGON_MAX_ARGUMENT_LEN};
+pub use args::{aa_string_free, static_str, take_string, AA_LOGON_MAX_ARGUMENT_LEN};
 pub use client::*;
 pub use error::*;
 pub use log::*;

@@ -1,6 +1,6 @@
 //! The library version at run time.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CStr};
 
 use super::boundary::guard_static;
 
@@ -10,5 +10,9 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 /// the AA_LOGON_VERSION_* macros of the header you compiled against.
 #[no_mangle]
 pub extern "C" fn aa_version() -> *const c_char {
-    guard_static(|| VERSION.as_ptr().cast())
+    guard_static(|| version_cstr().as_ptr())
+}
+
+pub(crate) fn version_cstr() -> &'static CStr {
+    CStr::from_bytes_with_nul(VERSION.as_bytes()).unwrap_or(c"unknown")
 }
