@@ -376,6 +376,13 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * The number of handles (of every type) and library strings that are allocated and not yet
+ * freed, process-wide. For leak checks in tests and bindings: after all objects are freed it
+ * returns to its earlier value.
+ */
+aa_status aa_live_objects(size_t *count_out);
+
+/**
  * Frees a string returned by this library through a `char **` out-parameter.
  *
  * NULL is accepted and ignored. Returns `AA_STATUS_INVALID_HANDLE` (and frees nothing) for a

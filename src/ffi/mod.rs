@@ -32,13 +32,35 @@ pub use version::*;
 pub use virtual_device::*;
 
 /// Live objects of every handle type and library strings not yet freed — for leak tests.
-#[doc(hidden)]
-pub fn live_object_counts() -> [(&'static str, usize); 5] {
+pub fn live_object_counts() -> [(&'static str, usize); 6] {
     [
         ("client_options", client::OPTIONS.len()),
         ("clients", client::CLIENTS.len()),
         ("logons", logon::LOGONS.len()),
         ("errors", error::ERRORS.len()),
         ("strings", args::live_string_count()),
+        ("virtual_keys", virtual_key_count()),
     ]
+}
+
+#[cfg(feature = "virtual-device")]
+fn virtual_key_count() -> usize {
+    virtual_device::VIRTUAL_KEYS.len()
+}
+
+#[cfg(not(feature = "virtual-device"))]
+fn virtual_key_count() -> usize {
+    0
+}
+
+/// The number of handles (of every type) and library strings that are allocated and not yet
+/// freed, process-wide. For leak checks in tests and bindings: after all objects are freed it
+/// returns to its earlier value.
+#[no_mangle]
+pub extern "C" fn aa_live_objects(count_out: *mut usize) -> status::aa_status {
+    boundary::guard_status(|| {
+        let total = live_object_counts().iter().map(|(_, n)| n).sum();
+        args::Out::new(count_out, "count_out")?.write(total);
+        Ok(())
+    })
 }
