@@ -8,9 +8,26 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod apdu;
+mod ctaphid;
+mod deadline;
+mod details;
+mod frame;
+mod hidapi_devices;
 mod sign;
+#[cfg(test)]
+mod test_support;
+mod trace;
+mod u2f;
+#[cfg(feature = "virtual-device")]
+mod virtual_devices;
 
+pub use details::{describe, wink, Capabilities, DeviceDetails, DeviceVersion};
+pub use hidapi_devices::HidapiDevices;
 pub use sign::sign;
+pub use trace::FRAMES_TARGET;
+#[cfg(feature = "virtual-device")]
+pub use virtual_devices::VirtualDevices;
 
 use crate::{CancelToken, Result};
 
