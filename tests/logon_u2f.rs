@@ -1,0 +1,135 @@
+//! The seed's U2F flow end to end: simulator over HTTPS, FIDO stack, virtual key over CTAPHID.
+#![cfg(feature = "virtual-device")]
+
+mod logon_support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aa_logon::fido::VirtualDevices;
+use aa_logon::{ErrorKind, LogonStatus, Prompt, Secret, SignOptions};
+use aa_sim::demo;
+use aa_virtual_key::{Presence, VirtualKey};
+use logon_support::{client, simulator};
+
+fn demo_key() -> VirtualKey {
+    VirtualKey::new(demo::VIRTUAL_KEY_SEED.as_bytes())
+}
+
+fn options(timeout: Duration) -> SignOptions {
+    SignOptions { timeout, ..SignOptions::default() }
+}
+
+#[test]
+fn u2f_logon_end_to_end() {
+    let sim = simulator();
+    let client = client(&sim);
+    let devices = VirtualDevices::new();
+    devices.insert(demo_key());
+
+    let mut logon = client.start_logon(demo::USER, demo::EVENT, "U2F:1").unwrap();
+    assert_eq!(logon.response().msgid, "AUCORE-1008");
+    let challenge = logon.gather_sign_request().unwrap();
+    assert_eq!(challenge.sign_requests.len(), 1);
+    assert_eq!(challenge.sign_requests[0].app_id, demo::APP_ID);
+    let json: serde_json::Value = serde_json::from_str(&challenge.json).unwrap();
+    assert_eq!(json["signRequests"][0]["appId"], demo::APP_ID);
+    assert_eq!(logon.response().reason, "U2F_WAITING_AUTH_RESPONSE");
+
+    let prompts = Arc::new(Mutex::new(Vec::new()));
+    let recorded = prompts.clone();
+    let options = SignOptions {
+        timeout: Duration::from_secs(10),
+        prompt: Some(Arc::new(move |prompt| recorded.lock().unwrap().push(prompt))),
+        ..SignOptions::default()
+    };
+    let done = logon.sign_with_device(&devices, &options).unwrap();
+    assert_eq!(done.status, LogonStatus::Ok, "{:?}", done.raw);
+    let session_id = done.login_session_id.clone().expect("login_session_id");
+    assert_eq!(done.completed_chain.as_ref().unwrap().name, "U2F only");
+    assert_eq!(done.user.user_name.as_deref(), Some(demo::USER));
+    assert_eq!(done.user.user_upn.as_deref(), Some("denis@jaguar.com"));
+    assert_eq!(done.user.user_mobile_phone.as_deref(), Some("+918746825777"));
+    assert!(done.user.user_id.is_some());
+    assert!(logon.is_finished());
+    assert!(prompts.lock().unwrap().contains(&Prompt::TouchKey));
+
+    let info = client.login_session(&session_id).unwrap();
+    assert_eq!(info.user_name, demo::USER);
+    client.logout(&session_id).unwrap();
+}
+
+#[test]
+fn gather_sign_and_forward_separately() {
+    let sim = simulator();
+    let devices = VirtualDevices::new();
+    devices.insert(demo_key());
+    let mut logon = client(&sim).start_logon(demo::USER, demo::EVENT, "U2F:1").unwrap();
+    let requests = logon.gather_sign_request().unwrap().sign_requests.clone();
+    let signed = aa_logon::fido::sign(&devices, &requests, &options(Duration::from_secs(10))).unwrap();
+    let done = logon.forward_sign_response(&signed).unwrap();
+    assert_eq!(done.status, LogonStatus::Ok, "{:?}", done.raw);
+    assert!(logon.sign_request().is_none());
+}
+
+#[test]
+fn chain_ldap_password_then_u2f() {
+    let sim = simulator();
+    let devices = VirtualDevices::new();
+    devices.insert(demo_key());
+    let mut logon = client(&sim).start_logon(demo::USER, demo::EVENT, "LDAP_PASSWORD:1").unwrap();
+    assert_eq!(logon.answer(Secret::from(demo::PASSWORD)).unwrap().status, LogonStatus::Next);
+    assert_eq!(logon.next("U2F:1").unwrap().current_method, "U2F:1");
+    let done = logon.sign_with_device(&devices, &options(Duration::from_secs(10))).unwrap();
+    assert_eq!(done.status, LogonStatus::Ok, "{:?}", done.raw);
+    assert_eq!(done.completed_chain.as_ref().unwrap().methods, ["LDAP_PASSWORD:1", "U2F:1"]);
+    assert_eq!(done.completed_methods, ["LDAP_PASSWORD:1", "U2F:1"]);
+}
+
+#[test]
+fn cancel_from_another_thread_stops_the_touch_wait() {
+    let sim = simulator();
+    let devices = VirtualDevices::new();
+    let key = demo_key();
+    key.set_presence(Presence::Never);
+    devices.insert(key);
+    let mut logon = client(&sim).start_logon(demo::USER, demo::EVENT, "U2F:1").unwrap();
+    logon.gather_sign_request().unwrap();
+    let cancel = logon.cancel_token();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        cancel.cancel();
+        Instant::now()
+    });
+    let e = logon.sign_with_device(&devices, &options(Duration::from_secs(20))).unwrap_err();
+    let stopped = Instant::now();
+    let cancelled_at = canceller.join().unwrap();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    assert!(stopped.duration_since(cancelled_at) < Duration::from_secs(2));
+    assert!(!logon.is_finished(), "the logon can still be signed");
+    assert!(!logon.cancel_token().is_cancelled(), "the token is ready for the next attempt");
+}
+
+#[test]
+fn a_key_that_is_never_touched_times_out() {
+    let sim = simulator();
+    let devices = VirtualDevices::new();
+    let key = demo_key();
+    key.set_presence(Presence::Never);
+    devices.insert(key);
+    let mut logon = client(&sim).start_logon(demo::USER, demo::EVENT, "U2F:1").unwrap();
+    let started = Instant::now();
+    let e = logon.sign_with_device(&devices, &options(Duration::from_secs(1))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UserPresenceTimeout, "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn a_key_without_the_handle_is_no_matching_key() {
+    let sim = simulator();
+    let devices = VirtualDevices::new();
+    devices.insert(VirtualKey::new(b"someone else's key"));
+    let mut logon = client(&sim).start_logon(demo::USER, demo::EVENT, "U2F:1").unwrap();
+    let e = logon.sign_with_device(&devices, &options(Duration::from_secs(1))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NoMatchingKey, "{e}");
+}
