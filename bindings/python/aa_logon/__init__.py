@@ -1,0 +1,114 @@
+"""Log users on to NetIQ / OpenText Advanced Authentication with U2F security keys.
+
+A ctypes binding of ``libaa_logon``::
+
+    from aa_logon import Client, Prompt
+
+    with Client("https://aa.example.com", endpoint_id, endpoint_secret) as client:
+        with client.logon("JAGUAR\\\\denis", "Search Card", "U2F:1") as logon:
+            logon.sign_with_device(timeout=30, prompt=lambda p: print(p.name))
+            print(logon.user.name, logon.login_session_id)
+
+The shared library is looked up in ``$AA_LOGON_LIBRARY``, next to this package, then on the
+system library path.
+"""
+
+from __future__ import annotations
+
+from ._native import BOUND_FUNCTIONS, LIBRARY_ENV_VAR, LibraryLoadError, library
+from .client import Client
+from .errors import (
+    AaError,
+    Cancelled,
+    ClosedError,
+    ConfigError,
+    DeviceError,
+    HandleBusyError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidHandleError,
+    InvalidStateError,
+    LogonFailed,
+    LogonStopped,
+    MalformedServerDataError,
+    MisuseError,
+    NetworkError,
+    NetworkTimeoutError,
+    NoDeviceError,
+    NoMatchingKeyError,
+    NotAvailableError,
+    SecurityKeyError,
+    ServerError,
+    Status,
+    TlsError,
+    UserPresenceTimeout,
+)
+from .log import forward_to_logging, set_log_handler
+from .logon import Logon, PromptHandler, Secret
+from .types import Chain, DeviceInfo, LoginSession, LogLevel, Prompt, ServerStatus, SignRequest, User, UserChains
+
+__version__ = "0.1.0"
+
+
+def library_version() -> str:
+    """The loaded libaa_logon's version ("MAJOR.MINOR.PATCH")."""
+    return library().version()
+
+
+def library_path() -> str:
+    """The file (or name) the shared library was loaded from."""
+    return library().path
+
+
+def status_description(status: int) -> str:
+    """The library's description of a status code."""
+    return library().status_text(int(status))
+
+
+__all__ = [
+    "BOUND_FUNCTIONS",
+    "LIBRARY_ENV_VAR",
+    "AaError",
+    "Cancelled",
+    "Chain",
+    "Client",
+    "ClosedError",
+    "ConfigError",
+    "DeviceError",
+    "DeviceInfo",
+    "HandleBusyError",
+    "InternalError",
+    "InvalidArgumentError",
+    "InvalidHandleError",
+    "InvalidStateError",
+    "LibraryLoadError",
+    "LogLevel",
+    "LoginSession",
+    "Logon",
+    "LogonFailed",
+    "LogonStopped",
+    "MalformedServerDataError",
+    "MisuseError",
+    "NetworkError",
+    "NetworkTimeoutError",
+    "NoDeviceError",
+    "NoMatchingKeyError",
+    "NotAvailableError",
+    "Prompt",
+    "PromptHandler",
+    "Secret",
+    "SecurityKeyError",
+    "ServerError",
+    "ServerStatus",
+    "SignRequest",
+    "Status",
+    "TlsError",
+    "User",
+    "UserChains",
+    "UserPresenceTimeout",
+    "forward_to_logging",
+    "library_path",
+    "library_version",
+    "set_log_handler",
+    "status_description",
+]

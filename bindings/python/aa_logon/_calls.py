@@ -1,0 +1,186 @@
+"""Calling conventions of the C API: argument encoding, ``error_out`` handling, string outputs."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import threading
+from ctypes import c_uint16, c_uint32, c_void_p
+from typing import Any, Callable, Optional, Union
+
+from ._native import NativeLibrary, library
+from .errors import AaError, ClosedError, InternalError, Status, error_class, status_from_int
+
+NativeFunction = Callable[..., int]
+
+
+def encode(value: object, name: str) -> bytes:
+    """A ``str`` argument as NUL-terminated-safe UTF-8; a clear ``TypeError``/``ValueError`` for
+    anything C could not receive intact (a NUL would silently cut the string short)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if "\0" in value:
+        raise ValueError(f"{name} must not contain NUL characters")
+    return value.encode("utf-8")
+
+
+def encode_path(value: Union[str, "os.PathLike[str]"], name: str) -> bytes:
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    return encode(value, name)
+
+
+def secret_buffer(value: Union[str, bytes, bytearray], name: str) -> ctypes.Array[ctypes.c_char]:
+    """A mutable C copy of a secret, so it can be wiped with :func:`wipe` after the call."""
+    if isinstance(value, str):
+        if "\0" in value:
+            raise ValueError(f"{name} must not contain NUL characters")
+        data = bytearray(value.encode("utf-8"))
+    elif isinstance(value, (bytes, bytearray)):
+        if b"\0" in value:
+            raise ValueError(f"{name} must not contain NUL bytes")
+        data = bytearray(value)
+    else:
+        raise TypeError(f"{name} must be str, bytes or bytearray, not {type(value).__name__}")
+    try:
+        buffer = ctypes.create_string_buffer(len(data) + 1)
+        if data:
+            ctypes.memmove(buffer, (ctypes.c_char * len(data)).from_buffer(data), len(data))
+        return buffer
+    finally:
+        data[:] = bytes(len(data))
+
+
+def wipe(buffer: ctypes.Array[ctypes.c_char]) -> None:
+    ctypes.memset(buffer, 0, ctypes.sizeof(buffer))
+
+
+def milliseconds(seconds: float, name: str) -> int:
+    """A duration in seconds as the C API's ``uint32_t`` milliseconds (at least 1)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, not {type(seconds).__name__}")
+    value = round(seconds * 1000)
+    if not 1 <= value <= 0xFFFF_FFFF:
+        raise ValueError(f"{name} must be between 0.001 and 4294967.295 seconds, not {seconds!r}")
+    return value
+
+
+def exception_from(lib: NativeLibrary, status: int, error: c_void_p) -> AaError:
+    """Builds the exception for a failed call from its ``aa_error`` (then frees it)."""
+    handle = error.value
+    if handle is None:
+        return error_class(status)(lib.status_text(status), status=status_from_int(status))
+    try:
+        raw_status = c_uint32(status)
+        lib.aa_error_status(handle, ctypes.byref(raw_status))
+        message = _error_string(lib, lib.aa_error_message, handle) or lib.status_text(status)
+        msgid = _error_string(lib, lib.aa_error_msgid, handle)
+        reason = _error_string(lib, lib.aa_error_reason, handle)
+        http = c_uint16()
+        http_status = http.value if lib.aa_error_http_status(handle, ctypes.byref(http)) == Status.OK else None
+    finally:
+        lib.aa_error_free(handle)
+    code = raw_status.value
+    return error_class(code)(
+        message, status=status_from_int(code), msgid=msgid, reason=reason, http_status=http_status
+    )
+
+
+def _error_string(lib: NativeLibrary, function: NativeFunction, handle: int) -> Optional[str]:
+    out = c_void_p()
+    if function(handle, ctypes.byref(out)) != Status.OK:
+        return None
+    return lib.take_string(out)
+
+
+def call(function_name: str, *args: Any) -> None:
+    """Calls a fallible C function whose last parameter is ``aa_error **error_out``."""
+    lib = library()
+    error = c_void_p()
+    status = getattr(lib, function_name)(*args, ctypes.byref(error))
+    if status != Status.OK:
+        raise exception_from(lib, status, error)
+
+
+def call_string(function_name: str, *args: Any) -> str:
+    """Calls a function whose last two parameters are ``char **out, aa_error **error_out``."""
+    out = c_void_p()
+    call(function_name, *args, ctypes.byref(out))
+    return library().take_string(out)
+
+
+def call_optional_string(function_name: str, *args: Any) -> Optional[str]:
+    """As :func:`call_string`, with ``None`` for ``AA_STATUS_NOT_AVAILABLE``."""
+    lib = library()
+    out = c_void_p()
+    error = c_void_p()
+    status = getattr(lib, function_name)(*args, ctypes.byref(out), ctypes.byref(error))
+    if status == Status.NOT_AVAILABLE:
+        lib.aa_error_free(error.value)
+        return None
+    if status != Status.OK:
+        raise exception_from(lib, status, error)
+    return lib.take_string(out)
+
+
+def call_json(function_name: str, *args: Any) -> Any:
+    return json.loads(call_string(function_name, *args))
+
+
+def written(out: c_void_p, function_name: str) -> int:
+    """The handle a successful call wrote to its out-parameter."""
+    if out.value is None:
+        raise InternalError(f"{function_name} succeeded without writing its handle", status=Status.PANIC)
+    return out.value
+
+
+def check_free(function_name: str, handle: int, what: str) -> None:
+    """Frees a handle; a failure here means the binding lost track of it, which must not pass."""
+    lib = library()
+    status = getattr(lib, function_name)(handle)
+    if status != Status.OK:
+        raise error_class(status)(
+            f"freeing the {what} failed: {lib.status_text(status)}", status=status_from_int(status)
+        )
+
+
+class NativeHandle:
+    """Owns one library handle: frees it exactly once (``close()`` or garbage collection) and
+    refuses use after that with :class:`ClosedError` instead of passing a stale handle on."""
+
+    __slots__ = ("_value", "_free_function", "_what", "_lock", "__weakref__")
+
+    def __init__(self, value: int, free_function: str, what: str) -> None:
+        self._value: Optional[int] = value
+        self._lock = threading.Lock()
+        self._free_function = free_function
+        self._what = what
+
+    @property
+    def closed(self) -> bool:
+        return self._value is None
+
+    def get(self) -> int:
+        value = self._value
+        if value is None:
+            raise ClosedError(self._what)
+        return value
+
+    def peek(self) -> Optional[int]:
+        """The handle, or ``None`` once closed (for calls that must never raise)."""
+        return self._value
+
+    def close(self) -> None:
+        with self._lock:
+            value, self._value = self._value, None
+        if value is not None:
+            check_free(self._free_function, value, self._what)
+
+    def __del__(self) -> None:
+        value, self._value = self._value, None
+        if value is not None:
+            try:
+                getattr(library(), self._free_function)(value)
+            except Exception:  # interpreter shutdown: the library may already be unloaded
+                pass

@@ -1,0 +1,185 @@
+"""``Client``: the connection to one AA server for one endpoint."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import c_void_p
+from types import TracebackType
+from typing import List, Optional, Type, Union
+
+from ._calls import (
+    NativeHandle,
+    call,
+    call_json,
+    check_free,
+    encode,
+    encode_path,
+    milliseconds,
+    secret_buffer,
+    wipe,
+    written,
+)
+from .logon import Logon
+from .types import Chain, DeviceInfo, LoginSession, UserChains
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a connection when only ``request_timeout`` is given."""
+DEFAULT_REQUEST_TIMEOUT = 30.0
+"""Seconds to wait for an answer when only ``connect_timeout`` is given."""
+
+
+class Client:
+    """A client of one AA server for one endpoint.
+
+    Thread-safe: any number of threads and logons may share it; its HTTPS connections are kept
+    alive between calls. Logons it started keep working after it is closed.
+
+    Args:
+        base_url: the AA server, e.g. ``"https://aa.example.com"``.
+        endpoint_id: the endpoint's id (32 hex digits).
+        endpoint_secret: the endpoint's secret (copied into a C buffer that is wiped after use).
+        ca_file: a PEM file of CA certificates to trust in addition to the system's.
+        pinned_public_key_sha256: hex SHA-256 of the server certificate's SubjectPublicKeyInfo,
+            checked in addition to normal verification.
+        connect_timeout: seconds (default 10).
+        request_timeout: seconds per request (default 30).
+        proxy: a proxy URL such as ``"http://proxy:3128"``.
+        user_agent: the User-Agent header (default ``"aa-logon/<version>"``).
+        max_response_bytes: cap on the size of any server answer (default 1 MiB).
+        danger_disable_tls_verification: DANGER, lab setups only: anybody on the network path
+            can then impersonate the server and read secrets. The library logs a warning.
+
+    Raises:
+        ConfigError: the configuration is not usable (bad URL, unreadable CA file, bad pin…).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        endpoint_id: str,
+        endpoint_secret: Union[str, bytes, bytearray],
+        *,
+        ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        pinned_public_key_sha256: Optional[str] = None,
+        connect_timeout: Optional[float] = None,
+        request_timeout: Optional[float] = None,
+        proxy: Optional[str] = None,
+        user_agent: Optional[str] = None,
+        max_response_bytes: Optional[int] = None,
+        danger_disable_tls_verification: bool = False,
+    ) -> None:
+        url = encode(base_url, "base_url")
+        endpoint = encode(endpoint_id, "endpoint_id")
+        secret = secret_buffer(endpoint_secret, "endpoint_secret")
+        options = c_void_p()
+        try:
+            call("aa_client_options_new", url, endpoint, secret, ctypes.byref(options))
+        finally:
+            wipe(secret)
+        try:
+            if ca_file is not None:
+                call("aa_client_options_set_ca_file", options, encode_path(ca_file, "ca_file"))
+            if pinned_public_key_sha256 is not None:
+                pin = encode(pinned_public_key_sha256, "pinned_public_key_sha256")
+                call("aa_client_options_set_pinned_public_key", options, pin)
+            if connect_timeout is not None or request_timeout is not None:
+                call(
+                    "aa_client_options_set_timeouts",
+                    options,
+                    milliseconds(DEFAULT_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout, "connect_timeout"),
+                    milliseconds(DEFAULT_REQUEST_TIMEOUT if request_timeout is None else request_timeout, "request_timeout"),
+                )
+            if proxy is not None:
+                call("aa_client_options_set_proxy", options, encode(proxy, "proxy"))
+            if user_agent is not None:
+                call("aa_client_options_set_user_agent", options, encode(user_agent, "user_agent"))
+            if max_response_bytes is not None:
+                if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
+                    raise TypeError(f"max_response_bytes must be an int, not {type(max_response_bytes).__name__}")
+                if not 1 <= max_response_bytes <= 0xFFFF_FFFF_FFFF_FFFF:
+                    raise ValueError(f"max_response_bytes must be positive, not {max_response_bytes}")
+                call("aa_client_options_set_max_response_bytes", options, max_response_bytes)
+            if not isinstance(danger_disable_tls_verification, bool):
+                raise TypeError("danger_disable_tls_verification must be a bool")
+            if danger_disable_tls_verification:
+                call("aa_client_options_danger_disable_tls_verification", options)
+            client = c_void_p()
+            call("aa_client_new", options, ctypes.byref(client))
+        finally:
+            check_free("aa_client_options_free", written(options, "aa_client_options_new"), "client options")
+        self._handle = NativeHandle(written(client, "aa_client_new"), "aa_client_free", "Client")
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._handle.closed
+
+    def close(self) -> None:
+        """Frees the native client. Idempotent; logons it started stay usable."""
+        self._handle.close()
+
+    def __enter__(self) -> Client:
+        self._handle.get()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "<Client closed>" if self.closed else "<Client>"
+
+    def native_handle(self) -> int:
+        """The ``aa_client *`` handle, for code that calls the C API directly (raises
+        :class:`ClosedError` once closed)."""
+        return self._handle.get()
+
+    # -- operations ------------------------------------------------------------------------
+
+    def logon(self, user_name: str, event: str, method_id: str) -> Logon:
+        """Starts a logon of ``user_name`` (``"JAGUAR\\\\denis"`` or a bare name) at ``event``
+        with the chain's first method ``method_id`` (e.g. ``"U2F:1"``).
+
+        Raises:
+            ServerError: e.g. HTTP 400 with msgid ``AUCORE-1056`` for an unknown user.
+        """
+        user = encode(user_name, "user_name")
+        event_name = encode(event, "event")
+        method = encode(method_id, "method_id")
+        logon = c_void_p()
+        call("aa_logon_new", self._handle.get(), user, event_name, method, ctypes.byref(logon))
+        return Logon(written(logon, "aa_logon_new"))
+
+    def chains(self, user_name: str, event: str) -> UserChains:
+        """The chains ``user_name`` may use for ``event``."""
+        data = call_json(
+            "aa_client_chains_json", self._handle.get(), encode(user_name, "user_name"), encode(event, "event")
+        )
+        return UserChains(
+            chains=tuple(Chain.from_json(chain) for chain in data.get("chains") or ()),
+            user_is_locked=bool(data.get("user_is_locked", False)),
+        )
+
+    def login_session(self, login_session_id: str) -> LoginSession:
+        """Information about a login session (user, event, creation time, chain)."""
+        session_id = encode(login_session_id, "login_session_id")
+        data = call_json("aa_client_login_session_json", self._handle.get(), session_id)
+        return LoginSession.from_json(login_session_id, data)
+
+    def logout(self, login_session_id: str) -> None:
+        """Ends a login session.
+
+        Raises:
+            ServerError: HTTP 434 when the session is unknown or expired.
+        """
+        call("aa_client_logout", self._handle.get(), encode(login_session_id, "login_session_id"))
+
+    def devices(self) -> List[DeviceInfo]:
+        """The FIDO security keys present now."""
+        return [DeviceInfo.from_json(device) for device in call_json("aa_client_devices_json", self._handle.get())]

@@ -1,0 +1,254 @@
+"""Status codes of the C API and the exceptions they map to.
+
+Every failing library call raises a subclass of :class:`AaError` that carries the status code,
+the library's complete message and, when the AA server sent them, its ``msgid``, ``reason`` and
+HTTP status.
+"""
+
+from __future__ import annotations
+
+import builtins
+from enum import IntEnum
+from typing import Dict, Optional, Type, Union
+
+
+class Status(IntEnum):
+    """``enum aa_status`` of ``aa_logon.h``: 0 is success, every other value a failure class."""
+
+    OK = 0
+    NULL_ARGUMENT = 1
+    INVALID_UTF8 = 2
+    ARGUMENT_TOO_LONG = 3
+    INVALID_ARGUMENT = 4
+    INVALID_HANDLE = 5
+    INVALID_STATE = 6
+    HANDLE_BUSY = 7
+    PANIC = 8
+    NOT_AVAILABLE = 9
+    CONFIG = 100
+    TLS = 200
+    NETWORK = 201
+    TIMEOUT = 202
+    SERVER_ERROR = 300
+    LOGON_FAILED = 301
+    LOGON_STOPPED = 302
+    MALFORMED_SERVER_DATA = 303
+    NO_DEVICE = 400
+    NO_MATCHING_KEY = 401
+    USER_PRESENCE_TIMEOUT = 402
+    CANCELLED = 403
+    DEVICE_ERROR = 404
+
+
+def status_from_int(value: int) -> Union[Status, int]:
+    """The :class:`Status` member for ``value``, or the plain number for a code this binding
+    does not know yet (newer library)."""
+    try:
+        return Status(value)
+    except ValueError:
+        return value
+
+
+class AaError(Exception):
+    """Base class of every error reported by the library.
+
+    Attributes:
+        status: the C API status code (a :class:`Status`, or an ``int`` for unknown codes).
+        message: the library's readable, complete description of the failure.
+        msgid: the AA server's message id (e.g. ``"AUCORE-2007"``), if it sent one.
+        reason: the AA server's reason (e.g. ``"PASSWORD_WRONG"``), if it sent one.
+        http_status: the HTTP status of the AA server's answer, if the failure came from one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: Union[Status, int],
+        msgid: Optional[str] = None,
+        reason: Optional[str] = None,
+        http_status: Optional[int] = None,
+    ) -> None:
+        super().__init__(message)
+        self.status: Union[Status, int] = status
+        self.message: str = message
+        self.msgid: Optional[str] = msgid
+        self.reason: Optional[str] = reason
+        self.http_status: Optional[int] = http_status
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        status = self.status.name if isinstance(self.status, Status) else str(self.status)
+        details = [f"status={status}", f"message={self.message!r}"]
+        if self.msgid is not None:
+            details.append(f"msgid={self.msgid!r}")
+        if self.reason is not None:
+            details.append(f"reason={self.reason!r}")
+        if self.http_status is not None:
+            details.append(f"http_status={self.http_status}")
+        return f"{type(self).__name__}({', '.join(details)})"
+
+
+class MisuseError(AaError):
+    """The API was called wrongly (status 1–9): bad argument, bad handle, wrong state…"""
+
+
+class InvalidArgumentError(MisuseError, ValueError):
+    """An argument was rejected by the library (NULL, not UTF-8, too long, not allowed)."""
+
+
+class InvalidHandleError(MisuseError):
+    """The object's native handle is not valid (freed, foreign or of another type)."""
+
+
+class ClosedError(InvalidHandleError):
+    """The Python object was closed; it cannot be used any more."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"this {what} is closed and cannot be used any more", status=Status.INVALID_HANDLE)
+
+
+class InvalidStateError(MisuseError):
+    """The call does not fit the logon's state (e.g. a U2F request for PASSWORD:1)."""
+
+
+class HandleBusyError(MisuseError):
+    """Another thread is using this logon right now (only ``cancel()`` may run concurrently)."""
+
+
+class NotAvailableError(MisuseError):
+    """The requested value is not present."""
+
+
+class InternalError(AaError):
+    """The library caught an internal panic; the operation did not complete."""
+
+
+class ConfigError(AaError):
+    """Bad client configuration (URL, CA file, pin, proxy, timeouts)."""
+
+
+class NetworkError(AaError):
+    """The AA server could not be reached or the connection broke."""
+
+
+class TlsError(NetworkError):
+    """The TLS handshake or certificate verification with the AA server failed."""
+
+
+class NetworkTimeoutError(NetworkError, builtins.TimeoutError):
+    """A connect or request timeout elapsed (also catchable as the built-in ``TimeoutError``)."""
+
+
+class ServerError(AaError):
+    """The AA server answered with an HTTP error; see ``http_status``, ``msgid`` and ``reason``."""
+
+
+class MalformedServerDataError(ServerError):
+    """The AA server's answer was not the documented JSON (or exceeded the size cap)."""
+
+
+class LogonFailed(AaError):
+    """The AA server rejected the attempt (status FAILED); see ``msgid`` and ``reason``."""
+
+
+class LogonStopped(AaError):
+    """The AA server stopped the logon (status STOP)."""
+
+
+class SecurityKeyError(AaError):
+    """Base class of the security key failures (status 400–499 except cancellation)."""
+
+
+class NoDeviceError(SecurityKeyError):
+    """No security key was found before the timeout."""
+
+
+class NoMatchingKeyError(SecurityKeyError):
+    """Security keys are present but none owns a key handle of the sign request."""
+
+
+class UserPresenceTimeout(SecurityKeyError, builtins.TimeoutError):
+    """The security key was not touched before the timeout."""
+
+
+class DeviceError(SecurityKeyError):
+    """A security key broke the CTAPHID/U2F protocol, reported an error, or was removed."""
+
+
+class Cancelled(AaError):
+    """The operation was cancelled with ``Logon.cancel()``."""
+
+
+_CLASSES: Dict[int, Type[AaError]] = {
+    Status.NULL_ARGUMENT: InvalidArgumentError,
+    Status.INVALID_UTF8: InvalidArgumentError,
+    Status.ARGUMENT_TOO_LONG: InvalidArgumentError,
+    Status.INVALID_ARGUMENT: InvalidArgumentError,
+    Status.INVALID_HANDLE: InvalidHandleError,
+    Status.INVALID_STATE: InvalidStateError,
+    Status.HANDLE_BUSY: HandleBusyError,
+    Status.PANIC: InternalError,
+    Status.NOT_AVAILABLE: NotAvailableError,
+    Status.CONFIG: ConfigError,
+    Status.TLS: TlsError,
+    Status.NETWORK: NetworkError,
+    Status.TIMEOUT: NetworkTimeoutError,
+    Status.SERVER_ERROR: ServerError,
+    Status.LOGON_FAILED: LogonFailed,
+    Status.LOGON_STOPPED: LogonStopped,
+    Status.MALFORMED_SERVER_DATA: MalformedServerDataError,
+    Status.NO_DEVICE: NoDeviceError,
+    Status.NO_MATCHING_KEY: NoMatchingKeyError,
+    Status.USER_PRESENCE_TIMEOUT: UserPresenceTimeout,
+    Status.CANCELLED: Cancelled,
+    Status.DEVICE_ERROR: DeviceError,
+}
+
+
+def error_class(status: int) -> Type[AaError]:
+    """The exception class for a failure ``status``; unknown codes fall back to their group."""
+    known = _CLASSES.get(status)
+    if known is not None:
+        return known
+    if 1 <= status <= 99:
+        return MisuseError
+    if 200 <= status <= 299:
+        return NetworkError
+    if 300 <= status <= 399:
+        return ServerError
+    if 400 <= status <= 499:
+        return SecurityKeyError
+    return AaError
+
+
+__all__ = [
+    "AaError",
+    "Cancelled",
+    "ClosedError",
+    "ConfigError",
+    "DeviceError",
+    "HandleBusyError",
+    "InternalError",
+    "InvalidArgumentError",
+    "InvalidHandleError",
+    "InvalidStateError",
+    "LogonFailed",
+    "LogonStopped",
+    "MalformedServerDataError",
+    "MisuseError",
+    "NetworkError",
+    "NetworkTimeoutError",
+    "NoDeviceError",
+    "NoMatchingKeyError",
+    "NotAvailableError",
+    "SecurityKeyError",
+    "ServerError",
+    "Status",
+    "TlsError",
+    "UserPresenceTimeout",
+    "error_class",
+    "status_from_int",
+]

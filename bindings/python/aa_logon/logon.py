@@ -1,0 +1,269 @@
+"""``Logon``: one authentication process on the AA server, from its start to the verdict."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+from ctypes import c_size_t, c_uint32, c_void_p
+from types import TracebackType
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Type, Union
+
+from ._calls import (
+    NativeHandle,
+    call,
+    call_json,
+    call_optional_string,
+    call_string,
+    encode,
+    exception_from,
+    milliseconds,
+    secret_buffer,
+    wipe,
+)
+from ._native import PROMPT_CALLBACK, library
+from .errors import AaError, Status
+from .types import Chain, Prompt, ServerStatus, SignRequest, User
+
+_logger = logging.getLogger("aa_logon")
+
+PromptHandler = Callable[[Prompt], None]
+"""A plain callable told what the user should do while ``sign_with_device`` waits."""
+
+Secret = Union[str, bytes, bytearray]
+"""A password or one-time code: copied into a C buffer that is wiped after the call."""
+
+_SIGN_REQUEST_FIELDS = {"key_handle": 1, "challenge": 2, "app_id": 3, "version": 4}
+_UNFINISHED = (ServerStatus.MORE_DATA, ServerStatus.NEXT)
+
+
+class Logon:
+    """One logon process, created by :meth:`aa_logon.Client.logon`.
+
+    Use it from one thread at a time; only :meth:`cancel` may be called from another thread
+    while a call runs. As a context manager it frees the native logon on exit and, if the
+    chain is not finished (MORE_DATA or NEXT), first aborts it on the server (best effort).
+    """
+
+    def __init__(self, handle: int) -> None:
+        self._handle = NativeHandle(handle, "aa_logon_free", "Logon")
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._handle.closed
+
+    def close(self) -> None:
+        """Frees the native logon (without aborting it on the server; see :meth:`abort`).
+        Idempotent. A call running on another thread is cancelled first."""
+        handle = self._handle.peek()
+        if handle is not None:
+            library().aa_logon_cancel(handle)
+        self._handle.close()
+
+    def __enter__(self) -> Logon:
+        self._handle.get()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        try:
+            if not self.closed and self.status in _UNFINISHED:
+                self.abort()
+        except AaError as error:
+            _logger.debug("aborting an unfinished logon on close failed: %s", error)
+        finally:
+            self.close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<Logon closed>"
+        return f"<Logon {self.current_method} {self.status.name}>"
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def gather_sign_request(self) -> List[SignRequest]:
+        """Asks the server for the U2F sign request of the current method (which must be
+        ``U2F:1``); one entry per key enrolled for the user. Kept for :meth:`sign_with_device`."""
+        handle = self._handle.get()
+        call_string("aa_logon_gather_sign_request", handle)  # the same data, read field by field below
+        count = c_size_t()
+        call("aa_logon_sign_request_count", handle, ctypes.byref(count))
+        return [
+            SignRequest(
+                **{
+                    name: call_string("aa_logon_sign_request_field", handle, index, field)
+                    for name, field in _SIGN_REQUEST_FIELDS.items()
+                }
+            )
+            for index in range(count.value)
+        ]
+
+    def sign_with_device(self, timeout: float = 30.0, prompt: Optional[PromptHandler] = None) -> ServerStatus:
+        """The whole U2F step in one blocking call (the GIL is released while it waits):
+        gathers the sign request unless already done, signs it with the first security key
+        that owns a key handle and is touched, sends the signature, and returns the verdict
+        (``OK``, or ``NEXT`` inside a chain).
+
+        Args:
+            timeout: seconds to wait for a key and a touch.
+            prompt: called on this thread with each :class:`Prompt` (insert key, touch key,
+                touched). If it raises, the wait is cancelled and the exception is re-raised
+                here once the library returns; it never unwinds into the library.
+
+        Raises:
+            LogonFailed: the server rejected the signature.
+            Cancelled: :meth:`cancel` was called (the logon stays usable).
+            NoDeviceError, NoMatchingKeyError, UserPresenceTimeout, DeviceError: key trouble.
+        """
+        handle = self._handle.get()
+        timeout_ms = milliseconds(timeout, "timeout")
+        if prompt is not None and not callable(prompt):
+            raise TypeError(f"prompt must be callable, not {type(prompt).__name__}")
+        lib = library()
+        raised: List[BaseException] = []
+
+        def on_prompt(_userdata: Optional[int], raw_prompt: int) -> None:
+            if prompt is None or raised:
+                return
+            try:
+                value = Prompt(raw_prompt)
+            except ValueError:
+                return  # a prompt added by a newer library; nothing to tell this program
+            try:
+                prompt(value)
+            except BaseException as error:  # noqa: B902 — nothing may unwind into the library
+                raised.append(error)
+                _logger.debug("the prompt callback raised %r; cancelling the wait", error)
+                lib.aa_logon_cancel(handle)
+
+        # Kept referenced by this frame for the whole (synchronous) call.
+        callback = PROMPT_CALLBACK(on_prompt) if prompt is not None else PROMPT_CALLBACK()
+        error = c_void_p()
+        status = lib.aa_logon_sign_with_device(handle, timeout_ms, callback, None, ctypes.byref(error))
+        failure = exception_from(lib, status, error) if status != Status.OK else None
+        if raised:
+            if failure is not None:
+                raise raised[0] from failure
+            raise raised[0]
+        if failure is not None:
+            raise failure
+        return self.status
+
+    def forward_sign_response(self, sign_response: Union[str, Mapping[str, str]]) -> ServerStatus:
+        """Sends a U2F signResponse produced elsewhere (``keyHandle``, ``clientData``,
+        ``signatureData``, base64url) and returns the verdict, like :meth:`sign_with_device`."""
+        text = sign_response if isinstance(sign_response, str) else json.dumps(dict(sign_response))
+        call("aa_logon_forward_sign_response", self._handle.get(), encode(text, "sign_response"))
+        return self.status
+
+    def answer(self, secret: Secret) -> ServerStatus:
+        """Answers the current method: a password, a one-time code, or the code received by
+        SMS/e-mail. Returns the verdict (``OK``, ``NEXT`` or ``MORE_DATA``).
+
+        Raises:
+            LogonFailed: the server rejected the answer (``msgid``/``reason`` say why).
+        """
+        handle = self._handle.get()
+        buffer = secret_buffer(secret, "secret")
+        try:
+            call("aa_logon_answer", handle, buffer)
+        finally:
+            wipe(buffer)
+        return self.status
+
+    def request_challenge(self) -> ServerStatus:
+        """Goes on without an answer: makes SMS_OTP:1 / EMAIL_OTP:1 send their code, or polls
+        an out-of-band method."""
+        call("aa_logon_request_challenge", self._handle.get())
+        return self.status
+
+    def next(self, method_id: str) -> ServerStatus:
+        """After a ``NEXT`` verdict, moves to ``method_id``, the chain's next method."""
+        call("aa_logon_next", self._handle.get(), encode(method_id, "method_id"))
+        return self.status
+
+    def abort(self) -> None:
+        """Aborts the logon process on the server. The object must still be closed."""
+        call("aa_logon_abort", self._handle.get())
+
+    def cancel(self) -> None:
+        """Cancels a running (or the next) :meth:`sign_with_device`. Thread-safe; does nothing
+        once the logon is closed."""
+        handle = self._handle.peek()
+        if handle is not None:
+            library().aa_logon_cancel(handle)
+
+    # -- state of the last answer ------------------------------------------------------------
+
+    @property
+    def status(self) -> ServerStatus:
+        """The server's verdict after the last exchange."""
+        raw = c_uint32()
+        call("aa_logon_server_status", self._handle.get(), ctypes.byref(raw))
+        try:
+            return ServerStatus(raw.value)
+        except ValueError:
+            return ServerStatus.UNKNOWN
+
+    @property
+    def message(self) -> str:
+        """The server's message of the last answer (e.g. ``"Welcome"``)."""
+        return call_optional_string("aa_logon_message", self._handle.get()) or ""
+
+    @property
+    def reason(self) -> Optional[str]:
+        """The server's reason of the last answer (e.g. ``"PASSWORD_WRONG"``), if any."""
+        return call_optional_string("aa_logon_reason", self._handle.get())
+
+    @property
+    def msgid(self) -> Optional[str]:
+        """The server's message id of the last answer (e.g. ``"AUCORE-2007"``), if any."""
+        return call_optional_string("aa_logon_msgid", self._handle.get())
+
+    @property
+    def current_method(self) -> str:
+        """The method the server expects now (e.g. ``"U2F:1"``)."""
+        return call_string("aa_logon_current_method", self._handle.get())
+
+    @property
+    def process_id(self) -> str:
+        """The logon process id on the server."""
+        return call_string("aa_logon_process_id", self._handle.get())
+
+    @property
+    def login_session_id(self) -> Optional[str]:
+        """The login session id once the server answered OK; ``None`` before."""
+        return call_optional_string("aa_logon_login_session_id", self._handle.get())
+
+    @property
+    def completed_methods(self) -> Tuple[str, ...]:
+        """The methods completed so far (e.g. ``("LDAP_PASSWORD:1",)``)."""
+        return tuple(str(method) for method in call_json("aa_logon_completed_methods_json", self._handle.get()))
+
+    @property
+    def chains(self) -> Tuple[Chain, ...]:
+        """The chains the server offers for this logon."""
+        return tuple(Chain.from_json(chain) for chain in call_json("aa_logon_chains_json", self._handle.get()))
+
+    @property
+    def response(self) -> Dict[str, Any]:
+        """The server's last answer exactly as received, for fields without an accessor."""
+        answer: Dict[str, Any] = call_json("aa_logon_response_json", self._handle.get())
+        return answer
+
+    def user_field(self, name: str) -> Optional[str]:
+        """A ``user_*`` field of the last answer by its AA name (``"user_email"``…), if sent."""
+        return call_optional_string("aa_logon_user_field", self._handle.get(), encode(name, "name"))
+
+    @property
+    def user(self) -> User:
+        """The user of the last answer, from its ``user_*`` fields."""
+        names = [name for name in self.response if name.startswith("user_")]
+        fields = {name: value for name in names if (value := self.user_field(name)) is not None}
+        return User.from_fields(fields)

@@ -1,0 +1,128 @@
+"""Shared fixtures: one aa-sim simulator (HTTPS, generated CA) per test session, clients that
+trust its CA, and the demo user's virtual key.
+
+Environment (set by the Rust driver tests/python_bindings.rs):
+    AA_SIM_BIN         the aa-sim binary
+    AA_LOGON_LIBRARY   libaa_logon.so built with the virtual-device feature
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import ssl
+import subprocess
+import threading
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import pytest
+
+from aa_logon import Client
+from aa_logon.testing import Presence, VirtualKey
+
+ENDPOINT_ID = "178fa64ebafe11eaa1fb0242ac110003"
+ENDPOINT_SECRET = "hVqFAFfQmfUqfrLMRf6y86Heslm3GtGt"
+USER = "JAGUAR\\denis"
+PASSWORD = "novell"
+EVENT = "Search Card"
+KEY_SEED = "demo"
+
+STARTUP_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """A running aa-sim: its base URL, the CA file clients must trust, and its /sim/v1 routes."""
+
+    base_url: str
+    ca_file: Path
+
+    def client(self, **options: Any) -> Client:
+        options.setdefault("ca_file", self.ca_file)
+        options.setdefault("request_timeout", 10.0)
+        return Client(self.base_url, ENDPOINT_ID, ENDPOINT_SECRET, **options)
+
+    def sim_get(self, route: str, **query: str) -> Any:
+        """GET /sim/v1/<route> (simulator-only inspection routes) over HTTPS with the CA."""
+        url = f"{self.base_url}/sim/v1/{route}?{urllib.parse.urlencode(query)}"
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        with urllib.request.urlopen(url, context=context, timeout=10) as answer:
+            return json.loads(answer.read().decode("utf-8"))
+
+    def totp(self, user_name: str = USER) -> str:
+        return str(self.sim_get("totp", user_name=user_name)["code"])
+
+    def sent_otps(self, user_name: str = USER) -> list[str]:
+        return [str(otp) for otp in self.sim_get("otps", user_name=user_name)["otps"]]
+
+
+def _first_line(process: subprocess.Popen[str], timeout: float) -> Optional[str]:
+    lines: queue.Queue[Optional[str]] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        lines.put(process.stdout.readline() or None)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        return None
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    binary = os.environ.get("AA_SIM_BIN")
+    if not binary:
+        pytest.fail(
+            "AA_SIM_BIN is not set: point it at the aa-sim binary "
+            "(`cargo build -p aa-sim`; tests/python_bindings.rs sets it for `cargo test`)"
+        )
+    ca_file = tmp_path_factory.mktemp("aa-sim") / "ca.pem"
+    process = subprocess.Popen(
+        [binary, "--listen", "127.0.0.1:0", "--ca-out", str(ca_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = _first_line(process, STARTUP_TIMEOUT_SECONDS)
+        if not line or not line.startswith("https://"):
+            pytest.fail(f"aa-sim did not print its base URL (got {line!r}, exit code {process.poll()})")
+        yield Simulator(base_url=line.strip(), ca_file=ca_file)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.fixture
+def client(simulator: Simulator) -> Iterator[Client]:
+    with simulator.client() as made:
+        yield made
+
+
+@pytest.fixture(scope="session")
+def demo_key() -> Iterator[VirtualKey]:
+    # One key for the whole session: the simulator rejects a signature counter that does not
+    # grow (replay detection), and every new key of the same seed starts counting at zero.
+    with VirtualKey(KEY_SEED) as key:
+        yield key
+
+
+@pytest.fixture
+def virtual_key(client: Client, demo_key: VirtualKey) -> VirtualKey:
+    """The demo user's enrolled key, touched at once, plugged into ``client``."""
+    demo_key.set_presence(Presence.ALWAYS)
+    demo_key.attach(client)
+    return demo_key

@@ -1,0 +1,189 @@
+"""U2F logons with the virtual key against the simulator: the seed's flow, a chain, prompts,
+cancellation from another thread, key failures and exceptions raised by prompt callbacks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import List
+
+import pytest
+from conftest import EVENT, PASSWORD, USER
+
+from aa_logon import (
+    Cancelled,
+    Client,
+    LogonFailed,
+    NoDeviceError,
+    NoMatchingKeyError,
+    Prompt,
+    ServerStatus,
+    SignRequest,
+    UserPresenceTimeout,
+)
+from aa_logon.testing import Presence, VirtualKey
+
+
+def test_u2f_logon_reaches_ok_with_session_and_user(client: Client, virtual_key: VirtualKey) -> None:
+    counter_before = virtual_key.counter
+    with client.logon(USER, EVENT, "U2F:1") as logon:
+        assert logon.status is ServerStatus.MORE_DATA
+        assert logon.current_method == "U2F:1"
+        assert logon.login_session_id is None
+
+        requests = logon.gather_sign_request()
+        assert len(requests) >= 1
+        assert all(isinstance(request, SignRequest) for request in requests)
+        assert requests[0].version == "U2F_V2"
+        assert requests[0].app_id == "https://aa-sim.local"
+        assert requests[0].challenge and requests[0].key_handle
+
+        assert logon.sign_with_device(timeout=10) is ServerStatus.OK
+        assert logon.status is ServerStatus.OK
+        session_id = logon.login_session_id
+        assert session_id
+        user = logon.user
+        assert user.name is not None and user.name.endswith("denis")
+        assert user.id
+        assert user.fields["user_name"] == user.name
+        assert logon.user_field("user_id") == user.id
+        assert logon.user_field("user_no_such_field") is None
+        assert logon.completed_methods == ("U2F:1",)
+        assert logon.response["status"] == "OK"
+        assert logon.process_id
+    assert virtual_key.counter == counter_before + 1
+
+    session = client.login_session(session_id)
+    assert session.login_session_id == session_id
+    assert session.user_name is not None and session.user_name.endswith("denis")
+    assert session.event_name == EVENT
+    client.logout(session_id)
+
+
+def test_ldap_password_then_u2f_chain(client: Client, virtual_key: VirtualKey) -> None:
+    with client.logon(USER, EVENT, "LDAP_PASSWORD:1") as logon:
+        assert logon.answer(PASSWORD) is ServerStatus.NEXT
+        assert logon.completed_methods == ("LDAP_PASSWORD:1",)
+        assert logon.login_session_id is None
+
+        assert logon.next("U2F:1") is ServerStatus.MORE_DATA
+        assert logon.current_method == "U2F:1"
+        assert logon.sign_with_device(timeout=10) is ServerStatus.OK
+        assert logon.completed_methods == ("LDAP_PASSWORD:1", "U2F:1")
+        assert logon.login_session_id
+        chain_names = {chain.name for chain in logon.chains}
+        assert "LDAP + U2F" in chain_names
+
+
+def test_prompt_callback_sees_touch_key_then_touched(client: Client, virtual_key: VirtualKey) -> None:
+    prompts: List[Prompt] = []
+    with client.logon(USER, EVENT, "U2F:1") as logon:
+        logon.sign_with_device(timeout=10, prompt=prompts.append)
+    assert Prompt.TOUCH_KEY in prompts
+    assert Prompt.TOUCHED in prompts
+    assert prompts.index(Prompt.TOUCH_KEY) < prompts.index(Prompt.TOUCHED)
+    assert all(isinstance(prompt, Prompt) for prompt in prompts)
+
+
+def test_touch_on_demand_from_another_thread(client: Client, virtual_key: VirtualKey) -> None:
+    virtual_key.set_presence(Presence.ON_DEMAND)
+
+    def touch_when_asked(prompt: Prompt) -> None:
+        if prompt is Prompt.TOUCH_KEY:
+            threading.Timer(0.2, virtual_key.touch).start()
+
+    with client.logon(USER, EVENT, "U2F:1") as logon:
+        assert logon.sign_with_device(timeout=10, prompt=touch_when_asked) is ServerStatus.OK
+
+
+def test_cancel_from_another_thread_then_complete(client: Client, virtual_key: VirtualKey) -> None:
+    virtual_key.set_presence(Presence.NEVER)
+    touch_prompted = threading.Event()
+    with client.logon(USER, EVENT, "U2F:1") as logon:
+        cancelled_at: List[float] = []
+
+        def cancel_later() -> None:
+            touch_prompted.wait(10)
+            time.sleep(0.3)
+            cancelled_at.append(time.monotonic())
+            logon.cancel()
+
+        canceller = threading.Thread(target=cancel_later)
+        canceller.start()
+        with pytest.raises(Cancelled) as raised:
+            logon.sign_with_device(
+                timeout=20, prompt=lambda prompt: touch_prompted.set() if prompt is Prompt.TOUCH_KEY else None
+            )
+        returned_at = time.monotonic()
+        canceller.join()
+        latency = returned_at - cancelled_at[0]
+        print(f"cancel took effect after {latency * 1000:.0f} ms")
+        assert latency < 1.0
+        assert raised.value.message
+
+        # The logon stays usable: with a touch it completes.
+        virtual_key.set_presence(Presence.ALWAYS)
+        assert logon.sign_with_device(timeout=10) is ServerStatus.OK
+        assert logon.login_session_id
+
+
+def test_untouched_key_times_out(client: Client, virtual_key: VirtualKey) -> None:
+    virtual_key.set_presence(Presence.NEVER)
+    with client.logon(USER, EVENT, "U2F:1") as logon:
+        started = time.monotonic()
+        with pytest.raises(UserPresenceTimeout) as raised:
+            logon.sign_with_device(timeout=0.5)
+        assert time.monotonic() - started < 5
+        assert isinstance(raised.value, TimeoutError)
+
+
+def test_key_of_another_seed_is_no_matching_key(client: Client) -> None:
+    with VirtualKey("not enrolled") as stranger, client.logon(USER, EVENT, "U2F:1") as logon:
+        stranger.attach(client)
+        with pytest.raises(NoMatchingKeyError):
+            logon.sign_with_device(timeout=1)
+
+
+def test_unplugged_key_is_no_device(client: Client) -> None:
+    # A key of its own: an aa_virtual_key stays disconnected after detach, even when attached
+    # again, so the session's demo key must never be detached.
+    with VirtualKey("unplugged") as key:
+        key.attach(client)
+        key.detach(client)
+    prompts: List[Prompt] = []
+    with client.logon(USER, EVENT, "U2F:1") as logon:
+        with pytest.raises(NoDeviceError):
+            logon.sign_with_device(timeout=0.5, prompt=prompts.append)
+    assert prompts == [Prompt.INSERT_KEY]
+
+
+class CallbackBug(Exception):
+    pass
+
+
+def test_exception_in_prompt_callback_is_reraised_after_the_call(client: Client, virtual_key: VirtualKey) -> None:
+    virtual_key.set_presence(Presence.NEVER)
+
+    def broken(prompt: Prompt) -> None:
+        raise CallbackBug(f"bug at {prompt.name}")
+
+    with client.logon(USER, EVENT, "U2F:1") as logon:
+        started = time.monotonic()
+        with pytest.raises(CallbackBug, match="bug at TOUCH_KEY"):
+            logon.sign_with_device(timeout=20, prompt=broken)
+        # The callback's failure cancelled the wait instead of leaving it to the timeout.
+        assert time.monotonic() - started < 5
+
+        # Nothing was left broken: the same logon completes.
+        virtual_key.set_presence(Presence.ALWAYS)
+        assert logon.sign_with_device(timeout=10) is ServerStatus.OK
+
+
+def test_forged_sign_response_is_rejected(client: Client) -> None:
+    with client.logon(USER, EVENT, "U2F:1") as logon:
+        key_handle = logon.gather_sign_request()[0].key_handle
+        forged = {"keyHandle": key_handle, "clientData": "e30", "signatureData": "AQ"}
+        with pytest.raises(LogonFailed) as raised:
+            logon.forward_sign_response(forged)
+        assert raised.value.message
+        assert logon.status is ServerStatus.FAILED

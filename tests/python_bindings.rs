@@ -1,0 +1,73 @@
+//! Runs the Python binding's pytest suite (bindings/python/tests) against the libaa_logon.so and
+//! aa-sim binary of this cargo run. Without python3 or pytest the test prints a loud skip notice
+//! and passes, unless AA_REQUIRE_ALL=1 (CI), where a missing toolchain is a failure.
+#![cfg(feature = "virtual-device")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// target/<profile>, where cargo put libaa_logon.so and the aa-sim binary for this run.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+fn require_all() -> bool {
+    std::env::var("AA_REQUIRE_ALL").is_ok_and(|value| value == "1")
+}
+
+/// Whether `python3 -m pytest` can run; the reason when it cannot.
+fn pytest_available() -> Result<(), String> {
+    match Command::new("python3").args(["-m", "pytest", "--version"]).output() {
+        Err(error) => Err(format!("python3 cannot be run: {error}")),
+        Ok(output) if !output.status.success() => Err(format!(
+            "pytest is not installed for python3 ({})",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+        Ok(_) => Ok(()),
+    }
+}
+
+fn built(path: PathBuf, how: &str) -> PathBuf {
+    assert!(path.is_file(), "{} is missing: {how}", path.display());
+    path
+}
+
+#[test]
+fn pytest_suite_passes_against_the_simulator() {
+    if let Err(reason) = pytest_available() {
+        let notice = format!(
+            "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+             !!! SKIPPED: the Python binding tests (bindings/python/tests) did not run:\n\
+             !!! {reason}.\n\
+             !!! Install them with `python3 -m pip install pytest`; AA_REQUIRE_ALL=1 makes this a failure.\n\
+             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+        );
+        assert!(!require_all(), "AA_REQUIRE_ALL=1 and {notice}");
+        eprintln!("{notice}");
+        return;
+    }
+    let profile = profile_dir();
+    let library = built(
+        profile.join("libaa_logon.so"),
+        "cargo builds it with the aa-logon library (crate-type cdylib); run `cargo test --all-features`",
+    );
+    let simulator = built(
+        profile.join(format!("aa-sim{}", std::env::consts::EXE_SUFFIX)),
+        "run `cargo test --workspace --all-features` (which builds the aa-sim binary) \
+         or `cargo build -p aa-sim` first",
+    );
+    let status = Command::new("python3")
+        .args(["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "bindings/python/tests"])
+        .current_dir(repo())
+        .env("AA_LOGON_LIBRARY", &library)
+        .env("AA_SIM_BIN", &simulator)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .status()
+        .expect("run python3 -m pytest");
+    assert!(status.success(), "the Python binding tests failed ({status}); see the pytest output above");
+}
