@@ -1,0 +1,154 @@
+using System;
+using System.Collections.Generic;
+
+namespace AaLogon
+{
+    /// <summary>
+    /// A client of one AA server for one endpoint. Thread-safe: any number of threads may start
+    /// logons and make calls on one client at once. It keeps its HTTPS connections alive between
+    /// calls, so create one and reuse it. Logons started from it keep working after it is disposed.
+    /// </summary>
+    public sealed class AaClient : IDisposable
+    {
+        private readonly ClientHandle _handle;
+
+        /// <summary>
+        /// Creates a client. No network traffic happens yet: the endpoint session is created on first use.
+        /// </summary>
+        /// <exception cref="ConfigurationException">The options are not usable (URL, CA file, pin, proxy…).</exception>
+        /// <exception cref="MisuseException">An option has a value the library does not allow.</exception>
+        public AaClient(AaClientOptions options)
+        {
+            if (options == null)
+            {
+                throw new ArgumentNullException(nameof(options));
+            }
+            using (ClientOptionsHandle native = options.CreateNative())
+            {
+                ClientHandle client;
+                IntPtr error;
+                uint status = NativeMethods.aa_client_new(native, out client, out error);
+                if (status != NativeMethods.StatusOk)
+                {
+                    if (client != null)
+                    {
+                        client.Dispose();
+                    }
+                    throw Interop.ToException(status, error);
+                }
+                Interop.Discard(error);
+                _handle = client;
+            }
+        }
+
+        /// <summary>The native handle, for calls of this assembly; throws once disposed.</summary>
+        internal ClientHandle Handle
+        {
+            get
+            {
+                if (_handle.IsClosed)
+                {
+                    throw new ObjectDisposedException(nameof(AaClient));
+                }
+                return _handle;
+            }
+        }
+
+        /// <summary>
+        /// Starts a logon of <paramref name="userName"/> at <paramref name="eventName"/> with the
+        /// chain's first method (POST /api/v1/logon). Dispose the returned logon when done.
+        /// </summary>
+        /// <param name="userName">The user, e.g. "JAGUAR\denis" or a bare name.</param>
+        /// <param name="eventName">The AA event, e.g. "Search Card".</param>
+        /// <param name="methodId">The chain's first method, e.g. "U2F:1" or "LDAP_PASSWORD:1".</param>
+        /// <exception cref="ServerException">The server refused, e.g. HTTP 400 AUCORE-1056 for an unknown user.</exception>
+        /// <exception cref="NetworkException">The server could not be reached (or TLS failed).</exception>
+        public AaLogon StartLogon(string userName, string eventName, string methodId)
+        {
+            byte[] user = Utf8.Encode(userName, nameof(userName));
+            byte[] evt = Utf8.Encode(eventName, nameof(eventName));
+            byte[] method = Utf8.Encode(methodId, nameof(methodId));
+            LogonHandle logon;
+            IntPtr error;
+            uint status = NativeMethods.aa_logon_new(Handle, user, evt, method, out logon, out error);
+            if (status != NativeMethods.StatusOk)
+            {
+                if (logon != null)
+                {
+                    logon.Dispose();
+                }
+                throw Interop.ToException(status, error);
+            }
+            Interop.Discard(error);
+            return new AaLogon(logon);
+        }
+
+        /// <summary>The chains <paramref name="userName"/> may use for <paramref name="eventName"/>.</summary>
+        public UserChains GetChains(string userName, string eventName)
+        {
+            string json = GetChainsJson(userName, eventName);
+            var obj = Json.AsObject(Json.Parse(json), "the chains answer");
+            object chains;
+            IReadOnlyList<Chain> list = obj.TryGetValue("chains", out chains) && chains != null
+                ? Chain.ListFromJson(chains, "\"chains\"")
+                : new Chain[0];
+            return new UserChains(list, Json.GetBoolean(obj, "user_is_locked", false));
+        }
+
+        /// <summary>
+        /// The chains answer exactly as the server sent it:
+        /// <c>{"chains":[{"name":…,"methods":[…]},…],"user_is_locked":false}</c>.
+        /// </summary>
+        public string GetChainsJson(string userName, string eventName)
+        {
+            byte[] user = Utf8.Encode(userName, nameof(userName));
+            byte[] evt = Utf8.Encode(eventName, nameof(eventName));
+            ClientHandle handle = Handle;
+            return Interop.GetString((out IntPtr value, out IntPtr error) =>
+                NativeMethods.aa_client_chains_json(handle, user, evt, out value, out error));
+        }
+
+        /// <summary>Information about a login session (user, event, creation time, chain).</summary>
+        /// <exception cref="ServerException">The session is unknown or expired.</exception>
+        public LoginSession GetLoginSession(string loginSessionId)
+        {
+            byte[] id = Utf8.Encode(loginSessionId, nameof(loginSessionId));
+            ClientHandle handle = Handle;
+            string json = Interop.GetString((out IntPtr value, out IntPtr error) =>
+                NativeMethods.aa_client_login_session_json(handle, id, out value, out error));
+            var obj = Json.AsObject(Json.Parse(json), "the login session");
+            return new LoginSession(Json.GetString(obj, "user_name"), Json.GetString(obj, "user_id"),
+                Json.GetString(obj, "event_name"), Json.GetString(obj, "created"), Json.GetString(obj, "chain_id"), json);
+        }
+
+        /// <summary>Ends a login session (logout).</summary>
+        /// <exception cref="ServerException">HTTP 434: the session is unknown or expired.</exception>
+        public void Logout(string loginSessionId)
+        {
+            byte[] id = Utf8.Encode(loginSessionId, nameof(loginSessionId));
+            IntPtr error;
+            Interop.Check(NativeMethods.aa_client_logout(Handle, id, out error), error);
+        }
+
+        /// <summary>The FIDO security keys present now (the virtual keys, for a client in a test).</summary>
+        public IReadOnlyList<DeviceInfo> GetDevices()
+        {
+            ClientHandle handle = Handle;
+            string json = Interop.GetString((out IntPtr value, out IntPtr error) =>
+                NativeMethods.aa_client_devices_json(handle, out value, out error));
+            var items = Json.AsArray(Json.Parse(json), "the device list");
+            var devices = new DeviceInfo[items.Count];
+            for (int i = 0; i < items.Count; i++)
+            {
+                devices[i] = DeviceInfo.FromJson(items[i]);
+            }
+            return devices;
+        }
+
+        /// <summary>Frees the client. Logons started from it stay usable until they are disposed.</summary>
+        public void Dispose()
+        {
+            _handle.Dispose();
+        }
+    }
+}

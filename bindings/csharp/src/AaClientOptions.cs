@@ -1,0 +1,175 @@
+using System;
+
+namespace AaLogon
+{
+    /// <summary>
+    /// How an <see cref="AaClient"/> reaches the AA server. The constructor takes what every client
+    /// needs; the rest is set with an object initializer:
+    /// <code>
+    /// var options = new AaClientOptions("https://aa.example.com", endpointId, endpointSecret)
+    /// {
+    ///     CaFile = "/etc/aa/ca.pem",
+    ///     RequestTimeout = TimeSpan.FromSeconds(20),
+    /// };
+    /// </code>
+    /// TLS verification uses the operating system's trust store unless told otherwise.
+    /// </summary>
+    public sealed class AaClientOptions
+    {
+        /// <summary>The connect timeout the library uses when none is set.</summary>
+        public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
+
+        /// <summary>The per-request timeout the library uses when none is set.</summary>
+        public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
+
+        /// <summary>Starts the options for the AA server at <paramref name="baseUrl"/> and one endpoint.</summary>
+        /// <param name="baseUrl">The server's base URL, e.g. "https://aa.example.com".</param>
+        /// <param name="endpointId">The endpoint id registered on the AA server.</param>
+        /// <param name="endpointSecret">The endpoint's secret; keep it out of source code.</param>
+        public AaClientOptions(string baseUrl, string endpointId, string endpointSecret)
+        {
+            if (baseUrl == null)
+            {
+                throw new ArgumentNullException(nameof(baseUrl));
+            }
+            if (endpointId == null)
+            {
+                throw new ArgumentNullException(nameof(endpointId));
+            }
+            if (endpointSecret == null)
+            {
+                throw new ArgumentNullException(nameof(endpointSecret));
+            }
+            BaseUrl = baseUrl;
+            EndpointId = endpointId;
+            EndpointSecret = endpointSecret;
+        }
+
+        /// <summary>The AA server's base URL.</summary>
+        public string BaseUrl { get; }
+
+        /// <summary>The endpoint id.</summary>
+        public string EndpointId { get; }
+
+        internal string EndpointSecret { get; }
+
+        /// <summary>A PEM file of CA certificates to trust in addition to the system trust store, or null.</summary>
+        public string CaFile { get; set; }
+
+        /// <summary>
+        /// The hex SHA-256 of the server certificate's DER SubjectPublicKeyInfo (64 hex digits), checked
+        /// in addition to normal verification; or null for no pin.
+        /// </summary>
+        public string PinnedPublicKeySha256 { get; set; }
+
+        /// <summary>The connect timeout, or null for the default (<see cref="DefaultConnectTimeout"/>).</summary>
+        public TimeSpan? ConnectTimeout { get; set; }
+
+        /// <summary>The timeout of each request, or null for the default (<see cref="DefaultRequestTimeout"/>).</summary>
+        public TimeSpan? RequestTimeout { get; set; }
+
+        /// <summary>A proxy for all requests, e.g. "http://proxy:3128", or null for none.</summary>
+        public string Proxy { get; set; }
+
+        /// <summary>The User-Agent header, or null for the default ("aa-logon/&lt;version&gt;").</summary>
+        public string UserAgent { get; set; }
+
+        /// <summary>The largest server answer accepted, in bytes, or null for the default (1 MiB).</summary>
+        public ulong? MaxResponseBytes { get; set; }
+
+        /// <summary>
+        /// DANGER: turns off TLS certificate verification, so anybody on the network path can
+        /// impersonate the AA server and read secrets. For lab setups only; the library logs a
+        /// warning every time such a client is created.
+        /// </summary>
+        public bool DangerDisableTlsVerification { get; set; }
+
+        /// <summary>Builds the native options; the caller disposes them.</summary>
+        internal ClientOptionsHandle CreateNative()
+        {
+            byte[] secret = Utf8.Encode(EndpointSecret, nameof(EndpointSecret));
+            ClientOptionsHandle options;
+            IntPtr error;
+            uint status;
+            try
+            {
+                status = NativeMethods.aa_client_options_new(Utf8.Encode(BaseUrl, nameof(BaseUrl)),
+                    Utf8.Encode(EndpointId, nameof(EndpointId)), secret, out options, out error);
+            }
+            finally
+            {
+                Utf8.Wipe(secret);
+            }
+            if (status != NativeMethods.StatusOk)
+            {
+                if (options != null)
+                {
+                    options.Dispose();
+                }
+                throw Interop.ToException(status, error);
+            }
+            Interop.Discard(error);
+            try
+            {
+                Apply(options);
+                return options;
+            }
+            catch
+            {
+                options.Dispose();
+                throw;
+            }
+        }
+
+        private void Apply(ClientOptionsHandle options)
+        {
+            IntPtr error;
+            if (CaFile != null)
+            {
+                Interop.Check(NativeMethods.aa_client_options_set_ca_file(options, Utf8.Encode(CaFile, nameof(CaFile)),
+                    out error), error);
+            }
+            if (PinnedPublicKeySha256 != null)
+            {
+                Interop.Check(NativeMethods.aa_client_options_set_pinned_public_key(options,
+                    Utf8.Encode(PinnedPublicKeySha256, nameof(PinnedPublicKeySha256)), out error), error);
+            }
+            if (ConnectTimeout.HasValue || RequestTimeout.HasValue)
+            {
+                uint connectMs = ToMilliseconds(ConnectTimeout ?? DefaultConnectTimeout, nameof(ConnectTimeout));
+                uint requestMs = ToMilliseconds(RequestTimeout ?? DefaultRequestTimeout, nameof(RequestTimeout));
+                Interop.Check(NativeMethods.aa_client_options_set_timeouts(options, connectMs, requestMs, out error), error);
+            }
+            if (Proxy != null)
+            {
+                Interop.Check(NativeMethods.aa_client_options_set_proxy(options, Utf8.Encode(Proxy, nameof(Proxy)),
+                    out error), error);
+            }
+            if (UserAgent != null)
+            {
+                Interop.Check(NativeMethods.aa_client_options_set_user_agent(options,
+                    Utf8.Encode(UserAgent, nameof(UserAgent)), out error), error);
+            }
+            if (MaxResponseBytes.HasValue)
+            {
+                Interop.Check(NativeMethods.aa_client_options_set_max_response_bytes(options, MaxResponseBytes.Value,
+                    out error), error);
+            }
+            if (DangerDisableTlsVerification)
+            {
+                Interop.Check(NativeMethods.aa_client_options_danger_disable_tls_verification(options, out error), error);
+            }
+        }
+
+        /// <summary>A positive timeout in whole milliseconds, as the C API takes it.</summary>
+        internal static uint ToMilliseconds(TimeSpan timeout, string name)
+        {
+            double ms = Math.Ceiling(timeout.TotalMilliseconds);
+            if (ms <= 0 || ms > uint.MaxValue)
+            {
+                throw new ArgumentOutOfRangeException(name, timeout, "The timeout must be positive and at most 49 days.");
+            }
+            return (uint)ms;
+        }
+    }
+}

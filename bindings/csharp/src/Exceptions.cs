@@ -1,0 +1,244 @@
+using System;
+
+namespace AaLogon
+{
+    /// <summary>
+    /// A failure reported by the aa_logon library. <see cref="Status"/> is the library's status
+    /// code; <see cref="Msgid"/>, <see cref="HttpStatus"/> and <see cref="Reason"/> carry the AA
+    /// server's details when the failure came from the server. Subclasses group the status codes;
+    /// catch this type to handle every library failure.
+    /// </summary>
+    public class AaException : Exception
+    {
+        /// <summary>Creates an exception for <paramref name="status"/> with the server's details, if any.</summary>
+        /// <param name="status">The library's status code.</param>
+        /// <param name="message">A readable, complete description of the failure.</param>
+        /// <param name="msgid">The AA server's message id (e.g. "AUCORE-1056"), or null.</param>
+        /// <param name="httpStatus">The HTTP status of the AA server's answer, or null.</param>
+        /// <param name="reason">The AA server's reason (e.g. "PASSWORD_WRONG"), or null.</param>
+        /// <param name="innerException">The exception that caused this one, or null.</param>
+        public AaException(AaStatus status, string message, string msgid = null, int? httpStatus = null,
+            string reason = null, Exception innerException = null)
+            : base(message, innerException)
+        {
+            Status = status;
+            Msgid = msgid;
+            HttpStatus = httpStatus;
+            Reason = reason;
+        }
+
+        /// <summary>The library's status code of the failure.</summary>
+        public AaStatus Status { get; }
+
+        /// <summary>The AA server's message id (e.g. "AUCORE-2007"), or null when there is none.</summary>
+        public string Msgid { get; }
+
+        /// <summary>The HTTP status of the AA server's answer, or null when the failure was not an HTTP answer.</summary>
+        public int? HttpStatus { get; }
+
+        /// <summary>The AA server's reason (e.g. "PASSWORD_WRONG"), or null when there is none.</summary>
+        public string Reason { get; }
+
+        /// <summary>The exception class that represents <paramref name="status"/>.</summary>
+        internal static AaException Create(AaStatus status, string message, string msgid, int? httpStatus, string reason)
+        {
+            switch (status)
+            {
+                case AaStatus.NullArgument:
+                case AaStatus.InvalidUtf8:
+                case AaStatus.ArgumentTooLong:
+                case AaStatus.InvalidArgument:
+                case AaStatus.InvalidHandle:
+                case AaStatus.InvalidState:
+                case AaStatus.HandleBusy:
+                case AaStatus.Panic:
+                case AaStatus.NotAvailable:
+                    return new MisuseException(status, message);
+                case AaStatus.Config:
+                    return new ConfigurationException(message);
+                case AaStatus.Tls:
+                    return new TlsException(message);
+                case AaStatus.Network:
+                    return new NetworkException(message);
+                case AaStatus.Timeout:
+                    return new RequestTimeoutException(message);
+                case AaStatus.ServerError:
+                    return new ServerException(message, msgid, httpStatus, reason);
+                case AaStatus.LogonFailed:
+                    return new LogonFailedException(message, msgid, httpStatus, reason);
+                case AaStatus.LogonStopped:
+                    return new LogonStoppedException(message, msgid, httpStatus, reason);
+                case AaStatus.MalformedServerData:
+                    return new MalformedServerDataException(message);
+                case AaStatus.NoDevice:
+                    return new NoDeviceException(message);
+                case AaStatus.NoMatchingKey:
+                    return new NoMatchingKeyException(message);
+                case AaStatus.UserPresenceTimeout:
+                    return new UserPresenceTimeoutException(message);
+                case AaStatus.Cancelled:
+                    return new CancelledException(message);
+                case AaStatus.DeviceError:
+                    return new DeviceException(message);
+                default:
+                    return new AaException(status, message, msgid, httpStatus, reason);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The API was used wrongly: a bad argument, a call that does not fit the logon's state
+    /// (<see cref="AaStatus.InvalidState"/>), a concurrent call on one logon
+    /// (<see cref="AaStatus.HandleBusy"/>), or an internal error (<see cref="AaStatus.Panic"/>).
+    /// Use after <c>Dispose</c> throws <see cref="ObjectDisposedException"/> instead.
+    /// </summary>
+    public class MisuseException : AaException
+    {
+        /// <summary>Creates the exception for one of the misuse statuses (1–99).</summary>
+        public MisuseException(AaStatus status, string message) : base(status, message)
+        {
+        }
+    }
+
+    /// <summary>Bad client configuration: URL, CA file, public-key pin, proxy or timeouts.</summary>
+    public class ConfigurationException : AaException
+    {
+        /// <summary>Creates the exception.</summary>
+        public ConfigurationException(string message) : base(AaStatus.Config, message)
+        {
+        }
+    }
+
+    /// <summary>The AA server could not be reached or the connection broke.</summary>
+    public class NetworkException : AaException
+    {
+        /// <summary>Creates the exception.</summary>
+        public NetworkException(string message) : this(AaStatus.Network, message)
+        {
+        }
+
+        /// <summary>Creates the exception for a more specific network status.</summary>
+        protected NetworkException(AaStatus status, string message) : base(status, message)
+        {
+        }
+    }
+
+    /// <summary>The TLS handshake or the verification of the server's certificate failed.</summary>
+    public class TlsException : NetworkException
+    {
+        /// <summary>Creates the exception.</summary>
+        public TlsException(string message) : base(AaStatus.Tls, message)
+        {
+        }
+    }
+
+    /// <summary>A connect or request timeout to the AA server elapsed.</summary>
+    public class RequestTimeoutException : NetworkException
+    {
+        /// <summary>Creates the exception.</summary>
+        public RequestTimeoutException(string message) : base(AaStatus.Timeout, message)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The AA server answered with an HTTP error (e.g. 400 with msgid AUCORE-1056 for an unknown
+    /// user); see <see cref="AaException.HttpStatus"/> and <see cref="AaException.Msgid"/>.
+    /// </summary>
+    public class ServerException : AaException
+    {
+        /// <summary>Creates the exception with the server's details.</summary>
+        public ServerException(string message, string msgid = null, int? httpStatus = null, string reason = null)
+            : base(AaStatus.ServerError, message, msgid, httpStatus, reason)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The AA server rejected the attempt (status FAILED), e.g. a wrong password with msgid
+    /// AUCORE-2007 and reason PASSWORD_WRONG.
+    /// </summary>
+    public class LogonFailedException : AaException
+    {
+        /// <summary>Creates the exception with the server's details.</summary>
+        public LogonFailedException(string message, string msgid = null, int? httpStatus = null, string reason = null)
+            : base(AaStatus.LogonFailed, message, msgid, httpStatus, reason)
+        {
+        }
+    }
+
+    /// <summary>The AA server stopped the logon (status STOP).</summary>
+    public class LogonStoppedException : AaException
+    {
+        /// <summary>Creates the exception with the server's details.</summary>
+        public LogonStoppedException(string message, string msgid = null, int? httpStatus = null, string reason = null)
+            : base(AaStatus.LogonStopped, message, msgid, httpStatus, reason)
+        {
+        }
+    }
+
+    /// <summary>The AA server's answer was not the documented JSON, or was larger than allowed.</summary>
+    public class MalformedServerDataException : AaException
+    {
+        /// <summary>Creates the exception.</summary>
+        public MalformedServerDataException(string message) : base(AaStatus.MalformedServerData, message)
+        {
+        }
+    }
+
+    /// <summary>
+    /// A security key broke the CTAPHID/U2F protocol, reported an error, or was removed; base of
+    /// the more specific security-key failures.
+    /// </summary>
+    public class DeviceException : AaException
+    {
+        /// <summary>Creates the exception.</summary>
+        public DeviceException(string message) : this(AaStatus.DeviceError, message)
+        {
+        }
+
+        /// <summary>Creates the exception for a more specific security-key status.</summary>
+        protected DeviceException(AaStatus status, string message) : base(status, message)
+        {
+        }
+    }
+
+    /// <summary>No security key was found before the timeout.</summary>
+    public class NoDeviceException : DeviceException
+    {
+        /// <summary>Creates the exception.</summary>
+        public NoDeviceException(string message) : base(AaStatus.NoDevice, message)
+        {
+        }
+    }
+
+    /// <summary>Security keys are present but none is enrolled for the user (owns a key handle of the request).</summary>
+    public class NoMatchingKeyException : DeviceException
+    {
+        /// <summary>Creates the exception.</summary>
+        public NoMatchingKeyException(string message) : base(AaStatus.NoMatchingKey, message)
+        {
+        }
+    }
+
+    /// <summary>The security key was not touched before the timeout.</summary>
+    public class UserPresenceTimeoutException : DeviceException
+    {
+        /// <summary>Creates the exception.</summary>
+        public UserPresenceTimeoutException(string message) : base(AaStatus.UserPresenceTimeout, message)
+        {
+        }
+    }
+
+    /// <summary>
+    /// <see cref="AaLogon.SignWithDevice"/> was cancelled, through <see cref="AaLogon.Cancel"/> or
+    /// its <see cref="System.Threading.CancellationToken"/>. The logon stays usable.
+    /// </summary>
+    public class CancelledException : AaException
+    {
+        /// <summary>Creates the exception.</summary>
+        public CancelledException(string message) : base(AaStatus.Cancelled, message)
+        {
+        }
+    }
+}
