@@ -3,34 +3,46 @@
 
     export AA_ENDPOINT_SECRET=...            # never on the command line: it would show in `ps`
     python3 logon.py https://aa.example.com 178fa64ebafe11eaa1fb0242ac110003 'JAGUAR\\denis'
+    python3 logon.py ... --method LDAP_PASSWORD:1     # the "LDAP + U2F" chain
 
-Needs the aa_logon package (`pip install ./bindings/python`) and libaa_logon (found through
-$AA_LOGON_LIBRARY, next to the package, or on the system library path).
+Passwords and codes are asked for on the terminal (read from standard input when it is not a
+terminal). Needs the aa_logon package (`pip install ./bindings/python`) and libaa_logon (found
+through $AA_LOGON_LIBRARY, next to the package, or on the system library path).
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 
 import aa_logon
-from aa_logon import AaError, Client, Prompt, ServerStatus
+from aa_logon import AaError, Client, Logon, Prompt, ServerStatus
 
 PROMPT_TEXT = {
     Prompt.INSERT_KEY: "Insert your security key…",
     Prompt.TOUCH_KEY: "Touch your security key…",
     Prompt.TOUCHED: "Key touched, checking with the server…",
 }
+PASSWORD_METHODS = ("PASSWORD:1", "LDAP_PASSWORD:1")
+CODE_METHODS = ("TOTP:1", "HOTP:1")
+SENT_CODE_METHODS = ("SMS_OTP:1", "EMAIL_OTP:1")
 
 
 def show_prompt(prompt: Prompt) -> None:
     print(PROMPT_TEXT[prompt], file=sys.stderr, flush=True)
 
 
+def ask(question: str, secret: bool) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass(question) if secret else input(question)
+
+
 def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="U2F logon to an Advanced Authentication server.",
+        description="Log a user on to an Advanced Authentication server (U2F security key).",
         epilog="The endpoint secret is read from the environment variable AA_ENDPOINT_SECRET.",
     )
     parser.add_argument("url", help="base URL of the AA server, e.g. https://aa.example.com")
@@ -43,6 +55,30 @@ def parse_arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def run_method(logon: Logon, timeout: float) -> ServerStatus:
+    """Answers the method the server expects now; returns the server's verdict."""
+    method = logon.current_method
+    if method == "U2F:1":
+        return logon.sign_with_device(timeout=timeout, prompt=show_prompt)
+    if method in PASSWORD_METHODS:
+        return logon.answer(ask("Password: ", secret=True))
+    if method in CODE_METHODS:
+        return logon.answer(ask("One-time code: ", secret=True))
+    if method in SENT_CODE_METHODS:
+        logon.request_challenge()
+        return logon.answer(ask(f"{logon.message or 'Code sent'}. Code: ", secret=True))
+    raise SystemExit(f"{method} is not supported by this example")
+
+
+def next_method(logon: Logon) -> str:
+    """The method after the completed ones in a chain the server offers."""
+    done = logon.completed_methods
+    for chain in logon.chains:
+        if chain.methods[: len(done)] == done and len(chain.methods) > len(done):
+            return chain.methods[len(done)]
+    raise SystemExit(f"no chain continues after {', '.join(done)}")
+
+
 def main() -> int:
     arguments = parse_arguments()
     secret = os.environ.get("AA_ENDPOINT_SECRET")
@@ -53,15 +89,15 @@ def main() -> int:
         with Client(arguments.url, arguments.endpoint_id, secret, ca_file=arguments.ca_file) as client:
             with client.logon(arguments.user, arguments.event, arguments.method) as logon:
                 status = logon.status
-                while status is ServerStatus.MORE_DATA or status is ServerStatus.NEXT:
+                while status in (ServerStatus.MORE_DATA, ServerStatus.NEXT):
                     if status is ServerStatus.NEXT:
                         print(f"{logon.completed_methods[-1]} passed", file=sys.stderr)
                         status = logon.next(next_method(logon))
-                        continue
-                    if logon.current_method != "U2F:1":
-                        print(f"{logon.current_method} is not supported by this example", file=sys.stderr)
-                        return 1
-                    status = logon.sign_with_device(timeout=arguments.timeout, prompt=show_prompt)
+                    else:
+                        status = run_method(logon, arguments.timeout)
+                if status is not ServerStatus.OK:
+                    print(f"logon ended with {status.name}: {logon.message}", file=sys.stderr)
+                    return 1
                 user = logon.user
                 print(f"Welcome, {user.name} (id {user.id})")
                 print(f"login session: {logon.login_session_id}")
@@ -78,15 +114,6 @@ def main() -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
     return 1
-
-
-def next_method(logon: aa_logon.Logon) -> str:
-    """The method after the completed ones in the chain the server is running."""
-    done = logon.completed_methods
-    for chain in logon.chains:
-        if chain.methods[: len(done)] == done and len(chain.methods) > len(done):
-            return chain.methods[len(done)]
-    raise SystemExit(f"no chain continues after {', '.join(done)}")
 
 
 if __name__ == "__main__":

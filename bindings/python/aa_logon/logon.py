@@ -113,8 +113,9 @@ class Logon:
         Args:
             timeout: seconds to wait for a key and a touch.
             prompt: called on this thread with each :class:`Prompt` (insert key, touch key,
-                touched). If it raises, the wait is cancelled and the exception is re-raised
-                here once the library returns; it never unwinds into the library.
+                touched). If it raises, a wait for a key or a touch is cancelled and the
+                exception is re-raised here once the library returns; it never unwinds into
+                the library.
 
         Raises:
             LogonFailed: the server rejected the signature.
@@ -139,8 +140,11 @@ class Logon:
                 prompt(value)
             except BaseException as error:  # noqa: B902 — nothing may unwind into the library
                 raised.append(error)
-                _logger.debug("the prompt callback raised %r; cancelling the wait", error)
-                lib.aa_logon_cancel(handle)
+                if value is not Prompt.TOUCHED:
+                    # Still waiting for a key or a touch the user was not asked for: stop.
+                    # (After TOUCHED nothing waits, and a cancel would hit the next call.)
+                    _logger.debug("the prompt callback raised %r; cancelling the wait", error)
+                    lib.aa_logon_cancel(handle)
 
         # Kept referenced by this frame for the whole (synchronous) call.
         callback = PROMPT_CALLBACK(on_prompt) if prompt is not None else PROMPT_CALLBACK()
@@ -193,8 +197,8 @@ class Logon:
         call("aa_logon_abort", self._handle.get())
 
     def cancel(self) -> None:
-        """Cancels a running (or the next) :meth:`sign_with_device`. Thread-safe; does nothing
-        once the logon is closed."""
+        """Cancels a running :meth:`sign_with_device` (or, when none runs, the next one).
+        Thread-safe; does nothing once the logon is closed."""
         handle = self._handle.peek()
         if handle is not None:
             library().aa_logon_cancel(handle)

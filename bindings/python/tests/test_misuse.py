@@ -24,6 +24,7 @@ from aa_logon import (
     TlsError,
 )
 from aa_logon import testing as aa_testing
+from aa_logon._native import library
 from aa_logon.testing import Presence, VirtualKey
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -156,7 +157,7 @@ def test_virtual_key_presence_must_be_known(client: Client) -> None:
 
 
 def test_library_without_virtual_device_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aa_logon.library(), "has_virtual_device", False)
+    monkeypatch.setattr(library(), "has_virtual_device", False)
     assert not aa_testing.virtual_device_available()
     with pytest.raises(aa_testing.VirtualDeviceUnavailableError, match="virtual-device"):
         VirtualKey("demo")

@@ -27,9 +27,7 @@ from aa_logon.testing import Presence, VirtualKey
 def test_u2f_logon_reaches_ok_with_session_and_user(client: Client, virtual_key: VirtualKey) -> None:
     counter_before = virtual_key.counter
     with client.logon(USER, EVENT, "U2F:1") as logon:
-        assert logon.status is ServerStatus.MORE_DATA
-        assert logon.current_method == "U2F:1"
-        assert logon.login_session_id is None
+        assert (logon.status, logon.current_method, logon.login_session_id) == (ServerStatus.MORE_DATA, "U2F:1", None)
 
         requests = logon.gather_sign_request()
         assert len(requests) >= 1
@@ -63,8 +61,7 @@ def test_u2f_logon_reaches_ok_with_session_and_user(client: Client, virtual_key:
 def test_ldap_password_then_u2f_chain(client: Client, virtual_key: VirtualKey) -> None:
     with client.logon(USER, EVENT, "LDAP_PASSWORD:1") as logon:
         assert logon.answer(PASSWORD) is ServerStatus.NEXT
-        assert logon.completed_methods == ("LDAP_PASSWORD:1",)
-        assert logon.login_session_id is None
+        assert (logon.completed_methods, logon.login_session_id) == (("LDAP_PASSWORD:1",), None)
 
         assert logon.next("U2F:1") is ServerStatus.MORE_DATA
         assert logon.current_method == "U2F:1"
@@ -177,6 +174,18 @@ def test_exception_in_prompt_callback_is_reraised_after_the_call(client: Client,
         # Nothing was left broken: the same logon completes.
         virtual_key.set_presence(Presence.ALWAYS)
         assert logon.sign_with_device(timeout=10) is ServerStatus.OK
+
+
+def test_exception_after_the_touch_still_completes_the_logon(client: Client, virtual_key: VirtualKey) -> None:
+    def broken_after_touch(prompt: Prompt) -> None:
+        if prompt is Prompt.TOUCHED:
+            raise CallbackBug("after the touch")
+
+    with client.logon(USER, EVENT, "U2F:1") as logon:
+        with pytest.raises(CallbackBug):
+            logon.sign_with_device(timeout=10, prompt=broken_after_touch)
+        assert logon.status is ServerStatus.OK
+        assert logon.login_session_id
 
 
 def test_forged_sign_response_is_rejected(client: Client) -> None:
