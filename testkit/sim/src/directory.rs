@@ -14,6 +14,8 @@ pub struct Chain {
     pub events: Vec<String>,
     pub id_hex: String,
     pub position: usize,
+    /// The §2.1 chain object, built once: every logon reply lists chains.
+    pub json: Value,
 }
 
 pub struct EnrolledKey {
@@ -50,7 +52,7 @@ pub struct Directory {
 impl Directory {
     /// Resolves a validated fixture.
     pub fn new(fixture: &Fixture) -> Directory {
-        let chains = fixture
+        let mut chains: Vec<Chain> = fixture
             .chains
             .iter()
             .enumerate()
@@ -60,8 +62,12 @@ impl Directory {
                 events: chain.events.clone(),
                 id_hex: derived_hex("chain", &chain.name),
                 position: index + 1,
+                json: Value::Null,
             })
             .collect();
+        for chain in &mut chains {
+            chain.json = chain_object(chain);
+        }
         let users = fixture
             .users
             .iter()
@@ -172,13 +178,7 @@ impl Directory {
 
     /// The chain object of §2.1.
     pub fn chain_json(&self, index: usize) -> Value {
-        let chain = &self.chains[index];
-        json!({
-            "id_hex": chain.id_hex, "tenant_id": TENANT_ID, "is_trusted": null, "is_enabled": true,
-            "name": chain.name, "short_name": "", "methods": chain.methods, "position": chain.position,
-            "apply_for_ep_owner": false, "image_name": "default", "required_chain_id_hex": null,
-            "grace_period": null, "mfa_tags": [], "risk_level": "NONE",
-        })
+        self.chains[index].json.clone()
     }
 
     pub fn user_id(&self, user: usize) -> String {
@@ -221,6 +221,15 @@ impl Directory {
         block.insert("user_cn".into(), json!(user.short_name));
         block
     }
+}
+
+fn chain_object(chain: &Chain) -> Value {
+    json!({
+        "id_hex": chain.id_hex, "tenant_id": TENANT_ID, "is_trusted": null, "is_enabled": true,
+        "name": chain.name, "short_name": "", "methods": chain.methods, "position": chain.position,
+        "apply_for_ep_owner": false, "image_name": "default", "required_chain_id_hex": null,
+        "grace_period": null, "mfa_tags": [], "risk_level": "NONE",
+    })
 }
 
 #[cfg(test)]

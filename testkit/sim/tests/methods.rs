@@ -14,19 +14,18 @@ fn password_right_and_wrong() {
     let simulator = start_plain();
     let client = Client::new(&simulator);
     let session = client.endpoint_session();
-    for method in ["PASSWORD:1"] {
-        let process = client.logon_process(&session, method, "denis");
-        let (status, body) = client.do_logon(&session, &process, Some(json!({ "answer": "wrong" })));
-        assert_failed(status, &body, "PASSWORD_WRONG", "AUCORE-2007");
-        assert_eq!(body["msg"], "Incorrect password");
-        let process = client.logon_process(&session, method, "denis");
-        let (status, body) = client.do_logon(&session, &process, Some(json!({ "answer": demo::PASSWORD })));
-        assert_eq!(
-            (status, body["status"].as_str(), body["msgid"].as_str()),
-            (200, Some("OK"), Some("AUCORE-2001"))
-        );
-        assert_eq!(body["completed_chain"]["name"], "Password");
-    }
+    let method = "PASSWORD:1";
+    let process = client.logon_process(&session, method, "denis");
+    let (status, body) = client.do_logon(&session, &process, Some(json!({ "answer": "wrong" })));
+    assert_failed(status, &body, "PASSWORD_WRONG", "AUCORE-2007");
+    assert_eq!(body["msg"], "Incorrect password");
+    let process = client.logon_process(&session, method, "denis");
+    let (status, body) = client.do_logon(&session, &process, Some(json!({ "answer": demo::PASSWORD })));
+    assert_eq!(
+        (status, body["status"].as_str(), body["msgid"].as_str()),
+        (200, Some("OK"), Some("AUCORE-2001"))
+    );
+    assert_eq!(body["completed_chain"]["name"], "Password");
 }
 
 #[test]
