@@ -83,7 +83,10 @@ class Logon:
     def __repr__(self) -> str:
         if self.closed:
             return "<Logon closed>"
-        return f"<Logon {self.current_method} {self.status.name}>"
+        try:
+            return f"<Logon {self.current_method} {self.status.name}>"
+        except AaError:  # e.g. busy in another thread's call: repr must not raise
+            return "<Logon>"
 
     # -- steps -----------------------------------------------------------------------------
 

@@ -13,6 +13,9 @@ from conftest import EVENT, PASSWORD, USER
 from aa_logon import (
     Cancelled,
     Client,
+    ClosedError,
+    DeviceInfo,
+    HandleBusyError,
     LogonFailed,
     NoDeviceError,
     NoMatchingKeyError,
@@ -56,6 +59,16 @@ def test_u2f_logon_reaches_ok_with_session_and_user(client: Client, virtual_key:
     assert session.user_name is not None and session.user_name.endswith("denis")
     assert session.event_name == EVENT
     client.logout(session_id)
+
+
+def test_devices_lists_the_plugged_in_key(client: Client, virtual_key: VirtualKey) -> None:
+    devices = client.devices()
+    assert len(devices) == 1
+    device = devices[0]
+    assert isinstance(device, DeviceInfo)
+    assert device.path.startswith("virtual:")
+    assert device.vendor_id > 0 and device.product_id > 0
+    assert device.product
 
 
 def test_ldap_password_then_u2f_chain(client: Client, virtual_key: VirtualKey) -> None:
@@ -122,6 +135,31 @@ def test_cancel_from_another_thread_then_complete(client: Client, virtual_key: V
         virtual_key.set_presence(Presence.ALWAYS)
         assert logon.sign_with_device(timeout=10) is ServerStatus.OK
         assert logon.login_session_id
+
+
+def test_other_calls_during_a_wait_are_busy_and_close_cancels_it(client: Client, virtual_key: VirtualKey) -> None:
+    virtual_key.set_presence(Presence.NEVER)
+    waiting = threading.Event()
+    outcome: List[BaseException] = []
+    logon = client.logon(USER, EVENT, "U2F:1")
+
+    def sign() -> None:
+        try:
+            logon.sign_with_device(timeout=20, prompt=lambda prompt: waiting.set())
+        except BaseException as error:
+            outcome.append(error)
+
+    signer = threading.Thread(target=sign)
+    signer.start()
+    assert waiting.wait(10)
+    with pytest.raises(HandleBusyError):
+        logon.answer(PASSWORD)
+    logon.close()  # from this thread: cancels the wait, then frees the handle
+    signer.join(5)
+    assert not signer.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)
+    with pytest.raises(ClosedError):
+        logon.status
 
 
 def test_untouched_key_times_out(client: Client, virtual_key: VirtualKey) -> None:
