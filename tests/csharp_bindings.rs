@@ -113,7 +113,7 @@ fn header_functions(header: &str) -> BTreeSet<String> {
         }
         let Some(open) = trimmed.find('(') else { continue };
         let before = &trimmed[..open];
-        let name = before.rsplit(|c: char| c == ' ' || c == '*').next().unwrap_or("");
+        let name = before.rsplit([' ', '*']).next().unwrap_or("");
         if name.starts_with("aa_") && before.contains(' ') {
             names.insert(name.to_owned());
         }
