@@ -1,0 +1,195 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+#[cfg(feature = "virtual-device")]
+use clap::ValueEnum;
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::EXIT_CODES_HELP;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "aa-logon",
+    version,
+    about = "Log users on to NetIQ / OpenText Advanced Authentication with U2F security keys",
+    long_about = "Log users on to NetIQ / OpenText Advanced Authentication (AA) with U2F security keys \
+                  and the other AA methods, list the security keys attached to this machine, and run a \
+                  self-contained demo against an in-process AA simulator.",
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    /// Log more to standard error (-v info, -vv debug, -vvv trace). Secrets are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Log a user on: runs the method(s) of a chain and prints the login session.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Logon(LogonArgs),
+    /// List the chains a user may use for an event.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Chains(ChainsArgs),
+    /// End a login session (logout).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Logout(LogoutArgs),
+    /// List the FIDO security keys attached to this machine, or make one blink.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Devices(DevicesArgs),
+    /// Run the whole U2F logon through the C ABI against an in-process simulator and a virtual key.
+    #[cfg(feature = "virtual-device")]
+    #[command(after_help = EXIT_CODES_HELP)]
+    Demo(DemoArgs),
+}
+
+/// Where the AA server is and how this endpoint authenticates to it.
+#[derive(Args, Debug)]
+pub struct ConnectionArgs {
+    /// Base URL of the AA server, e.g. https://aa.example.com
+    #[arg(long, env = "AA_URL", value_name = "URL")]
+    pub url: String,
+
+    /// Endpoint id (32 hex characters) from the endpoint registration.
+    #[arg(long, env = "AA_ENDPOINT_ID", value_name = "ID")]
+    pub endpoint_id: String,
+
+    /// Read the endpoint secret from this environment variable. Without any --endpoint-secret*
+    /// option the secret is read from AA_ENDPOINT_SECRET.
+    #[arg(long, value_name = "VAR", group = "secret_source")]
+    pub endpoint_secret_env: Option<String>,
+
+    /// Read the endpoint secret from the first line of this file.
+    #[arg(long, value_name = "PATH", group = "secret_source")]
+    pub endpoint_secret_file: Option<PathBuf>,
+
+    /// The endpoint secret itself. Discouraged: it is visible in process listings and shell
+    /// history; prefer --endpoint-secret-env or --endpoint-secret-file.
+    #[arg(long, value_name = "SECRET", group = "secret_source")]
+    pub endpoint_secret: Option<String>,
+
+    /// Trust the CA certificates in this PEM file in addition to the system trust store.
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Require the server certificate's public key to have this SHA-256 (hex of the DER
+    /// SubjectPublicKeyInfo, 64 digits; colons allowed).
+    #[arg(long, value_name = "HEX")]
+    pub pin_sha256: Option<String>,
+
+    /// DANGER: accept any server certificate. Anyone on the network path can then read the
+    /// traffic, secrets included. For lab setups only.
+    #[arg(long)]
+    pub danger_disable_tls_verification: bool,
+
+    /// Connect and per-request timeout for the AA server, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    /// Print one machine-readable JSON object on standard output instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LogonArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// The user to log on, e.g. 'JAGUAR\denis' or a bare user name.
+    #[arg(long, value_name = "NAME")]
+    pub user: String,
+
+    /// The AA event (the application the logon is for), e.g. 'Search Card'.
+    #[arg(long, value_name = "EVENT")]
+    pub event: String,
+
+    /// The first method of the chain: U2F:1, PASSWORD:1, LDAP_PASSWORD:1, TOTP:1, HOTP:1,
+    /// SMS_OTP:1 or EMAIL_OTP:1. Later methods of the chain follow the server's NEXT answers.
+    #[arg(long, value_name = "METHOD", default_value = "U2F:1")]
+    pub method: String,
+
+    /// How long to wait for a security key to be inserted and touched, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub key_timeout: u64,
+
+    #[command(flatten)]
+    pub virtual_key: VirtualKeyArgs,
+}
+
+/// Test-only: a software key instead of USB devices.
+#[derive(Args, Debug, Default)]
+pub struct VirtualKeyArgs {
+    /// Use the virtual security key derived from SEED instead of USB devices (the simulator's demo
+    /// user has the key of seed "demo" enrolled).
+    #[cfg(feature = "virtual-device")]
+    #[arg(long, value_name = "SEED")]
+    pub virtual_key: Option<String>,
+
+    /// When the virtual key reports a touch.
+    #[cfg(feature = "virtual-device")]
+    #[arg(long, value_name = "WHEN", requires = "virtual_key", default_value = "always")]
+    pub virtual_key_presence: PresenceArg,
+}
+
+/// When the virtual key is "touched".
+#[cfg(feature = "virtual-device")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum PresenceArg {
+    /// At once.
+    #[default]
+    Always,
+    /// Never (to see the touch timeout).
+    Never,
+}
+
+#[derive(Args, Debug)]
+pub struct ChainsArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// The user whose chains to list.
+    #[arg(long, value_name = "NAME")]
+    pub user: String,
+
+    /// The AA event.
+    #[arg(long, value_name = "EVENT")]
+    pub event: String,
+}
+
+#[derive(Args, Debug)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// The login session id printed by `aa-logon logon`.
+    #[arg(long, value_name = "ID")]
+    pub session: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DevicesArgs {
+    /// Print one machine-readable JSON object on standard output instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Make the key at this device path blink (see the paths in the list).
+    #[arg(long, value_name = "PATH")]
+    pub wink: Option<String>,
+
+    #[command(flatten)]
+    pub virtual_key: VirtualKeyArgs,
+}
+
+#[cfg(feature = "virtual-device")]
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Also print the outcome as one JSON object on standard output (after the steps, which go to
+    /// standard error with this option).
+    #[arg(long)]
+    pub json: bool,
+}

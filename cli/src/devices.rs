@@ -1,0 +1,130 @@
+//! Where security keys come from (USB HID, or the virtual key in test builds) and the `devices`
+//! command.
+
+use std::fmt::Write as _;
+
+use aa_logon::fido::{describe, wink, DeviceDetails, DeviceInfo, HidapiDevices};
+use aa_logon::DeviceProvider;
+use serde_json::{json, Value};
+
+use crate::args::{DevicesArgs, VirtualKeyArgs};
+use crate::exit::{CmdResult, Exit};
+use crate::output::Outcome;
+
+/// The message printed when no key is attached.
+pub const NO_KEYS_MESSAGE: &str = "no FIDO security keys found";
+
+/// USB keys, or the virtual key named on the command line.
+pub fn provider(args: &VirtualKeyArgs) -> Box<dyn DeviceProvider> {
+    #[cfg(feature = "virtual-device")]
+    if let Some(seed) = &args.virtual_key {
+        return Box::new(virtual_key::devices(seed, args.virtual_key_presence));
+    }
+    let _ = args;
+    Box::new(HidapiDevices::new())
+}
+
+#[cfg(feature = "virtual-device")]
+mod virtual_key {
+    use aa_logon::fido::VirtualDevices;
+    use aa_virtual_key::{Presence, VirtualKey};
+
+    use crate::args::PresenceArg;
+
+    pub fn devices(seed: &str, presence: PresenceArg) -> VirtualDevices {
+        let key = VirtualKey::new(seed.as_bytes());
+        key.set_presence(match presence {
+            PresenceArg::Always => Presence::Always,
+            PresenceArg::Never => Presence::Never,
+        });
+        let devices = VirtualDevices::new();
+        devices.insert(key);
+        devices
+    }
+}
+
+pub fn run(args: &DevicesArgs) -> CmdResult<Outcome> {
+    let devices = provider(&args.virtual_key);
+    if let Some(path) = &args.wink {
+        wink(devices.as_ref(), path)?;
+        return Ok(Outcome::ok(format!("{path}: blinking\n"), json!({ "status": "OK", "winked": path })));
+    }
+    let found = devices.list()?;
+    if found.is_empty() {
+        return Ok(Outcome::ok(
+            format!("{NO_KEYS_MESSAGE}\n"),
+            json!({ "status": "OK", "devices": [], "message": NO_KEYS_MESSAGE }),
+        ));
+    }
+    let mut text = String::new();
+    let mut entries = Vec::new();
+    let mut unreadable = Vec::new();
+    for info in found {
+        match describe(devices.as_ref(), &info.path) {
+            Ok(details) => {
+                describe_text(&mut text, &details);
+                entries.push(details_json(&details));
+            }
+            Err(error) => {
+                info_text(&mut text, &info);
+                let _ = writeln!(text, "  error:        {error}");
+                let mut entry = info_json(&info);
+                entry["error"] = Value::String(error.to_string());
+                entries.push(entry);
+                unreadable.push(info.path.clone());
+            }
+        }
+        text.push('\n');
+    }
+    if unreadable.is_empty() {
+        return Ok(Outcome::ok(text, json!({ "status": "OK", "devices": entries })));
+    }
+    let _ = writeln!(
+        text,
+        "cannot query {}: check the permissions of the device (on Linux see the udev rule in cli/README.md)",
+        unreadable.join(", ")
+    );
+    Ok(Outcome { text, json: json!({ "status": "ERROR", "devices": entries }), exit: Exit::Device })
+}
+
+fn info_text(text: &mut String, info: &DeviceInfo) {
+    let _ = writeln!(text, "{}", info.path);
+    let _ = writeln!(text, "  vendor/product: {:04x}:{:04x}", info.vendor_id, info.product_id);
+    let _ = writeln!(text, "  manufacturer: {}", info.manufacturer.as_deref().unwrap_or("-"));
+    let _ = writeln!(text, "  product:      {}", info.product.as_deref().unwrap_or("-"));
+}
+
+fn describe_text(text: &mut String, details: &DeviceDetails) {
+    info_text(text, &details.info);
+    let _ = writeln!(
+        text,
+        "  CTAPHID:      version {}, firmware {}",
+        details.ctaphid_version, details.device_version
+    );
+    let _ = writeln!(text, "  capabilities: {}", details.capabilities);
+    let _ = writeln!(
+        text,
+        "  U2F:          {}",
+        details.u2f_version.as_deref().unwrap_or("not supported (NMSG)")
+    );
+}
+
+fn info_json(info: &DeviceInfo) -> Value {
+    json!({
+        "path": info.path,
+        "vendor_id": format!("{:04x}", info.vendor_id),
+        "product_id": format!("{:04x}", info.product_id),
+        "manufacturer": info.manufacturer,
+        "product": info.product,
+    })
+}
+
+fn details_json(details: &DeviceDetails) -> Value {
+    let mut entry = info_json(&details.info);
+    entry["ctaphid_version"] = json!(details.ctaphid_version);
+    entry["firmware_version"] = json!(details.device_version.to_string());
+    entry["capabilities"] = json!(details.capabilities.names());
+    entry["capability_bits"] = json!(details.capabilities.bits());
+    entry["u2f_version"] = json!(details.u2f_version);
+    entry
+}
