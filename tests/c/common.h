@@ -37,8 +37,11 @@ static int failures = 0;
         }                                                                                     \
     } while (0)
 
-/* Runs a call that must succeed; prints the error's message and aborts the test otherwise. */
-static void must(aa_status status, aa_error *error, const char *what) {
+/* Runs a call that must succeed; prints the error's message and aborts the test otherwise.
+ * Takes the error slot's address: C does not order the evaluation of a call's arguments, so the
+ * error must be read after the call, not passed by value next to it. */
+static void must(aa_status status, aa_error **error_slot, const char *what) {
+    aa_error *error = error_slot ? *error_slot : NULL;
     if (status == AA_STATUS_OK) {
         return;
     }
@@ -69,17 +72,24 @@ static aa_client *new_test_client(void) {
     aa_client *client = NULL;
     must(aa_client_options_new(env_or_die("AA_TEST_URL"), DEMO_ENDPOINT_ID, DEMO_ENDPOINT_SECRET, &options,
                                &error),
-         error, "aa_client_options_new");
-    must(aa_client_options_set_ca_file(options, env_or_die("AA_TEST_CA_FILE"), &error), error,
+         &error, "aa_client_options_new");
+    must(aa_client_options_set_ca_file(options, env_or_die("AA_TEST_CA_FILE"), &error), &error,
          "aa_client_options_set_ca_file");
-    must(aa_client_new(options, &client, &error), error, "aa_client_new");
+    /* Generous timeouts: the same programs also run under valgrind, which is slow. */
+    must(aa_client_options_set_timeouts(options, 60000, 120000, &error), &error, "aa_client_options_set_timeouts");
+    must(aa_client_new(options, &client, &error), &error, "aa_client_new");
     must(aa_client_options_free(options), NULL, "aa_client_options_free");
     return client;
 }
 
 /* Returns a copy of a library string (freed through the library) for easy comparisons. */
-static char *take_string(char *library_string) {
-    char *copy = library_string ? strdup(library_string) : NULL;
+static inline char *take_string(char *library_string) {
+    char *copy = NULL;
+    if (library_string != NULL) {
+        size_t len = strlen(library_string) + 1;
+        copy = malloc(len);
+        memcpy(copy, library_string, len);
+    }
     aa_string_free(library_string);
     return copy;
 }

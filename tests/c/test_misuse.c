@@ -44,11 +44,11 @@ int main(void) {
 
     /* Options: bad values, then a valid client. */
     must(aa_client_options_new("https://127.0.0.1:9", DEMO_ENDPOINT_ID, DEMO_ENDPOINT_SECRET, &options, &error),
-         error, "aa_client_options_new");
+         &error, "aa_client_options_new");
     EXPECT_STATUS(AA_STATUS_INVALID_ARGUMENT, aa_client_options_set_pinned_public_key(options, "abc", NULL));
     EXPECT_STATUS(AA_STATUS_INVALID_ARGUMENT, aa_client_options_set_timeouts(options, 0, 1000, NULL));
     aa_client *client = NULL;
-    must(aa_client_new(options, &client, &error), error, "aa_client_new");
+    must(aa_client_new(options, &client, &error), &error, "aa_client_new");
 
     /* A handle of the wrong type, and a foreign pointer. */
     int on_stack = 0;
@@ -80,7 +80,7 @@ int main(void) {
 
     /* Wrong state: a U2F request for a PASSWORD:1 logon; accessors before the values exist. */
     client = new_test_client();
-    must(aa_logon_new(client, DEMO_USER, DEMO_EVENT, "PASSWORD:1", &logon, &error), error, "aa_logon_new");
+    must(aa_logon_new(client, DEMO_USER, DEMO_EVENT, "PASSWORD:1", &logon, &error), &error, "aa_logon_new");
     char *json = NULL;
     EXPECT_STATUS(AA_STATUS_INVALID_STATE, aa_logon_gather_sign_request(logon, &json, NULL));
     CHECK(json == NULL);
