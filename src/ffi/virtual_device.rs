@@ -149,6 +149,9 @@ pub extern "C" fn aa_client_attach_virtual_key(
                 devices
             })
             .clone();
+        if !key.is_connected() {
+            key.reconnect(); // plugged back in after aa_client_detach_virtual_key
+        }
         let path = devices.insert(VirtualKey::clone(&key));
         attachments.paths.insert(key_id, path);
         Ok(())

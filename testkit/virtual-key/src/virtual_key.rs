@@ -130,6 +130,16 @@ impl VirtualKey {
         self.lock().device.winks
     }
 
+    /// Plugs an unplugged key back in: it comes back like a real key after re-insertion, with no
+    /// channels allocated and its credentials and counter kept.
+    pub fn reconnect(&self) {
+        let mut state = self.lock();
+        state.device.reset_transport();
+        state.connected = true;
+        drop(state);
+        self.shared.changed.notify_all();
+    }
+
     /// Unplugs the key: pending and later reads and writes fail with [`Disconnected`].
     pub fn disconnect(&self) {
         let mut state = self.lock();
