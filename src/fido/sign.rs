@@ -269,7 +269,7 @@ impl<'a> SignFlow<'a> {
     fn ineligible_error(&self) -> Error {
         match &self.last_failure {
             Some(failure) if !self.non_owner_found => failure.clone(),
-            _ => Error::new(ErrorKind::NoMatchingKey, "no present security key is registered for this user"),
+            _ => Error::new(ErrorKind::NoMatchingKey, "none of the present keys is registered for this user"),
         }
     }
 
@@ -279,17 +279,16 @@ impl<'a> SignFlow<'a> {
         match stop {
             ExchangeError::Device(error) => error,
             ExchangeError::Cancelled => {
-                Error::new(ErrorKind::Cancelled, "the security key operation was cancelled")
+                Error::new(ErrorKind::Cancelled, "the sign operation was stopped by the caller")
             }
-            ExchangeError::DeadlinePassed if self.owner_found => Error::new(
-                ErrorKind::UserPresenceTimeout,
-                format!("the security key was not touched within {timeout:?}"),
-            ),
+            ExchangeError::DeadlinePassed if self.owner_found => {
+                Error::new(ErrorKind::UserPresenceTimeout, format!("no touch within {timeout:?}"))
+            }
             ExchangeError::DeadlinePassed if self.non_owner_found || self.last_failure.is_some() => {
                 self.ineligible_error()
             }
             ExchangeError::DeadlinePassed => {
-                Error::new(ErrorKind::NoDevice, format!("no security key was inserted within {timeout:?}"))
+                Error::new(ErrorKind::NoDevice, format!("none was inserted within {timeout:?}"))
             }
         }
     }
