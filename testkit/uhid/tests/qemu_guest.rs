@@ -8,7 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aa_uhid::harness::{guest_build, guest_files, initramfs, qemu, report};
+use aa_uhid::harness::{guest_binary, guest_files, initramfs, qemu, report};
+
+/// Built by `cargo test` for this package, with the test profile's flags.
+const GUEST_BINARY: &str = env!("CARGO_BIN_EXE_aa-uhid-guest");
 
 /// Hard limit for one boot; the scenarios take a few seconds under TCG.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -34,34 +37,35 @@ fn guest_scenarios_pass_through_the_real_hidraw_path() {
         eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
         return;
     }
-    let workspace = workspace_root();
-    let target = workspace.join("target");
-
-    let started = Instant::now();
-    let cargo = PathBuf::from(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    let guest_binary = guest_build::build(&cargo, &workspace, &target.join("uhid-guest"))
-        .unwrap_or_else(|error| panic!("{error}"));
-    let build_time = started.elapsed();
+    let cache = workspace_root().join("target").join("uhid-cache");
 
     let fetch_started = Instant::now();
-    let files = guest_files::fetch(&target.join("uhid-cache")).unwrap_or_else(|error| panic!("{error}"));
+    let files = guest_files::fetch(&cache).unwrap_or_else(|error| panic!("{error}"));
     let fetch_time = fetch_started.elapsed();
 
-    let initrd = target.join("uhid-cache").join("initramfs.cpio");
-    initramfs::write(&files, &guest_binary, &initrd).unwrap_or_else(|error| panic!("{error}"));
+    let pack_started = Instant::now();
+    let guest = guest_binary::collect(Path::new(GUEST_BINARY), initramfs::GUEST_BINARY, &cache)
+        .unwrap_or_else(|error| panic!("{error}"));
+    let initrd = cache.join("initramfs.cpio");
+    initramfs::write(&files, &guest, &initrd).unwrap_or_else(|error| panic!("{error}"));
+    let pack_time = pack_started.elapsed();
 
     let boot = qemu::boot(&files.kernel, &initrd, BOOT_TIMEOUT).unwrap_or_else(|error| panic!("{error}"));
     let results = report::parse(&boot.console);
     eprintln!(
-        "aa-uhid guest: build {:.1} s, guest files {:.1} s ({}, {}), boot to result {:.1} s",
-        build_time.as_secs_f64(),
+        "aa-uhid guest: guest files {:.1} s ({}, {}), initramfs {:.1} s ({} KiB), boot to result {:.1} s",
         fetch_time.as_secs_f64(),
         if files.from_cache { "cached" } else { "downloaded" },
         files.packages,
+        pack_time.as_secs_f64(),
+        std::fs::metadata(&initrd).map(|meta| meta.len() / 1024).unwrap_or(0),
         boot.elapsed.as_secs_f64(),
     );
     for (name, outcome) in &results {
         eprintln!("  {name}: {outcome}");
+    }
+    for note in boot.console.lines().filter(|line| line.starts_with("GUEST ")) {
+        eprintln!("  {note}");
     }
 
     let mut problems = report::problems(&results);

@@ -1,10 +1,12 @@
 //! The guest's initramfs: busybox, the HID modules, the test binary and an init script that runs it.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io;
 use std::path::Path;
 
 use super::cpio::Archive;
+use super::guest_binary::GuestFile;
 use super::guest_files::GuestFiles;
 
 /// Where the test binary sits inside the guest.
@@ -34,11 +36,22 @@ fn init_script(modules: &[String]) -> String {
     )
 }
 
-/// Packs the initramfs for `guest_binary` into `output`.
-pub fn write(files: &GuestFiles, guest_binary: &Path, output: &Path) -> io::Result<()> {
+/// Packs the initramfs: busybox, the modules, `guest` (the test binary at [`GUEST_BINARY`] and its
+/// shared libraries) and init, into `output`.
+pub fn write(files: &GuestFiles, guest: &[GuestFile], output: &Path) -> io::Result<()> {
     let mut archive = Archive::new();
-    for dir in ["bin", "dev", "proc", "sys", "lib", "lib/modules"] {
-        archive.directory(dir)?;
+    let mut files_wanted = vec!["bin/busybox".to_string(), "dev/console".into()];
+    files_wanted.extend(files.modules.iter().map(|(name, _)| format!("lib/modules/{name}.ko")));
+    files_wanted.extend(guest.iter().map(|file| file.guest_path.clone()));
+    // Mount points, plus every parent of every file.
+    let mut directories: BTreeSet<String> = ["proc".to_string(), "sys".into()].into();
+    for path in &files_wanted {
+        let parents = Path::new(path).ancestors().skip(1).filter(|dir| !dir.as_os_str().is_empty());
+        directories.extend(parents.map(|dir| dir.to_string_lossy().into_owned()));
+    }
+    // BTreeSet order puts every parent before its children, as cpio extraction needs.
+    for directory in &directories {
+        archive.directory(directory)?;
     }
     // Without a console node in the initramfs the kernel starts init with no stdout.
     archive.char_device("dev/console", 0o600, 5, 1)?;
@@ -48,7 +61,9 @@ pub fn write(files: &GuestFiles, guest_binary: &Path, output: &Path) -> io::Resu
         archive.file(&format!("lib/modules/{name}.ko"), 0o644, &fs::read(path)?)?;
         names.push(name.clone());
     }
-    archive.file(GUEST_BINARY, 0o755, &fs::read(guest_binary)?)?;
+    for file in guest {
+        archive.file(&file.guest_path, if file.executable { 0o755 } else { 0o644 }, &file.bytes)?;
+    }
     archive.file("init", 0o755, init_script(&names).as_bytes())?;
     fs::write(output, archive.finish()?)
 }

@@ -2,7 +2,7 @@
 //! the results.
 
 pub mod cpio;
-pub mod guest_build;
+pub mod guest_binary;
 pub mod guest_files;
 pub mod initramfs;
 pub mod qemu;

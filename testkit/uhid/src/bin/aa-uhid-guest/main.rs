@@ -3,9 +3,17 @@
 //! printing one `SCENARIO` line per scenario and a summary (see `aa_uhid::harness::report`).
 
 #[cfg(target_os = "linux")]
+mod identify;
+#[cfg(target_os = "linux")]
+mod plugging;
+#[cfg(target_os = "linux")]
 mod raw;
 #[cfg(target_os = "linux")]
 mod runner;
+#[cfg(target_os = "linux")]
+mod signing;
+#[cfg(target_os = "linux")]
+mod support;
 
 #[cfg(target_os = "linux")]
 fn main() {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aa_uhid::harness::report::{self, Outcome, SUMMARY_PREFIX};
 
-use crate::raw;
+use crate::{identify, plugging, raw, signing};
 
 /// A scenario's verdict: `Err` carries the reason it failed.
 pub type Verdict = Result<(), String>;
@@ -18,6 +18,13 @@ const WATCHDOG: Duration = Duration::from_secs(30);
 fn scenario(name: &str) -> Option<fn() -> Verdict> {
     Some(match name {
         "hidapi_raw_init" => raw::hidapi_raw_init,
+        "list_and_identify" => identify::list_and_identify,
+        "ctaphid_init" => identify::ctaphid_init,
+        "u2f_sign_verified_by_simulator" => signing::u2f_sign_verified_by_simulator,
+        "two_keys_one_owner" => signing::two_keys_one_owner,
+        "hot_plug_during_wait" => plugging::hot_plug_during_wait,
+        "unplug_during_wait" => plugging::unplug_during_wait,
+        "touch_after_one_second" => signing::touch_after_one_second,
         _ => return None,
     })
 }
