@@ -5,6 +5,7 @@
 
 #![cfg(target_os = "linux")]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -29,12 +30,15 @@ fn guest_scenarios_pass_through_the_real_hidraw_path() {
             "{} is not installed but AA_REQUIRE_ALL=1 requires the uhid guest test",
             qemu::QEMU
         );
-        eprintln!();
-        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-        eprintln!("!!! SKIPPED aa-uhid guest test: {} is not installed.", qemu::QEMU);
-        eprintln!("!!! The hidapi/hidraw path is NOT tested. Install qemu-system-x86 (CI sets");
-        eprintln!("!!! AA_REQUIRE_ALL=1, which turns this skip into a failure).");
-        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+        // Straight to the stderr handle: libtest captures eprintln! output of passing tests.
+        let banner = "!".repeat(90);
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n{banner}\n!!! SKIPPED aa-uhid guest test: {} is not installed.\n\
+             !!! The real hidapi/hidraw path is NOT tested. Install qemu-system-x86 (CI sets\n\
+             !!! AA_REQUIRE_ALL=1, which turns this skip into a failure).\n{banner}",
+            qemu::QEMU
+        );
         return;
     }
     let cache = workspace_root().join("target").join("uhid-cache");
@@ -44,29 +48,36 @@ fn guest_scenarios_pass_through_the_real_hidraw_path() {
     let fetch_time = fetch_started.elapsed();
 
     let pack_started = Instant::now();
-    let guest = guest_binary::collect(Path::new(GUEST_BINARY), initramfs::GUEST_BINARY, &cache)
+    // Per-process work files: two test runs may share the cache.
+    let work = cache.join(format!("run-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap_or_else(|error| panic!("{}: {error}", work.display()));
+    let guest = guest_binary::collect(Path::new(GUEST_BINARY), initramfs::GUEST_BINARY, &work)
         .unwrap_or_else(|error| panic!("{error}"));
-    let initrd = cache.join("initramfs.cpio");
+    let initrd = work.join("initramfs.cpio");
     initramfs::write(&files, &guest, &initrd).unwrap_or_else(|error| panic!("{error}"));
     let pack_time = pack_started.elapsed();
 
     let boot = qemu::boot(&files.kernel, &initrd, BOOT_TIMEOUT).unwrap_or_else(|error| panic!("{error}"));
+    let initrd_kib = std::fs::metadata(&initrd).map(|meta| meta.len() / 1024).unwrap_or(0);
+    let _ = std::fs::remove_dir_all(&work);
     let results = report::parse(&boot.console);
-    eprintln!(
+    let mut summary = format!(
         "aa-uhid guest: guest files {:.1} s ({}, {}), initramfs {:.1} s ({} KiB), boot to result {:.1} s",
         fetch_time.as_secs_f64(),
         if files.from_cache { "cached" } else { "downloaded" },
         files.packages,
         pack_time.as_secs_f64(),
-        std::fs::metadata(&initrd).map(|meta| meta.len() / 1024).unwrap_or(0),
+        initrd_kib,
         boot.elapsed.as_secs_f64(),
     );
     for (name, outcome) in &results {
-        eprintln!("  {name}: {outcome}");
+        summary.push_str(&format!("\n  {name}: {outcome}"));
     }
     for note in boot.console.lines().filter(|line| line.starts_with("GUEST ")) {
-        eprintln!("  {note}");
+        summary.push_str(&format!("\n  {note}"));
     }
+    // Uncaptured, like the skip banner: CI logs should show the figures of a passing run too.
+    let _ = writeln!(std::io::stderr(), "{summary}");
 
     let mut problems = report::problems(&results);
     if boot.status.is_none() {
