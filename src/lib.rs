@@ -5,8 +5,8 @@
 pub mod aa;
 mod cancel;
 mod error;
-pub mod fido;
 pub mod ffi;
+pub mod fido;
 mod secret;
 
 pub use aa::{

@@ -23,7 +23,8 @@ fn shipped_library() -> PathBuf {
 }
 
 fn tool_output(tool: &str, args: &[&str], file: &Path) -> String {
-    let output = Command::new(tool).args(args).arg(file).output().unwrap_or_else(|e| panic!("run {tool}: {e}"));
+    let output =
+        Command::new(tool).args(args).arg(file).output().unwrap_or_else(|e| panic!("run {tool}: {e}"));
     assert!(output.status.success(), "{tool} failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -41,8 +42,11 @@ fn header_functions() -> Vec<String> {
         if in_virtual {
             continue;
         }
-        if let Some(open) = line.find("aa_").filter(|_| line.contains('(') && !line.trim_start().starts_with("typedef")) {
-            let name: String = line[open..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if let Some(open) =
+            line.find("aa_").filter(|_| line.contains('(') && !line.trim_start().starts_with("typedef"))
+        {
+            let name: String =
+                line[open..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
             if line[open + name.len()..].starts_with('(') {
                 names.push(name);
             }
@@ -62,11 +66,17 @@ fn shipped_library_exports_the_api_and_no_test_symbols() {
     let test_only: Vec<_> = exported.iter().filter(|s| s.contains("virtual")).collect();
     assert!(test_only.is_empty(), "test-only symbols in the shipped library: {test_only:?}");
     for function in header_functions() {
-        assert!(exported.contains(&function.as_str()), "{function} is declared in the header but not exported");
+        assert!(
+            exported.contains(&function.as_str()),
+            "{function} is declared in the header but not exported"
+        );
     }
 
     let dynamic = tool_output("readelf", &["-d"], &library);
-    assert!(dynamic.contains("Library soname: [libaa_logon.so.0]"), "no SONAME with the major version:\n{dynamic}");
+    assert!(
+        dynamic.contains("Library soname: [libaa_logon.so.0]"),
+        "no SONAME with the major version:\n{dynamic}"
+    );
 }
 
 #[test]

@@ -15,11 +15,16 @@ fn header_functions() -> Vec<String> {
     let mut names = Vec::new();
     for line in header.lines() {
         let line = line.trim_start();
-        if line.starts_with('*') || line.starts_with("/*") || line.starts_with("typedef") || line.starts_with('#') {
+        if line.starts_with('*')
+            || line.starts_with("/*")
+            || line.starts_with("typedef")
+            || line.starts_with('#')
+        {
             continue;
         }
         let Some(open) = line.find('(') else { continue };
-        let Some(name) = line[..open].split(|c: char| !(c.is_alphanumeric() || c == '_')).rfind(|w| !w.is_empty())
+        let Some(name) =
+            line[..open].split(|c: char| !(c.is_alphanumeric() || c == '_')).rfind(|w| !w.is_empty())
         else {
             continue;
         };

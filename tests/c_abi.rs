@@ -35,7 +35,8 @@ fn have(tool: &str) -> bool {
 
 fn run(command: &mut Command) -> String {
     let output = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "{command:?} failed ({}):\n{text}", output.status);
     text
 }
@@ -57,7 +58,11 @@ fn header_compiles_as_c11_and_cpp_and_survives_double_inclusion() {
         c.args(define);
         run(&mut c);
         let mut cpp = Command::new("c++");
-        cpp.args(["-std=c++17", "-x", "c++", "-fsyntax-only"]).args(STRICT).arg("-I").arg(&include).arg(&source);
+        cpp.args(["-std=c++17", "-x", "c++", "-fsyntax-only"])
+            .args(STRICT)
+            .arg("-I")
+            .arg(&include)
+            .arg(&source);
         cpp.args(define);
         run(&mut cpp);
     }

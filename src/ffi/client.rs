@@ -52,7 +52,10 @@ pub(crate) fn client_handle(client: *const aa_client) -> FfiResult<Arc<ClientHan
     CLIENTS.get(from_ptr(client), "client")
 }
 
-fn with_options(options: *mut aa_client_options, change: impl FnOnce(&mut ClientConfig) -> FfiResult) -> FfiResult {
+fn with_options(
+    options: *mut aa_client_options,
+    change: impl FnOnce(&mut ClientConfig) -> FfiResult,
+) -> FfiResult {
     let options = OPTIONS.get(from_ptr(options), "options")?;
     let mut config = options.lock().unwrap_or_else(|p| p.into_inner());
     change(&mut config)
@@ -199,7 +202,10 @@ pub extern "C" fn aa_client_options_set_max_response_bytes(
 ) -> aa_status {
     guard_call(error_out, || {
         if max_response_bytes == 0 {
-            return Err(FfiError::new(aa_status::InvalidArgument, "max_response_bytes must be greater than 0"));
+            return Err(FfiError::new(
+                aa_status::InvalidArgument,
+                "max_response_bytes must be greater than 0",
+            ));
         }
         with_options(options, |config| {
             config.max_response_bytes = max_response_bytes;

@@ -60,7 +60,9 @@ pub extern "C" fn aa_error_status(error: *const aa_error, status_out: *mut aa_st
 /// with aa_string_free.
 #[no_mangle]
 pub extern "C" fn aa_error_message(error: *const aa_error, message_out: *mut *mut c_char) -> aa_status {
-    with_error(error, |details| write_string(Out::new(message_out, "message_out")?, &details.message, "message"))
+    with_error(error, |details| {
+        write_string(Out::new(message_out, "message_out")?, &details.message, "message")
+    })
 }
 
 /// The HTTP status of the AA server's answer. AA_STATUS_NOT_AVAILABLE when the failure did not

@@ -83,7 +83,11 @@ impl<T> Registry<T> {
             Some(kind) if kind == self.kind => Ok(()),
             Some(kind) => Err(FfiError::new(
                 aa_status::InvalidHandle,
-                format!("{argument} is an {} handle where an {} handle is expected", kind.name(), self.kind.name()),
+                format!(
+                    "{argument} is an {} handle where an {} handle is expected",
+                    kind.name(),
+                    self.kind.name()
+                ),
             )),
             None => Err(self.unknown(argument)),
         }
@@ -92,7 +96,10 @@ impl<T> Registry<T> {
     fn unknown(&self, argument: &str) -> FfiError {
         FfiError::new(
             aa_status::InvalidHandle,
-            format!("{argument} is not a live {} handle (already freed, or never issued by this library)", self.kind.name()),
+            format!(
+                "{argument} is not a live {} handle (already freed, or never issued by this library)",
+                self.kind.name()
+            ),
         )
     }
 

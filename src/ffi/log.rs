@@ -109,16 +109,24 @@ fn level_filter(level: u32) -> Option<log::LevelFilter> {
 /// AA_STATUS_CONFIG when the process already has another Rust logger installed (only possible
 /// when the library is linked into a Rust program as an rlib).
 #[no_mangle]
-pub extern "C" fn aa_set_log_callback(callback: aa_log_callback, userdata: *mut c_void, max_level: u32) -> aa_status {
+pub extern "C" fn aa_set_log_callback(
+    callback: aa_log_callback,
+    userdata: *mut c_void,
+    max_level: u32,
+) -> aa_status {
     guard_status(|| {
         let filter = level_filter(max_level).ok_or_else(|| {
             FfiError::new(aa_status::InvalidArgument, format!("max_level {max_level} is not an aa_log_level"))
         })?;
         let installed = *LOGGER_INSTALLED.get_or_init(|| log::set_logger(&LOGGER).is_ok());
         if !installed {
-            return Err(FfiError::new(aa_status::Config, "another logger is already installed in this process"));
+            return Err(FfiError::new(
+                aa_status::Config,
+                "another logger is already installed in this process",
+            ));
         }
-        *SINK.write().unwrap_or_else(|p| p.into_inner()) = callback.map(|callback| Sink { callback, userdata });
+        *SINK.write().unwrap_or_else(|p| p.into_inner()) =
+            callback.map(|callback| Sink { callback, userdata });
         log::set_max_level(if callback.is_some() { filter } else { log::LevelFilter::Off });
         Ok(())
     })

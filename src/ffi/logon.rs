@@ -82,7 +82,10 @@ fn lock(handle: &LogonHandle) -> FfiResult<MutexGuard<'_, Logon>> {
 }
 
 /// Runs `action` on the locked logon.
-fn with_logon(logon: *const aa_logon, action: impl FnOnce(&mut Logon, &LogonHandle) -> FfiResult) -> FfiResult {
+fn with_logon(
+    logon: *const aa_logon,
+    action: impl FnOnce(&mut Logon, &LogonHandle) -> FfiResult,
+) -> FfiResult {
     let handle = logon_handle(logon)?;
     let mut guard = lock(&handle)?;
     action(&mut guard, &handle)
@@ -219,7 +222,9 @@ pub extern "C" fn aa_logon_sign_request_field(
         ]
         .into_iter()
         .find(|f| *f as u32 == field)
-        .ok_or_else(|| FfiError::new(aa_status::InvalidArgument, format!("unknown sign request field {field}")))?;
+        .ok_or_else(|| {
+            FfiError::new(aa_status::InvalidArgument, format!("unknown sign request field {field}"))
+        })?;
         with_logon(logon, |logon, _| {
             let challenge = logon
                 .sign_request()
@@ -227,7 +232,10 @@ pub extern "C" fn aa_logon_sign_request_field(
             let request = challenge.sign_requests.get(index).ok_or_else(|| {
                 FfiError::new(
                     aa_status::InvalidArgument,
-                    format!("index {index} is out of range (the sign request has {} entries)", challenge.sign_requests.len()),
+                    format!(
+                        "index {index} is out of range (the sign request has {} entries)",
+                        challenge.sign_requests.len()
+                    ),
                 )
             })?;
             let value = match field {
@@ -284,8 +292,11 @@ pub extern "C" fn aa_logon_sign_with_device(
 ) -> aa_status {
     guard_call(error_out, || {
         with_logon(logon, |logon, handle| {
-            let timeout =
-                if timeout_ms == 0 { DEFAULT_SIGN_TIMEOUT } else { Duration::from_millis(u64::from(timeout_ms)) };
+            let timeout = if timeout_ms == 0 {
+                DEFAULT_SIGN_TIMEOUT
+            } else {
+                Duration::from_millis(u64::from(timeout_ms))
+            };
             let prompt = prompt.map(|callback| {
                 let target = PromptTarget { callback, userdata };
                 Arc::new(move |p: Prompt| target.show(p)) as crate::fido::PromptCallback
@@ -312,7 +323,10 @@ pub extern "C" fn aa_logon_forward_sign_response(
     guard_call(error_out, || {
         let json = str_arg(sign_response_json, "sign_response_json")?;
         let response: SignResponse = serde_json::from_str(json).map_err(|e| {
-            FfiError::new(aa_status::InvalidArgument, format!("sign_response_json is not a signResponse: {e}"))
+            FfiError::new(
+                aa_status::InvalidArgument,
+                format!("sign_response_json is not a signResponse: {e}"),
+            )
         })?;
         with_logon(logon, |logon, _| Ok(logon.forward_sign_response(&response).map(drop)?))
     })
@@ -337,7 +351,10 @@ pub extern "C" fn aa_logon_answer(
 /// Asks the server to go on without an answer (do_logon with no response): makes SMS_OTP:1 and
 /// EMAIL_OTP:1 send their code, or polls an out-of-band method.
 #[no_mangle]
-pub extern "C" fn aa_logon_request_challenge(logon: *mut aa_logon, error_out: *mut *mut aa_error) -> aa_status {
+pub extern "C" fn aa_logon_request_challenge(
+    logon: *mut aa_logon,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
     guard_call(error_out, || with_logon(logon, |logon, _| Ok(logon.request_challenge().map(drop)?)))
 }
 
@@ -447,7 +464,9 @@ pub extern "C" fn aa_logon_process_id(
     process_id_out: *mut *mut c_char,
     error_out: *mut *mut aa_error,
 ) -> aa_status {
-    guard_call(error_out, || read_string(logon, process_id_out, "process_id", |l| Some(l.process_id().to_owned())))
+    guard_call(error_out, || {
+        read_string(logon, process_id_out, "process_id", |l| Some(l.process_id().to_owned()))
+    })
 }
 
 /// The login session id once the server answered OK; AA_STATUS_NOT_AVAILABLE before. The caller
@@ -459,7 +478,9 @@ pub extern "C" fn aa_logon_login_session_id(
     error_out: *mut *mut aa_error,
 ) -> aa_status {
     guard_call(error_out, || {
-        read_string(logon, login_session_id_out, "login_session_id", |l| l.response().login_session_id.clone())
+        read_string(logon, login_session_id_out, "login_session_id", |l| {
+            l.response().login_session_id.clone()
+        })
     })
 }
 

@@ -82,7 +82,10 @@ pub extern "C" fn aa_virtual_key_set_presence(
             3 => Presence::Never,
             4 => Presence::OnDemand,
             other => {
-                return Err(FfiError::new(aa_status::InvalidArgument, format!("presence {other} is not an aa_presence")))
+                return Err(FfiError::new(
+                    aa_status::InvalidArgument,
+                    format!("presence {other} is not an aa_presence"),
+                ))
             }
         };
         key.set_presence(presence);
@@ -92,7 +95,10 @@ pub extern "C" fn aa_virtual_key_set_presence(
 
 /// Touches the key (for AA_PRESENCE_ON_DEMAND). Thread-safe.
 #[no_mangle]
-pub extern "C" fn aa_virtual_key_touch(key: *const aa_virtual_key, error_out: *mut *mut aa_error) -> aa_status {
+pub extern "C" fn aa_virtual_key_touch(
+    key: *const aa_virtual_key,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
     guard_call(error_out, || {
         key_handle(key)?.touch();
         Ok(())
@@ -170,10 +176,9 @@ pub extern "C" fn aa_client_detach_virtual_key(
         let key_id = from_ptr(key);
         key_handle(key)?;
         let mut attachments = handle.virtual_devices.lock().unwrap_or_else(|p| p.into_inner());
-        let path = attachments
-            .paths
-            .remove(&key_id)
-            .ok_or_else(|| FfiError::new(aa_status::InvalidState, "the key is not attached to this client"))?;
+        let path = attachments.paths.remove(&key_id).ok_or_else(|| {
+            FfiError::new(aa_status::InvalidState, "the key is not attached to this client")
+        })?;
         if let Some(devices) = &attachments.devices {
             devices.remove(&path);
         }
