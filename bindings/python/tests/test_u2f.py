@@ -179,17 +179,16 @@ def test_key_of_another_seed_is_no_matching_key(client: Client) -> None:
             logon.sign_with_device(timeout=1)
 
 
-def test_unplugged_key_is_no_device(client: Client) -> None:
-    # A key of its own: an aa_virtual_key stays disconnected after detach, even when attached
-    # again, so the session's demo key must never be detached.
-    with VirtualKey("unplugged") as key:
-        key.attach(client)
-        key.detach(client)
+def test_unplugged_key_is_no_device_until_plugged_back(client: Client, virtual_key: VirtualKey) -> None:
+    virtual_key.detach(client)
     prompts: List[Prompt] = []
     with client.logon(USER, EVENT, "U2F:1") as logon:
         with pytest.raises(NoDeviceError):
             logon.sign_with_device(timeout=0.5, prompt=prompts.append)
-    assert prompts == [Prompt.INSERT_KEY]
+        assert prompts == [Prompt.INSERT_KEY]
+
+        virtual_key.attach(client)
+        assert logon.sign_with_device(timeout=10) is ServerStatus.OK
 
 
 class CallbackBug(Exception):
