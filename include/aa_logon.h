@@ -771,7 +771,10 @@ const char *aa_version(void);
 #if defined(AA_LOGON_VIRTUAL_DEVICE)
 /**
  * Creates a virtual key whose keys all derive from `seed` (same seed, same keys; the
- * simulator's demo user has the key of seed "demo" enrolled). Presence: Always.
+ * simulator's demo user has the key of seed "demo" enrolled). Presence: Always. Its signature
+ * counter starts at 0, so a server that already accepted signatures from another key of the
+ * same seed rejects its first ones as replays (as AA rightly does): keep one key per seed for
+ * the life of a server.
  */
 aa_status aa_virtual_key_new(const char *seed,
                              struct aa_virtual_key **key_out,

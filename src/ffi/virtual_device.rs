@@ -50,7 +50,10 @@ fn key_handle(key: *const aa_virtual_key) -> FfiResult<Arc<VirtualKey>> {
 }
 
 /// Creates a virtual key whose keys all derive from `seed` (same seed, same keys; the
-/// simulator's demo user has the key of seed "demo" enrolled). Presence: Always.
+/// simulator's demo user has the key of seed "demo" enrolled). Presence: Always. Its signature
+/// counter starts at 0, so a server that already accepted signatures from another key of the
+/// same seed rejects its first ones as replays (as AA rightly does): keep one key per seed for
+/// the life of a server.
 #[no_mangle]
 pub extern "C" fn aa_virtual_key_new(
     seed: *const c_char,
