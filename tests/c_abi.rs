@@ -9,18 +9,15 @@ use std::process::Command;
 
 use aa_sim::{SimConfig, Simulator};
 
+#[path = "support/native.rs"]
+mod native;
+
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// target/<profile>, where cargo put libaa_logon.so for this test run.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
-}
-
 fn work_dir() -> PathBuf {
-    let dir = profile_dir().join("c-tests");
+    let dir = native::profile_dir().join("c-tests");
     std::fs::create_dir_all(&dir).expect("create c-tests dir");
     dir
 }
@@ -77,18 +74,7 @@ fn simulator(name: &str) -> (Simulator, PathBuf) {
     (sim, ca)
 }
 
-/// The library's SONAME is libaa_logon.so.0; give the loader that name next to the build.
-fn soname_link() {
-    let link = profile_dir().join("libaa_logon.so.0");
-    if !link.exists() {
-        if let Err(e) = std::os::unix::fs::symlink("libaa_logon.so", &link) {
-            assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "symlink {}: {e}", link.display());
-        }
-    }
-}
-
 fn compile(name: &str) -> PathBuf {
-    soname_link();
     let exe = work_dir().join(name);
     let mut cc = Command::new("cc");
     cc.args(["-std=c11", "-g", "-DAA_LOGON_VIRTUAL_DEVICE"])
@@ -99,8 +85,8 @@ fn compile(name: &str) -> PathBuf {
         .arg("-o")
         .arg(&exe)
         .arg("-L")
-        .arg(profile_dir())
-        .arg(format!("-Wl,-rpath,{}", profile_dir().display()))
+        .arg(native::library_dir())
+        .arg(format!("-Wl,-rpath,{}", native::library_dir().display()))
         .args(["-laa_logon", "-lpthread"]);
     run(&mut cc);
     exe
@@ -160,7 +146,6 @@ fn c_misuse_is_reported_not_crashing() {
 
 #[test]
 fn c_example_compiles() {
-    soname_link();
     let exe = work_dir().join("example_logon");
     let mut cc = Command::new("cc");
     cc.args(["-std=c11"])
@@ -171,8 +156,8 @@ fn c_example_compiles() {
         .arg("-o")
         .arg(&exe)
         .arg("-L")
-        .arg(profile_dir())
-        .arg(format!("-Wl,-rpath,{}", profile_dir().display()))
+        .arg(native::library_dir())
+        .arg(format!("-Wl,-rpath,{}", native::library_dir().display()))
         .arg("-laa_logon");
     run(&mut cc);
     let usage = Command::new(&exe).env_remove("AA_ENDPOINT_SECRET").output().unwrap();

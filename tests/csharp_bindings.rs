@@ -9,6 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+#[path = "support/native.rs"]
+mod native;
+
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
@@ -16,9 +19,8 @@ fn csharp_binding_tests_pass_under_mono() {
     if !toolchain_present() {
         return;
     }
-    let profile = profile_dir();
-    let library = profile.join(native_library_name());
-    assert!(library.is_file(), "{} is missing: the cdylib is built with the library", library.display());
+    let profile = native::profile_dir();
+    let library = native::library();
     let out = profile.join("csharp-tests");
     fs::create_dir_all(&out).expect("create target/<profile>/csharp-tests");
 
@@ -55,7 +57,7 @@ fn csharp_binding_tests_pass_under_mono() {
         .arg(&exe)
         .current_dir(&out)
         .env("AA_LOGON_LIBRARY_DIR", &profile)
-        .env("LD_LIBRARY_PATH", prepend_path(&profile, std::env::var_os("LD_LIBRARY_PATH")))
+        .env("LD_LIBRARY_PATH", prepend_path(native::library_dir(), std::env::var_os("LD_LIBRARY_PATH")))
         .stdin(Stdio::null());
     // The simulator: the aa-sim binary of this build when it exists (cargo test --workspace builds
     // it), otherwise one in-process, handed over by URL and CA file.
@@ -147,17 +149,6 @@ fn toolchain_present() -> bool {
     let bar = "!".repeat(message.len());
     eprintln!("\n{bar}\n{message}\n{bar}\n");
     false
-}
-
-/// target/<profile>/, from this test binary's path target/<profile>/deps/csharp_bindings-….
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("deps directory");
-    deps.parent().expect("profile directory").to_path_buf()
-}
-
-fn native_library_name() -> String {
-    format!("{}aa_logon{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
 }
 
 fn sources(dir: &Path) -> Vec<PathBuf> {

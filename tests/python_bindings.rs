@@ -8,14 +8,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/native.rs"]
+mod native;
+
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// target/<profile>, where cargo put libaa_logon.so and the aa-sim binary for this run.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
 }
 
 fn require_all() -> bool {
@@ -54,11 +51,8 @@ fn pytest_suite_passes_against_the_simulator() {
         let _ = std::io::stderr().write_all(notice.as_bytes());
         return;
     }
-    let profile = profile_dir();
-    let library = built(
-        profile.join("libaa_logon.so"),
-        "cargo builds it with the aa-logon library (crate-type cdylib); run `cargo test --all-features`",
-    );
+    let profile = native::profile_dir();
+    let library = native::library();
     let simulator = built(
         profile.join(format!("aa-sim{}", std::env::consts::EXE_SUFFIX)),
         "run `cargo test --workspace --all-features` (which builds the aa-sim binary) \
