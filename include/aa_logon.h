@@ -637,6 +637,16 @@ aa_status aa_logon_forward_sign_response(struct aa_logon *logon,
                                          struct aa_error **error_out);
 
 /**
+ * The last signResponse sent to the server, as JSON `{"keyHandle","clientData","signatureData"}`
+ * (base64url); AA_STATUS_NOT_AVAILABLE before one was sent. Carries no secret: it is what the
+ * key signed for this one challenge. The caller owns `*sign_response_json_out` and frees it with
+ * aa_string_free.
+ */
+aa_status aa_logon_sign_response_json(const struct aa_logon *logon,
+                                      char **sign_response_json_out,
+                                      struct aa_error **error_out);
+
+/**
  * Answers the current method with `answer` — a password (PASSWORD:1, LDAP_PASSWORD:1), a
  * one-time code (TOTP:1, HOTP:1) or the code received by SMS/e-mail (second step of
  * SMS_OTP:1, EMAIL_OTP:1). The library copies the answer and wipes its copy after sending;

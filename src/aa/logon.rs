@@ -21,6 +21,7 @@ pub struct Logon {
     process_id: String,
     response: LogonResponse,
     challenge: Option<U2fChallenge>,
+    sign_response: Option<SignResponse>,
     finished: bool,
     cancel: CancelToken,
 }
@@ -67,6 +68,7 @@ impl Logon {
             process_id: response.logon_process_id.clone(),
             response: response.clone(),
             challenge: None,
+            sign_response: None,
             finished: false,
             cancel: CancelToken::new(),
         };
@@ -118,7 +120,13 @@ impl Logon {
     pub fn forward_sign_response(&mut self, response: &SignResponse) -> Result<&LogonResponse> {
         self.ensure_active()?;
         self.challenge = None;
+        self.sign_response = Some(response.clone());
         self.do_logon(Some(SignResponseBody { sign_response: response }))
+    }
+
+    /// The last signResponse forwarded to the server (what the key signed), if any.
+    pub fn last_sign_response(&self) -> Option<&SignResponse> {
+        self.sign_response.as_ref()
     }
 
     /// Gathers the challenge (unless already gathered), signs it with the first security key the

@@ -128,20 +128,24 @@ impl AaServerVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<(), rustls::Error> {
+        // The caller's own CA first: it is the deliberate choice, it is cheap, and it keeps the
+        // platform verifier from logging an error for a certificate the extra CA accepts.
+        let mut extra_error = None;
+        if let Some(extra) = &self.extra {
+            match extra.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+                Ok(_) => return Ok(()),
+                Err(e) => extra_error = Some(e),
+            }
+        }
         let mut first_error = None;
         if let Some(platform) = &self.platform {
             match platform.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
                 Ok(_) => return Ok(()),
+                // The OS store's verdict is the more telling one when both refuse.
                 Err(e) => first_error = Some(e),
             }
         }
-        if let Some(extra) = &self.extra {
-            match extra.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
-                Ok(_) => return Ok(()),
-                // The OS store's verdict is the more telling one when both refuse.
-                Err(e) => first_error = first_error.or(Some(e)),
-            }
-        }
+        let first_error = first_error.or(extra_error);
         Err(first_error.unwrap_or_else(|| rustls::Error::General("no trust anchors configured".into())))
     }
 

@@ -32,11 +32,9 @@ pub(crate) fn store(error_out: *mut *mut aa_error, details: ErrorDetails) {
     }
 }
 
-fn with_error(error: *const aa_error, read: impl FnOnce(&ErrorDetails) -> FfiResult) -> aa_status {
-    guard_status(|| {
-        let details = ERRORS.get(from_ptr(error), "error")?;
-        read(&details)
-    })
+fn with_error(error: *const aa_error, read: impl FnOnce(&ErrorDetails) -> FfiResult) -> FfiResult {
+    let details = ERRORS.get(from_ptr(error), "error")?;
+    read(&details)
 }
 
 fn optional_string(out: *mut *mut c_char, value: Option<&str>, what: &str) -> FfiResult {
@@ -50,9 +48,11 @@ fn optional_string(out: *mut *mut c_char, value: Option<&str>, what: &str) -> Ff
 /// The status code of `error` (the same value the failing call returned).
 #[no_mangle]
 pub extern "C" fn aa_error_status(error: *const aa_error, status_out: *mut aa_status) -> aa_status {
-    with_error(error, |details| {
-        Out::new(status_out, "status_out")?.write(details.status);
-        Ok(())
+    guard_status(|| {
+        with_error(error, |details| {
+            Out::new(status_out, "status_out")?.write(details.status);
+            Ok(())
+        })
     })
 }
 
@@ -60,8 +60,10 @@ pub extern "C" fn aa_error_status(error: *const aa_error, status_out: *mut aa_st
 /// with aa_string_free.
 #[no_mangle]
 pub extern "C" fn aa_error_message(error: *const aa_error, message_out: *mut *mut c_char) -> aa_status {
-    with_error(error, |details| {
-        write_string(Out::new(message_out, "message_out")?, &details.message, "message")
+    guard_status(|| {
+        with_error(error, |details| {
+            write_string(Out::new(message_out, "message_out")?, &details.message, "message")
+        })
     })
 }
 
@@ -69,13 +71,15 @@ pub extern "C" fn aa_error_message(error: *const aa_error, message_out: *mut *mu
 /// come from an HTTP answer.
 #[no_mangle]
 pub extern "C" fn aa_error_http_status(error: *const aa_error, http_status_out: *mut u16) -> aa_status {
-    with_error(error, |details| {
-        let out = Out::new(http_status_out, "http_status_out")?;
-        let status = details
-            .http_status
-            .ok_or_else(|| FfiError::new(aa_status::NotAvailable, "the error has no HTTP status"))?;
-        out.write(status);
-        Ok(())
+    guard_status(|| {
+        with_error(error, |details| {
+            let out = Out::new(http_status_out, "http_status_out")?;
+            let status = details
+                .http_status
+                .ok_or_else(|| FfiError::new(aa_status::NotAvailable, "the error has no HTTP status"))?;
+            out.write(status);
+            Ok(())
+        })
     })
 }
 
@@ -83,14 +87,18 @@ pub extern "C" fn aa_error_http_status(error: *const aa_error, http_status_out: 
 /// The caller owns `*msgid_out` and frees it with aa_string_free.
 #[no_mangle]
 pub extern "C" fn aa_error_msgid(error: *const aa_error, msgid_out: *mut *mut c_char) -> aa_status {
-    with_error(error, |details| optional_string(msgid_out, details.msgid.as_deref(), "msgid"))
+    guard_status(|| {
+        with_error(error, |details| optional_string(msgid_out, details.msgid.as_deref(), "msgid"))
+    })
 }
 
 /// The AA server's reason (e.g. "USER_NOT_FOUND"); AA_STATUS_NOT_AVAILABLE when there is none.
 /// The caller owns `*reason_out` and frees it with aa_string_free.
 #[no_mangle]
 pub extern "C" fn aa_error_reason(error: *const aa_error, reason_out: *mut *mut c_char) -> aa_status {
-    with_error(error, |details| optional_string(reason_out, details.reason.as_deref(), "reason"))
+    guard_status(|| {
+        with_error(error, |details| optional_string(reason_out, details.reason.as_deref(), "reason"))
+    })
 }
 
 /// Frees an error. NULL is ignored; a freed or foreign handle gives AA_STATUS_INVALID_HANDLE.

@@ -332,6 +332,23 @@ pub extern "C" fn aa_logon_forward_sign_response(
     })
 }
 
+/// The last signResponse sent to the server, as JSON `{"keyHandle","clientData","signatureData"}`
+/// (base64url); AA_STATUS_NOT_AVAILABLE before one was sent. Carries no secret: it is what the
+/// key signed for this one challenge. The caller owns `*sign_response_json_out` and frees it with
+/// aa_string_free.
+#[no_mangle]
+pub extern "C" fn aa_logon_sign_response_json(
+    logon: *const aa_logon,
+    sign_response_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    guard_call(error_out, || {
+        read_string(logon, sign_response_json_out, "sign_response", |l| {
+            l.last_sign_response().and_then(|r| serde_json::to_string(r).ok())
+        })
+    })
+}
+
 /// Answers the current method with `answer` — a password (PASSWORD:1, LDAP_PASSWORD:1), a
 /// one-time code (TOTP:1, HOTP:1) or the code received by SMS/e-mail (second step of
 /// SMS_OTP:1, EMAIL_OTP:1). The library copies the answer and wipes its copy after sending;

@@ -88,6 +88,7 @@ int main(void) {
     EXPECT_STATUS(AA_STATUS_NOT_AVAILABLE, aa_logon_sign_request_count(logon, &count, NULL));
     char *session = NULL;
     EXPECT_STATUS(AA_STATUS_NOT_AVAILABLE, aa_logon_login_session_id(logon, &session, NULL));
+    EXPECT_STATUS(AA_STATUS_NOT_AVAILABLE, aa_logon_sign_response_json(logon, &session, NULL));
     EXPECT_STATUS(AA_STATUS_INVALID_UTF8, aa_logon_answer(logon, "\xc3\x28", NULL));
     EXPECT_STATUS(AA_STATUS_NULL_ARGUMENT, aa_logon_answer(logon, NULL, NULL));
     EXPECT_STATUS(AA_STATUS_INVALID_ARGUMENT, aa_logon_forward_sign_response(logon, "{not json", NULL));

@@ -44,6 +44,11 @@ int main(void) {
     CHECK(prompts[AA_PROMPT_TOUCH_KEY] == 1);
     CHECK(prompts[AA_PROMPT_TOUCHED] == 1);
 
+    char *sent = NULL;
+    must(aa_logon_sign_response_json(logon, &sent, &error), &error, "aa_logon_sign_response_json");
+    CHECK(strstr(sent, "\"signatureData\"") != NULL && strstr(sent, "\"clientData\"") != NULL);
+    aa_string_free(sent);
+
     aa_server_status status = AA_SERVER_STATUS_MORE_DATA;
     must(aa_logon_server_status(logon, &status, &error), &error, "aa_logon_server_status");
     CHECK(status == AA_SERVER_STATUS_OK);

@@ -93,6 +93,15 @@ namespace AaLogon
             get { return GetOptionalString(NativeMethods.aa_logon_login_session_id); }
         }
 
+        /// <summary>
+        /// The last signResponse sent to the server as JSON (<c>keyHandle</c>, <c>clientData</c>,
+        /// <c>signatureData</c>, base64url), or null before one was sent.
+        /// </summary>
+        public string SignResponseJson
+        {
+            get { return GetOptionalString(NativeMethods.aa_logon_sign_response_json); }
+        }
+
         /// <summary>The method ids completed so far (e.g. "LDAP_PASSWORD:1").</summary>
         public IReadOnlyList<string> CompletedMethods
         {

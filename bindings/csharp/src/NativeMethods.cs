@@ -148,6 +148,10 @@ namespace AaLogon
             IntPtr userdata, out IntPtr error);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint aa_logon_sign_response_json(LogonHandle logon, out IntPtr signResponseJson,
+            out IntPtr error);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint aa_logon_forward_sign_response(LogonHandle logon, byte[] signResponseJson,
             out IntPtr error);
 

@@ -24,6 +24,7 @@ namespace AaLogon.Tests
                     Assert.Equal("U2F:1", logon.CurrentMethod, "current method");
                     Assert.NotEmpty(logon.ProcessId, "process id");
                     Assert.True(logon.LoginSessionId == null, "no login session before OK");
+                    Assert.True(logon.SignResponseJson == null, "no signResponse before signing");
                     var prompts = new List<Prompt>();
                     int promptThread = -1;
                     LogonStatus status = logon.SignWithDevice(SignTimeout, p =>
@@ -37,6 +38,7 @@ namespace AaLogon.Tests
                     Assert.Equal(Thread.CurrentThread.ManagedThreadId, promptThread, "prompt runs on the calling thread");
                     string session = logon.LoginSessionId;
                     Assert.NotEmpty(session, "login session id");
+                    Assert.True(logon.SignResponseJson.Contains("\"signatureData\""), "the signResponse sent");
                     Assert.True(logon.GetUserField("user_name").EndsWith("denis", StringComparison.OrdinalIgnoreCase),
                         "user_name is denis's, got " + logon.GetUserField("user_name"));
                     Assert.NotEmpty(logon.GetUserField("user_id"), "user_id");

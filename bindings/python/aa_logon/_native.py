@@ -76,6 +76,7 @@ _FUNCTIONS: Dict[str, _Signature] = {
     "aa_logon_sign_request_field": (STATUS, [HANDLE, c_size_t, c_uint32, OUT_POINTER, OUT_POINTER]),
     "aa_logon_sign_with_device": (STATUS, [HANDLE, c_uint32, PROMPT_CALLBACK, c_void_p, OUT_POINTER]),
     "aa_logon_forward_sign_response": (STATUS, [HANDLE, c_char_p, OUT_POINTER]),
+    "aa_logon_sign_response_json": (STATUS, [HANDLE, OUT_POINTER, OUT_POINTER]),
     "aa_logon_answer": (STATUS, [HANDLE, c_char_p, OUT_POINTER]),
     "aa_logon_request_challenge": (STATUS, [HANDLE, OUT_POINTER]),
     "aa_logon_next": (STATUS, [HANDLE, c_char_p, OUT_POINTER]),

@@ -249,6 +249,16 @@ class Logon:
         return call_optional_string("aa_logon_login_session_id", self._handle.get())
 
     @property
+    def sign_response(self) -> Optional[Dict[str, str]]:
+        """The last signResponse sent to the server (``keyHandle``, ``clientData``,
+        ``signatureData``, base64url), or ``None`` before one was sent."""
+        text = call_optional_string("aa_logon_sign_response_json", self._handle.get())
+        if text is None:
+            return None
+        answer: Dict[str, str] = json.loads(text)
+        return answer
+
+    @property
     def completed_methods(self) -> Tuple[str, ...]:
         """The methods completed so far (e.g. ``("LDAP_PASSWORD:1",)``)."""
         return tuple(str(method) for method in call_json("aa_logon_completed_methods_json", self._handle.get()))

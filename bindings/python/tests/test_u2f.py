@@ -39,8 +39,12 @@ def test_u2f_logon_reaches_ok_with_session_and_user(client: Client, virtual_key:
         assert requests[0].app_id == "https://aa-sim.local"
         assert requests[0].challenge and requests[0].key_handle
 
+        assert logon.sign_response is None
         assert logon.sign_with_device(timeout=10) is ServerStatus.OK
         assert logon.status is ServerStatus.OK
+        sent = logon.sign_response
+        assert sent is not None and sent["keyHandle"] == requests[0].key_handle
+        assert sent["clientData"] and sent["signatureData"]
         session_id = logon.login_session_id
         assert session_id
         user = logon.user

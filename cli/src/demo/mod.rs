@@ -187,11 +187,18 @@ fn run_logon(base_url: &str, ca_file: &str) -> CmdResult<Value> {
 
     let mut counter = 0u32;
     call("aa_virtual_key_counter", |error| c::aa_virtual_key_counter(key.ptr, &mut counter, error))?;
+    let sent_json = string("aa_logon_sign_response_json", |out, error| {
+        c::aa_logon_sign_response_json(logon.ptr, out, error)
+    })?;
+    let sent: Value = serde_json::from_str(&sent_json).unwrap_or(Value::Null);
+    let text = |name: &str| sent[name].as_str().unwrap_or("?").to_owned();
     step("[7] signResponse forwarded to the server and verified by the simulator:");
-    step("                 keyHandle      the enrolled handle above (owned by the key of seed \"demo\")");
-    step("                 clientData     {typ: navigator.id.getAssertion, challenge, origin: appId}");
+    step(&format!("                 keyHandle      {}", text("keyHandle")));
+    step(&format!("                 clientData     {}", text("clientData")));
+    step(&format!("                                = {}", decoded_client_data(&text("clientData"))));
+    step(&format!("                 signatureData  {}", text("signatureData")));
     step(&format!(
-        "                 signatureData  user presence set, counter {counter_before} -> {counter}, ECDSA P-256 over SHA-256(appId) | flags | counter | SHA-256(clientData)"
+        "                                = user presence 01, counter {counter_before} -> {counter}, DER ECDSA P-256 signature"
     ));
 
     let mut status = aa_server_status::Unknown;
@@ -253,4 +260,14 @@ fn run_logon(base_url: &str, ca_file: &str) -> CmdResult<Value> {
         "signature_counter": counter,
         "ctaphid_reports": frames.total_reports(),
     }))
+}
+
+/// The clientData JSON inside its base64url encoding, for display.
+fn decoded_client_data(encoded: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_else(|| "(not base64url JSON)".to_owned())
 }
