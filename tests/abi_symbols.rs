@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/header.rs"]
+mod header;
+
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -29,32 +32,6 @@ fn tool_output(tool: &str, args: &[&str], file: &Path) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn header_functions() -> Vec<String> {
-    let header = std::fs::read_to_string(repo().join("include/aa_logon.h")).unwrap();
-    let mut names = Vec::new();
-    let mut in_virtual = false;
-    for line in header.lines() {
-        if line.starts_with("#if defined(AA_LOGON_VIRTUAL_DEVICE)") {
-            in_virtual = true;
-        } else if line.starts_with("#endif") {
-            in_virtual = false;
-        }
-        if in_virtual {
-            continue;
-        }
-        if let Some(open) =
-            line.find("aa_").filter(|_| line.contains('(') && !line.trim_start().starts_with("typedef"))
-        {
-            let name: String =
-                line[open..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-            if line[open + name.len()..].starts_with('(') {
-                names.push(name);
-            }
-        }
-    }
-    names
-}
-
 #[test]
 fn shipped_library_exports_the_api_and_no_test_symbols() {
     let library = shipped_library();
@@ -65,7 +42,7 @@ fn shipped_library_exports_the_api_and_no_test_symbols() {
     assert!(exported.contains(&"aa_logon_sign_with_device"));
     let test_only: Vec<_> = exported.iter().filter(|s| s.contains("virtual")).collect();
     assert!(test_only.is_empty(), "test-only symbols in the shipped library: {test_only:?}");
-    for function in header_functions() {
+    for (function, _) in header::functions().into_iter().filter(|(_, test_only)| !test_only) {
         assert!(
             exported.contains(&function.as_str()),
             "{function} is declared in the header but not exported"

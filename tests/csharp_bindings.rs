@@ -4,7 +4,6 @@
 //! prints a loud skip and passes, unless AA_REQUIRE_ALL=1 makes a missing toolchain a failure.
 #![cfg(feature = "virtual-device")]
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -82,45 +81,6 @@ fn csharp_binding_tests_pass_under_mono() {
         summary.ends_with(" 0 failed") && !summary.starts_with("0 passed"),
         "unexpected summary: {summary}"
     );
-}
-
-/// Every function of include/aa_logon.h has a P/Invoke declaration in the C# binding.
-#[test]
-fn csharp_binding_declares_every_exported_function() {
-    let header = fs::read_to_string(Path::new(REPO).join("include/aa_logon.h")).expect("read the header");
-    let native = fs::read_to_string(Path::new(REPO).join("bindings/csharp/src/NativeMethods.cs"))
-        .expect("read NativeMethods.cs");
-    let exported = header_functions(&header);
-    assert!(exported.len() > 40, "the header parse found only {} functions", exported.len());
-    let missing: Vec<_> = exported.iter().filter(|name| !native.contains(&format!(" {name}("))).collect();
-    assert!(missing.is_empty(), "not declared in bindings/csharp/src/NativeMethods.cs: {missing:?}");
-}
-
-/// Names of the functions the header declares: `aa_…(` at the start of a prototype, outside comments.
-fn header_functions(header: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let mut in_comment = false;
-    for line in header.lines() {
-        let trimmed = line.trim_start();
-        if in_comment {
-            in_comment = !trimmed.contains("*/");
-            continue;
-        }
-        if trimmed.starts_with("/*") {
-            in_comment = !trimmed.contains("*/");
-            continue;
-        }
-        if trimmed.starts_with('#') || trimmed.starts_with("typedef") || trimmed.starts_with("//") {
-            continue;
-        }
-        let Some(open) = trimmed.find('(') else { continue };
-        let before = &trimmed[..open];
-        let name = before.rsplit([' ', '*']).next().unwrap_or("");
-        if name.starts_with("aa_") && before.contains(' ') {
-            names.insert(name.to_owned());
-        }
-    }
-    names
 }
 
 fn toolchain_present() -> bool {

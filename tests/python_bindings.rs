@@ -3,7 +3,6 @@
 //! and passes, unless AA_REQUIRE_ALL=1 (CI), where a missing toolchain is a failure.
 #![cfg(feature = "virtual-device")]
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,54 +66,4 @@ fn pytest_suite_passes_against_the_simulator() {
         .status()
         .expect("run python3 -m pytest");
     assert!(status.success(), "the Python binding tests failed ({status}); see the pytest output above");
-}
-
-/// Every function of include/aa_logon.h is declared (argtypes/restype) in the Python binding, and
-/// the binding declares nothing the header lacks. Runs without Python.
-#[test]
-fn python_binding_declares_every_exported_function() {
-    let read = |path: &str| {
-        std::fs::read_to_string(repo().join(path))
-            .unwrap_or_else(|error| panic!("cannot read {path}: {error}"))
-    };
-    let exported = header_functions(&read("include/aa_logon.h"));
-    assert!(exported.len() > 40, "the header parse found only {} functions", exported.len());
-    let declared = python_declarations(&read("bindings/python/aa_logon/_native.py"));
-    let missing: Vec<_> = exported.difference(&declared).collect();
-    assert!(missing.is_empty(), "not declared in bindings/python/aa_logon/_native.py: {missing:?}");
-    let unknown: Vec<_> = declared.difference(&exported).collect();
-    assert!(unknown.is_empty(), "declared in the Python binding but not in the header: {unknown:?}");
-}
-
-/// Names of the functions the header declares: `aa_…(` at the start of a prototype, outside comments.
-fn header_functions(header: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let mut in_comment = false;
-    for line in header.lines() {
-        let trimmed = line.trim_start();
-        if in_comment || trimmed.starts_with("/*") {
-            in_comment = !trimmed.contains("*/");
-            continue;
-        }
-        if trimmed.starts_with('#') || trimmed.starts_with("typedef") || trimmed.starts_with("//") {
-            continue;
-        }
-        let Some(open) = trimmed.find('(') else { continue };
-        let before = &trimmed[..open];
-        let name = before.rsplit([' ', '*']).next().unwrap_or("");
-        if name.starts_with("aa_") && before.contains(' ') {
-            names.insert(name.to_owned());
-        }
-    }
-    names
-}
-
-/// The keys of the signature tables in _native.py: lines of the form `"aa_name": (restype, [...]),`.
-fn python_declarations(source: &str) -> BTreeSet<String> {
-    source
-        .lines()
-        .filter_map(|line| line.trim_start().strip_prefix("\"aa_"))
-        .filter_map(|rest| rest.split_once("\": ("))
-        .map(|(name, _)| format!("aa_{name}"))
-        .collect()
 }
