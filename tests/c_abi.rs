@@ -92,11 +92,19 @@ fn compile(name: &str) -> PathBuf {
     exe
 }
 
+/// Makes the loader take this run's library: cargo's own LD_LIBRARY_PATH for tests lists
+/// target/<profile>, where an older build's libaa_logon.so.0 may linger, and it wins over rpath.
+fn with_this_library(command: &mut Command) -> &mut Command {
+    let mut paths = vec![native::library_dir().to_path_buf()];
+    paths.extend(std::env::var_os("LD_LIBRARY_PATH").iter().flat_map(std::env::split_paths));
+    command.env("LD_LIBRARY_PATH", std::env::join_paths(paths).expect("LD_LIBRARY_PATH"))
+}
+
 fn run_c_test(name: &str) {
     let exe = compile(name);
     let (sim, ca) = simulator(name);
     let mut plain = Command::new(&exe);
-    plain.env("AA_TEST_URL", sim.base_url()).env("AA_TEST_CA_FILE", &ca);
+    with_this_library(&mut plain).env("AA_TEST_URL", sim.base_url()).env("AA_TEST_CA_FILE", &ca);
     println!("{}", run(&mut plain));
     drop(sim);
 
@@ -107,7 +115,7 @@ fn run_c_test(name: &str) {
     }
     let (sim, ca) = simulator(name);
     let mut checked = Command::new("valgrind");
-    checked
+    with_this_library(&mut checked)
         .arg(format!("--suppressions={}", repo().join("tests/c/valgrind.supp").display()))
         .args([
             "--error-exitcode=97",
@@ -160,7 +168,7 @@ fn c_example_compiles() {
         .arg(format!("-Wl,-rpath,{}", native::library_dir().display()))
         .arg("-laa_logon");
     run(&mut cc);
-    let usage = Command::new(&exe).env_remove("AA_ENDPOINT_SECRET").output().unwrap();
+    let usage = with_this_library(&mut Command::new(&exe)).env_remove("AA_ENDPOINT_SECRET").output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&usage.stderr).contains("usage"));
 }

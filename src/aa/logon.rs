@@ -130,21 +130,24 @@ impl Logon {
     }
 
     /// Gathers the challenge (unless already gathered), signs it with the first security key the
-    /// user touches, and forwards the signature. Cancellation goes through
-    /// [`cancel_token`](Self::cancel_token), which replaces the `cancel` field of `options`.
+    /// user touches, and forwards the signature. Both `options.cancel` and this logon's
+    /// [`cancel_token`](Self::cancel_token) cancel it; a cancellation is consumed by the call
+    /// it ends (the logon's token is reset afterwards).
     pub fn sign_with_device(
         &mut self,
         devices: &dyn DeviceProvider,
         options: &SignOptions,
     ) -> Result<&LogonResponse> {
-        if options.cancel.is_cancelled() {
+        if options.cancel.is_cancelled() || self.cancel.is_cancelled() {
+            self.cancel.reset();
             return Err(Error::new(ErrorKind::Cancelled, "cancelled before signing"));
         }
         let requests = match &self.challenge {
             Some(challenge) => challenge.sign_requests.clone(),
             None => self.gather_sign_request()?.sign_requests.clone(),
         };
-        let options = SignOptions { cancel: self.cancel.clone(), ..options.clone() };
+        let options =
+            SignOptions { cancel: CancelToken::linked(&[&self.cancel, &options.cancel]), ..options.clone() };
         let signed = fido::sign(devices, &requests, &options);
         // A cancel that arrives after the exchange ended must not spoil the next one.
         self.cancel.reset();

@@ -11,7 +11,7 @@ use super::error::aa_error;
 use super::handles::{from_ptr, to_ptr, HandleKind, Registry};
 use super::status::aa_status;
 use crate::fido::{Prompt, SignOptions, SignResponse};
-use crate::{CancelToken, ErrorKind, Logon, LogonResponse, LogonStatus};
+use crate::{CancelToken, Logon, LogonResponse, LogonStatus};
 
 /// One logon process. Use it from one thread at a time; only aa_logon_cancel may be called
 /// from another thread while a call runs (other concurrent calls fail with
@@ -303,11 +303,8 @@ pub extern "C" fn aa_logon_sign_with_device(
             });
             let options = SignOptions { timeout, prompt, cancel: handle.cancel.clone() };
             let devices = handle.client.devices();
-            let outcome = logon.sign_with_device(devices.as_ref(), &options).map(drop);
-            if matches!(&outcome, Err(e) if e.kind() == ErrorKind::Cancelled) {
-                handle.cancel.reset(); // the cancel was consumed; later calls run normally
-            }
-            Ok(outcome?)
+            // The logon consumes a cancellation in the call it ends, so later calls run normally.
+            Ok(logon.sign_with_device(devices.as_ref(), &options).map(drop)?)
         })
     })
 }
