@@ -2,7 +2,7 @@
 //! `Debug`, and without `Display`, so it cannot end up in a log line by accident.
 
 use std::fmt;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// A secret string, wiped from memory when dropped.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -46,11 +46,6 @@ impl fmt::Debug for Secret {
 /// Zeroizes a byte buffer that held a secret (e.g. a serialized request body) when dropped.
 pub(crate) type SecretBytes = Zeroizing<Vec<u8>>;
 
-/// Wipes a `String` in place; for temporaries that held secret material.
-#[allow(dead_code)] // for the C ABI's temporaries; the REST client keeps answers in `Secret`s
-pub(crate) fn wipe(mut s: String) {
-    s.zeroize();
-}
 
 #[cfg(test)]
 mod tests {
