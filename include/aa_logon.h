@@ -579,7 +579,9 @@ aa_status aa_logon_new(const struct aa_client *client,
 
 /**
  * Frees a logon (it does not abort it on the server: call aa_logon_abort first if needed).
- * NULL is ignored; a freed or foreign handle gives AA_STATUS_INVALID_HANDLE.
+ * A aa_logon_sign_with_device still running on another thread is cancelled and returns
+ * AA_STATUS_CANCELLED; the memory is released when it has returned. NULL is ignored; a freed or
+ * foreign handle gives AA_STATUS_INVALID_HANDLE.
  */
 aa_status aa_logon_free(struct aa_logon *logon);
 

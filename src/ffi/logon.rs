@@ -136,14 +136,16 @@ pub extern "C" fn aa_logon_new(
 }
 
 /// Frees a logon (it does not abort it on the server: call aa_logon_abort first if needed).
-/// NULL is ignored; a freed or foreign handle gives AA_STATUS_INVALID_HANDLE.
+/// A aa_logon_sign_with_device still running on another thread is cancelled and returns
+/// AA_STATUS_CANCELLED; the memory is released when it has returned. NULL is ignored; a freed or
+/// foreign handle gives AA_STATUS_INVALID_HANDLE.
 #[no_mangle]
 pub extern "C" fn aa_logon_free(logon: *mut aa_logon) -> aa_status {
     guard_status(|| {
         if logon.is_null() {
             return Ok(());
         }
-        LOGONS.remove(from_ptr(logon), "logon").map(drop)
+        LOGONS.remove(from_ptr(logon), "logon").map(|handle| handle.cancel.cancel())
     })
 }
 

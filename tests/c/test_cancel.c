@@ -35,6 +35,16 @@ static void *cancel_during_touch_wait(void *logon) {
     return NULL;
 }
 
+/* Waits for the touch prompt, then frees the logon out from under the waiting thread. */
+static void *free_during_touch_wait(void *logon) {
+    struct timespec poll = {0, 10 * 1000 * 1000};
+    while (!touch_prompted) {
+        nanosleep(&poll, NULL);
+    }
+    CHECK(aa_logon_free((aa_logon *)logon) == AA_STATUS_OK);
+    return NULL;
+}
+
 int main(void) {
     aa_error *error = NULL;
     aa_client *client = new_test_client();
@@ -68,6 +78,18 @@ int main(void) {
     CHECK(verdict == AA_SERVER_STATUS_OK);
 
     CHECK(aa_logon_free(logon) == AA_STATUS_OK);
+
+    /* Freeing a logon while another thread waits in it cancels that wait; nothing dangles. */
+    touch_prompted = 0;
+    must(aa_virtual_key_set_presence(key, AA_PRESENCE_NEVER, 0, &error), &error, "aa_virtual_key_set_presence");
+    must(aa_logon_new(client, DEMO_USER, DEMO_EVENT, "U2F:1", &logon, &error), &error, "aa_logon_new");
+    pthread_t freer;
+    CHECK(pthread_create(&freer, NULL, free_during_touch_wait, logon) == 0);
+    status = aa_logon_sign_with_device(logon, 20000, on_prompt, NULL, NULL);
+    pthread_join(freer, NULL);
+    CHECK(status == AA_STATUS_CANCELLED);
+    EXPECT_STATUS(AA_STATUS_INVALID_HANDLE, aa_logon_free(logon));
+
     CHECK(aa_virtual_key_free(key) == AA_STATUS_OK);
     CHECK(aa_client_free(client) == AA_STATUS_OK);
     return finish("test_cancel");
