@@ -5,12 +5,11 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import threading
 from ctypes import c_uint16, c_uint32, c_void_p
 from typing import Any, Callable, Optional, Union
 
 from ._native import NativeLibrary, library
-from .errors import AaError, ClosedError, InternalError, Status, error_class, status_from_int
+from .errors import AaError, InternalError, Status, error_class, status_from_int
 
 NativeFunction = Callable[..., int]
 
@@ -66,11 +65,16 @@ def milliseconds(seconds: float, name: str) -> int:
     return value
 
 
+def status_error(status: int, message: str) -> AaError:
+    """The exception for a failure ``status`` that came without an ``aa_error``."""
+    return error_class(status)(message, status=status_from_int(status))
+
+
 def exception_from(lib: NativeLibrary, status: int, error: c_void_p) -> AaError:
     """Builds the exception for a failed call from its ``aa_error`` (then frees it)."""
     handle = error.value
     if handle is None:
-        return error_class(status)(lib.status_text(status), status=status_from_int(status))
+        return status_error(status, lib.status_text(status))
     try:
         raw_status = c_uint32(status)
         lib.aa_error_status(handle, ctypes.byref(raw_status))
@@ -140,47 +144,4 @@ def check_free(function_name: str, handle: int, what: str) -> None:
     lib = library()
     status = getattr(lib, function_name)(handle)
     if status != Status.OK:
-        raise error_class(status)(
-            f"freeing the {what} failed: {lib.status_text(status)}", status=status_from_int(status)
-        )
-
-
-class NativeHandle:
-    """Owns one library handle: frees it exactly once (``close()`` or garbage collection) and
-    refuses use after that with :class:`ClosedError` instead of passing a stale handle on."""
-
-    __slots__ = ("_value", "_free_function", "_what", "_lock", "__weakref__")
-
-    def __init__(self, value: int, free_function: str, what: str) -> None:
-        self._value: Optional[int] = value
-        self._lock = threading.Lock()
-        self._free_function = free_function
-        self._what = what
-
-    @property
-    def closed(self) -> bool:
-        return self._value is None
-
-    def get(self) -> int:
-        value = self._value
-        if value is None:
-            raise ClosedError(self._what)
-        return value
-
-    def peek(self) -> Optional[int]:
-        """The handle, or ``None`` once closed (for calls that must never raise)."""
-        return self._value
-
-    def close(self) -> None:
-        with self._lock:
-            value, self._value = self._value, None
-        if value is not None:
-            check_free(self._free_function, value, self._what)
-
-    def __del__(self) -> None:
-        value, self._value = self._value, None
-        if value is not None:
-            try:
-                getattr(library(), self._free_function)(value)
-            except Exception:  # interpreter shutdown: the library may already be unloaded
-                pass
+        raise status_error(status, f"freeing the {what} failed: {lib.status_text(status)}")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import ctypes
 import os
 from ctypes import c_void_p
-from types import TracebackType
-from typing import List, Optional, Type, Union
+from typing import List, Optional, Union
 
 from ._calls import (
-    NativeHandle,
     call,
     call_json,
     check_free,
@@ -20,6 +18,7 @@ from ._calls import (
     wipe,
     written,
 )
+from ._handle import HandleOwner, NativeHandle
 from .logon import Logon
 from .types import Chain, DeviceInfo, LoginSession, UserChains
 
@@ -29,11 +28,12 @@ DEFAULT_REQUEST_TIMEOUT = 30.0
 """Seconds to wait for an answer when only ``connect_timeout`` is given."""
 
 
-class Client:
+class Client(HandleOwner):
     """A client of one AA server for one endpoint.
 
     Thread-safe: any number of threads and logons may share it; its HTTPS connections are kept
-    alive between calls. Logons it started keep working after it is closed.
+    alive between calls. :meth:`close` (or leaving a ``with`` block) frees it; logons it started
+    keep working after that.
 
     Args:
         base_url: the AA server, e.g. ``"https://aa.example.com"``.
@@ -110,27 +110,7 @@ class Client:
             check_free("aa_client_options_free", written(options, "aa_client_options_new"), "client options")
         self._handle = NativeHandle(written(client, "aa_client_new"), "aa_client_free", "Client")
 
-    # -- lifecycle -------------------------------------------------------------------------
-
-    @property
-    def closed(self) -> bool:
-        return self._handle.closed
-
-    def close(self) -> None:
-        """Frees the native client. Idempotent; logons it started stay usable."""
-        self._handle.close()
-
-    def __enter__(self) -> Client:
-        self._handle.get()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        self.close()
+    # -- lifecycle (closed, close(), context manager: HandleOwner) ---------------------------
 
     def __repr__(self) -> str:
         return "<Client closed>" if self.closed else "<Client>"

@@ -10,7 +10,6 @@ from types import TracebackType
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Type, Union
 
 from ._calls import (
-    NativeHandle,
     call,
     call_json,
     call_optional_string,
@@ -21,6 +20,7 @@ from ._calls import (
     secret_buffer,
     wipe,
 )
+from ._handle import HandleOwner, NativeHandle
 from ._native import PROMPT_CALLBACK, library
 from .errors import AaError, Status
 from .types import Chain, Prompt, ServerStatus, SignRequest, User
@@ -37,7 +37,7 @@ _SIGN_REQUEST_FIELDS = {"key_handle": 1, "challenge": 2, "app_id": 3, "version":
 _UNFINISHED = (ServerStatus.MORE_DATA, ServerStatus.NEXT)
 
 
-class Logon:
+class Logon(HandleOwner):
     """One logon process, created by :meth:`aa_logon.Client.logon`.
 
     Use it from one thread at a time; only :meth:`cancel` may be called from another thread
@@ -50,21 +50,11 @@ class Logon:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    @property
-    def closed(self) -> bool:
-        return self._handle.closed
-
     def close(self) -> None:
         """Frees the native logon (without aborting it on the server; see :meth:`abort`).
         Idempotent. A call running on another thread is cancelled first."""
-        handle = self._handle.peek()
-        if handle is not None:
-            library().aa_logon_cancel(handle)
+        self.cancel()
         self._handle.close()
-
-    def __enter__(self) -> Logon:
-        self._handle.get()
-        return self
 
     def __exit__(
         self,

@@ -14,10 +14,9 @@ from __future__ import annotations
 import ctypes
 from ctypes import c_uint32, c_void_p
 from enum import IntEnum
-from types import TracebackType
-from typing import Optional, Type
 
-from ._calls import NativeHandle, call, encode, milliseconds, written
+from ._calls import call, encode, milliseconds, written
+from ._handle import HandleOwner, NativeHandle
 from ._native import library
 from .client import Client
 
@@ -53,10 +52,11 @@ def _require_virtual_device() -> None:
         )
 
 
-class VirtualKey:
+class VirtualKey(HandleOwner):
     """A software U2F key whose credentials all derive from ``seed``. Thread-safe.
 
-    Presence starts as :attr:`Presence.ALWAYS`.
+    Presence starts as :attr:`Presence.ALWAYS`. :meth:`close` frees the handle; a key attached
+    to a client stays plugged in until detached.
     """
 
     def __init__(self, seed: str = "demo") -> None:
@@ -64,26 +64,6 @@ class VirtualKey:
         key = c_void_p()
         call("aa_virtual_key_new", encode(seed, "seed"), ctypes.byref(key))
         self._handle = NativeHandle(written(key, "aa_virtual_key_new"), "aa_virtual_key_free", "VirtualKey")
-
-    @property
-    def closed(self) -> bool:
-        return self._handle.closed
-
-    def close(self) -> None:
-        """Frees the handle; a key attached to a client stays plugged in until detached."""
-        self._handle.close()
-
-    def __enter__(self) -> VirtualKey:
-        self._handle.get()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def set_presence(self, presence: Presence, delay: float = 0.0) -> None:
         """Sets when the key reports a touch; ``delay`` (seconds) is for ``AFTER_DELAY``."""
@@ -103,15 +83,16 @@ class VirtualKey:
 
     def attach(self, client: Client) -> None:
         """Plugs the key into ``client``: its logons use virtual keys instead of USB devices."""
-        if not isinstance(client, Client):
-            raise TypeError(f"client must be an aa_logon.Client, not {type(client).__name__}")
-        call("aa_client_attach_virtual_key", client.native_handle(), self._handle.get())
+        self._plug("aa_client_attach_virtual_key", client)
 
     def detach(self, client: Client) -> None:
         """Unplugs the key from ``client`` (as if pulled out, also mid-operation)."""
+        self._plug("aa_client_detach_virtual_key", client)
+
+    def _plug(self, function_name: str, client: Client) -> None:
         if not isinstance(client, Client):
             raise TypeError(f"client must be an aa_logon.Client, not {type(client).__name__}")
-        call("aa_client_detach_virtual_key", client.native_handle(), self._handle.get())
+        call(function_name, client.native_handle(), self._handle.get())
 
 
 def live_objects() -> int:
