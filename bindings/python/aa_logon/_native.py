@@ -120,24 +120,10 @@ class NativeLibrary:
     def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
         self.cdll = cdll
         self.path = path
-        for name, (restype, argtypes) in _FUNCTIONS.items():
-            try:
-                function = getattr(cdll, name)
-            except AttributeError as error:
-                raise LibraryLoadError(
-                    f"{path} is not a compatible libaa_logon: it lacks the function {name}"
-                ) from error
-            function.restype = restype
-            function.argtypes = list(argtypes)
-        missing = []
-        for name, (restype, argtypes) in _VIRTUAL_DEVICE_FUNCTIONS.items():
-            function = getattr(cdll, name, None)
-            if function is None:
-                missing.append(name)
-                continue
-            function.restype = restype
-            function.argtypes = list(argtypes)
-        self.has_virtual_device = not missing
+        missing = _declare(cdll, _FUNCTIONS)
+        if missing:
+            raise LibraryLoadError(f"{path} is not a compatible libaa_logon: it lacks the function {missing[0]}")
+        self.has_virtual_device = not _declare(cdll, _VIRTUAL_DEVICE_FUNCTIONS)
         version = self.version()
         major = version.split(".", 1)[0]
         if major != str(SUPPORTED_MAJOR_VERSION):
@@ -175,6 +161,19 @@ class NativeLibrary:
         if status != 0:
             raise RuntimeError(f"aa_live_objects failed: {self.status_text(status)}")
         return count.value
+
+
+def _declare(cdll: ctypes.CDLL, functions: Dict[str, _Signature]) -> List[str]:
+    """Sets the signature of each function ``cdll`` exports; returns the names it lacks."""
+    missing = []
+    for name, (restype, argtypes) in functions.items():
+        function = getattr(cdll, name, None)
+        if function is None:
+            missing.append(name)
+            continue
+        function.restype = restype
+        function.argtypes = list(argtypes)
+    return missing
 
 
 def _file_name() -> str:

@@ -12,8 +12,9 @@ import logging
 import threading
 from typing import Callable, Optional
 
+from ._calls import status_error
 from ._native import LOG_CALLBACK, library
-from .errors import Status, error_class, status_from_int
+from .errors import Status
 from .types import LogLevel
 
 LogHandler = Callable[[LogLevel, str], None]
@@ -29,7 +30,7 @@ _LOGGING_LEVELS = {
 
 _lock = threading.Lock()
 _handler: Optional[LogHandler] = None
-_registered = False
+"""The handler the C callback dispatches to; ``None`` while library logging is off."""
 
 
 def _dispatch(_userdata: Optional[int], level: int, message: Optional[bytes]) -> None:
@@ -52,23 +53,20 @@ _CALLBACK = LOG_CALLBACK(_dispatch)
 def set_log_handler(handler: Optional[LogHandler], max_level: LogLevel = LogLevel.INFO) -> None:
     """Sends the library's messages up to ``max_level`` to ``handler`` (process-wide);
     ``None`` turns library logging off."""
-    global _handler, _registered
+    global _handler
     if handler is not None and not callable(handler):
         raise TypeError(f"handler must be callable, not {type(handler).__name__}")
     level = LogLevel(max_level)
     lib = library()
     with _lock:
-        _handler = handler
         if handler is None or level == LogLevel.OFF:
+            _handler = None
             status = lib.aa_set_log_callback(LOG_CALLBACK(), None, LogLevel.OFF)
-            _registered = False
         else:
+            _handler = handler  # before registering, so no message finds the old handler
             status = lib.aa_set_log_callback(_CALLBACK, None, level)
-            _registered = True
     if status != Status.OK:
-        raise error_class(status)(
-            f"aa_set_log_callback failed: {lib.status_text(status)}", status=status_from_int(status)
-        )
+        raise status_error(status, f"aa_set_log_callback failed: {lib.status_text(status)}")
 
 
 def forward_to_logging(
@@ -93,7 +91,7 @@ def level_name(level: LogLevel) -> str:
 @atexit.register
 def _unregister_at_exit() -> None:
     # Library threads must not call into an interpreter that is shutting down.
-    if _registered:
+    if _handler is not None:
         try:
             library().aa_set_log_callback(LOG_CALLBACK(), None, LogLevel.OFF)
         except Exception:  # the library may be unloadable at exit; nothing is registered then
