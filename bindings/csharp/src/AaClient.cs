@@ -28,30 +28,14 @@ namespace AaLogon
                 ClientHandle client;
                 IntPtr error;
                 uint status = NativeMethods.aa_client_new(native, out client, out error);
-                if (status != NativeMethods.StatusOk)
-                {
-                    if (client != null)
-                    {
-                        client.Dispose();
-                    }
-                    throw Interop.ToException(status, error);
-                }
-                Interop.Discard(error);
-                _handle = client;
+                _handle = Interop.Created(status, client, error);
             }
         }
 
         /// <summary>The native handle, for calls of this assembly; throws once disposed.</summary>
         internal ClientHandle Handle
         {
-            get
-            {
-                if (_handle.IsClosed)
-                {
-                    throw new ObjectDisposedException(nameof(AaClient));
-                }
-                return _handle;
-            }
+            get { return _handle.OrDisposed(nameof(AaClient)); }
         }
 
         /// <summary>
@@ -71,16 +55,7 @@ namespace AaLogon
             LogonHandle logon;
             IntPtr error;
             uint status = NativeMethods.aa_logon_new(Handle, user, evt, method, out logon, out error);
-            if (status != NativeMethods.StatusOk)
-            {
-                if (logon != null)
-                {
-                    logon.Dispose();
-                }
-                throw Interop.ToException(status, error);
-            }
-            Interop.Discard(error);
-            return new AaLogon(logon);
+            return new AaLogon(Interop.Created(status, logon, error));
         }
 
         /// <summary>The chains <paramref name="userName"/> may use for <paramref name="eventName"/>.</summary>

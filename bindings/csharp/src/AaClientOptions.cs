@@ -100,15 +100,7 @@ namespace AaLogon
             {
                 Utf8.Wipe(secret);
             }
-            if (status != NativeMethods.StatusOk)
-            {
-                if (options != null)
-                {
-                    options.Dispose();
-                }
-                throw Interop.ToException(status, error);
-            }
-            Interop.Discard(error);
+            Interop.Created(status, options, error);
             try
             {
                 Apply(options);
@@ -124,32 +116,17 @@ namespace AaLogon
         private void Apply(ClientOptionsHandle options)
         {
             IntPtr error;
-            if (CaFile != null)
-            {
-                Interop.Check(NativeMethods.aa_client_options_set_ca_file(options, Utf8.Encode(CaFile, nameof(CaFile)),
-                    out error), error);
-            }
-            if (PinnedPublicKeySha256 != null)
-            {
-                Interop.Check(NativeMethods.aa_client_options_set_pinned_public_key(options,
-                    Utf8.Encode(PinnedPublicKeySha256, nameof(PinnedPublicKeySha256)), out error), error);
-            }
+            SetString(options, NativeMethods.aa_client_options_set_ca_file, CaFile, nameof(CaFile));
+            SetString(options, NativeMethods.aa_client_options_set_pinned_public_key, PinnedPublicKeySha256,
+                nameof(PinnedPublicKeySha256));
             if (ConnectTimeout.HasValue || RequestTimeout.HasValue)
             {
                 uint connectMs = ToMilliseconds(ConnectTimeout ?? DefaultConnectTimeout, nameof(ConnectTimeout));
                 uint requestMs = ToMilliseconds(RequestTimeout ?? DefaultRequestTimeout, nameof(RequestTimeout));
                 Interop.Check(NativeMethods.aa_client_options_set_timeouts(options, connectMs, requestMs, out error), error);
             }
-            if (Proxy != null)
-            {
-                Interop.Check(NativeMethods.aa_client_options_set_proxy(options, Utf8.Encode(Proxy, nameof(Proxy)),
-                    out error), error);
-            }
-            if (UserAgent != null)
-            {
-                Interop.Check(NativeMethods.aa_client_options_set_user_agent(options,
-                    Utf8.Encode(UserAgent, nameof(UserAgent)), out error), error);
-            }
+            SetString(options, NativeMethods.aa_client_options_set_proxy, Proxy, nameof(Proxy));
+            SetString(options, NativeMethods.aa_client_options_set_user_agent, UserAgent, nameof(UserAgent));
             if (MaxResponseBytes.HasValue)
             {
                 Interop.Check(NativeMethods.aa_client_options_set_max_response_bytes(options, MaxResponseBytes.Value,
@@ -158,6 +135,16 @@ namespace AaLogon
             if (DangerDisableTlsVerification)
             {
                 Interop.Check(NativeMethods.aa_client_options_danger_disable_tls_verification(options, out error), error);
+            }
+        }
+
+        /// <summary>Sets one string option, unless it is null (the library's default then holds).</summary>
+        private static void SetString(ClientOptionsHandle options, StringSetter setter, string value, string name)
+        {
+            if (value != null)
+            {
+                IntPtr error;
+                Interop.Check(setter(options, Utf8.Encode(value, name), out error), error);
             }
         }
 
@@ -171,5 +158,7 @@ namespace AaLogon
             }
             return (uint)ms;
         }
+
+        private delegate uint StringSetter(ClientOptionsHandle options, byte[] value, out IntPtr error);
     }
 }

@@ -30,11 +30,7 @@ namespace AaLogon
             get
             {
                 UIntPtr count;
-                uint status = NativeMethods.aa_live_objects(out count);
-                if (status != NativeMethods.StatusOk)
-                {
-                    throw Interop.ToException(status, IntPtr.Zero);
-                }
+                Interop.Check(NativeMethods.aa_live_objects(out count), IntPtr.Zero);
                 return count.ToUInt64();
             }
         }

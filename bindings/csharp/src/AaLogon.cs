@@ -35,14 +35,7 @@ namespace AaLogon
 
         private LogonHandle Handle
         {
-            get
-            {
-                if (_handle.IsClosed)
-                {
-                    throw new ObjectDisposedException(nameof(AaLogon));
-                }
-                return _handle;
-            }
+            get { return _handle.OrDisposed(nameof(AaLogon)); }
         }
 
         /// <summary>The server's verdict after the last exchange.</summary>
@@ -144,7 +137,7 @@ namespace AaLogon
         /// <exception cref="MisuseException">The current method is not U2F:1 (<see cref="AaStatus.InvalidState"/>).</exception>
         public IReadOnlyList<SignRequest> GatherSignRequest()
         {
-            GetString(NativeMethods.aa_logon_gather_sign_request);
+            GetString(NativeMethods.aa_logon_gather_sign_request); // the same data, read field by field below
             LogonHandle handle = Handle;
             UIntPtr count;
             IntPtr error;
@@ -220,11 +213,7 @@ namespace AaLogon
         /// </summary>
         public void Cancel()
         {
-            uint status = NativeMethods.aa_logon_cancel(Handle);
-            if (status != NativeMethods.StatusOk)
-            {
-                throw Interop.ToException(status, IntPtr.Zero);
-            }
+            Interop.Check(NativeMethods.aa_logon_cancel(Handle), IntPtr.Zero);
         }
 
         /// <summary>

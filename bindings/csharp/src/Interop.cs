@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 
 namespace AaLogon
 {
@@ -8,6 +9,8 @@ namespace AaLogon
         /// <summary>A call that writes a caller-owned string (or nothing, on failure).</summary>
         internal delegate uint StringCall(out IntPtr value, out IntPtr error);
 
+        private delegate uint ErrorStringCall(ErrorHandle error, out IntPtr text);
+
         /// <summary>Throws the exception for a failed call; frees the error either way.</summary>
         internal static void Check(uint status, IntPtr error)
         {
@@ -16,6 +19,20 @@ namespace AaLogon
                 throw ToException(status, error);
             }
             Discard(error);
+        }
+
+        /// <summary>
+        /// The handle a constructor-like call wrote to its <c>out</c> parameter; on failure the
+        /// (invalid) handle is disposed and the call's exception thrown.
+        /// </summary>
+        internal static T Created<T>(uint status, T handle, IntPtr error) where T : SafeHandle
+        {
+            if (status != NativeMethods.StatusOk && handle != null)
+            {
+                handle.Dispose();
+            }
+            Check(status, error);
+            return handle;
         }
 
         /// <summary>Frees an error that will not be reported.</summary>
@@ -32,23 +49,13 @@ namespace AaLogon
         {
             string message = null, msgid = null, reason = null;
             int? httpStatus = null;
-            using (var handle = new ErrorHandle(error))
+            if (error != IntPtr.Zero)
             {
-                if (!handle.IsInvalid)
+                using (var handle = new ErrorHandle(error))
                 {
-                    IntPtr text;
-                    if (NativeMethods.aa_error_message(handle, out text) == NativeMethods.StatusOk)
-                    {
-                        message = Utf8.Take(text);
-                    }
-                    if (NativeMethods.aa_error_msgid(handle, out text) == NativeMethods.StatusOk)
-                    {
-                        msgid = Utf8.Take(text);
-                    }
-                    if (NativeMethods.aa_error_reason(handle, out text) == NativeMethods.StatusOk)
-                    {
-                        reason = Utf8.Take(text);
-                    }
+                    message = ErrorString(NativeMethods.aa_error_message, handle);
+                    msgid = ErrorString(NativeMethods.aa_error_msgid, handle);
+                    reason = ErrorString(NativeMethods.aa_error_reason, handle);
                     ushort http;
                     if (NativeMethods.aa_error_http_status(handle, out http) == NativeMethods.StatusOk)
                     {
@@ -61,6 +68,13 @@ namespace AaLogon
                 message = StatusText(status);
             }
             return AaException.Create((AaStatus)status, message, msgid, httpStatus, reason);
+        }
+
+        /// <summary>One string of an error, or null when it has none.</summary>
+        private static string ErrorString(ErrorStringCall call, ErrorHandle error)
+        {
+            IntPtr text;
+            return call(error, out text) == NativeMethods.StatusOk ? Utf8.Take(text) : null;
         }
 
         /// <summary>The library's static description of a status code.</summary>

@@ -1,44 +1,53 @@
 using System;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace AaLogon
 {
-    /// <summary>An <c>aa_client_options *</c>; released with <c>aa_client_options_free</c>.</summary>
-    internal sealed class ClientOptionsHandle : SafeHandleZeroOrMinusOneIsInvalid
+    /// <summary>
+    /// A library handle the binding owns: released once with its type's <c>aa_*_free</c>. The
+    /// subclasses are created by the P/Invoke marshaller for <c>out</c> parameters, through their
+    /// implicit parameterless constructor.
+    /// </summary>
+    internal abstract class NativeHandle : SafeHandleZeroOrMinusOneIsInvalid
     {
-        private ClientOptionsHandle() : base(true)
+        protected NativeHandle() : base(true)
         {
         }
 
-        protected override bool ReleaseHandle()
+        protected sealed override bool ReleaseHandle()
         {
-            return NativeMethods.aa_client_options_free(handle) == NativeMethods.StatusOk;
+            return Free(handle) == NativeMethods.StatusOk;
+        }
+
+        /// <summary>Calls the <c>aa_*_free</c> function of this handle's type.</summary>
+        protected abstract uint Free(IntPtr value);
+    }
+
+    /// <summary>An <c>aa_client_options *</c>; released with <c>aa_client_options_free</c>.</summary>
+    internal sealed class ClientOptionsHandle : NativeHandle
+    {
+        protected override uint Free(IntPtr value)
+        {
+            return NativeMethods.aa_client_options_free(value);
         }
     }
 
     /// <summary>An <c>aa_client *</c>; released with <c>aa_client_free</c>.</summary>
-    internal sealed class ClientHandle : SafeHandleZeroOrMinusOneIsInvalid
+    internal sealed class ClientHandle : NativeHandle
     {
-        private ClientHandle() : base(true)
+        protected override uint Free(IntPtr value)
         {
-        }
-
-        protected override bool ReleaseHandle()
-        {
-            return NativeMethods.aa_client_free(handle) == NativeMethods.StatusOk;
+            return NativeMethods.aa_client_free(value);
         }
     }
 
     /// <summary>An <c>aa_logon *</c>; released with <c>aa_logon_free</c>.</summary>
-    internal sealed class LogonHandle : SafeHandleZeroOrMinusOneIsInvalid
+    internal sealed class LogonHandle : NativeHandle
     {
-        private LogonHandle() : base(true)
+        protected override uint Free(IntPtr value)
         {
-        }
-
-        protected override bool ReleaseHandle()
-        {
-            return NativeMethods.aa_logon_free(handle) == NativeMethods.StatusOk;
+            return NativeMethods.aa_logon_free(value);
         }
     }
 
@@ -47,33 +56,42 @@ namespace AaLogon
     /// (most calls succeed, and a SafeHandle per call would cost an allocation and a finalizer) and
     /// are wrapped right after the failing call.
     /// </summary>
-    internal sealed class ErrorHandle : SafeHandleZeroOrMinusOneIsInvalid
+    internal sealed class ErrorHandle : NativeHandle
     {
-        private ErrorHandle() : base(true)
-        {
-        }
-
-        internal ErrorHandle(IntPtr error) : base(true)
+        internal ErrorHandle(IntPtr error)
         {
             SetHandle(error);
         }
 
-        protected override bool ReleaseHandle()
+        protected override uint Free(IntPtr value)
         {
-            return NativeMethods.aa_error_free(handle) == NativeMethods.StatusOk;
+            return NativeMethods.aa_error_free(value);
         }
     }
 
     /// <summary>An <c>aa_virtual_key *</c> (test-only); released with <c>aa_virtual_key_free</c>.</summary>
-    internal sealed class VirtualKeyHandle : SafeHandleZeroOrMinusOneIsInvalid
+    internal sealed class VirtualKeyHandle : NativeHandle
     {
-        private VirtualKeyHandle() : base(true)
+        protected override uint Free(IntPtr value)
         {
+            return NativeMethods.aa_virtual_key_free(value);
         }
+    }
 
-        protected override bool ReleaseHandle()
+    /// <summary>Checks on a handle before each use.</summary>
+    internal static class NativeHandleExtensions
+    {
+        /// <summary>
+        /// <paramref name="handle"/> itself, or an <see cref="ObjectDisposedException"/> naming
+        /// <paramref name="owner"/> once the public object that owns it was disposed.
+        /// </summary>
+        internal static T OrDisposed<T>(this T handle, string owner) where T : SafeHandle
         {
-            return NativeMethods.aa_virtual_key_free(handle) == NativeMethods.StatusOk;
+            if (handle.IsClosed)
+            {
+                throw new ObjectDisposedException(owner);
+            }
+            return handle;
         }
     }
 }

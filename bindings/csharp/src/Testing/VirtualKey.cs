@@ -38,16 +38,7 @@ namespace AaLogon.Testing
             VirtualKeyHandle key = null;
             IntPtr error = IntPtr.Zero;
             uint status = Guard(() => NativeMethods.aa_virtual_key_new(seedBytes, out key, out error));
-            if (status != NativeMethods.StatusOk)
-            {
-                if (key != null)
-                {
-                    key.Dispose();
-                }
-                throw Interop.ToException(status, error);
-            }
-            Interop.Discard(error);
-            _handle = key;
+            _handle = Interop.Created(status, key, error);
         }
 
         /// <summary>Whether the loaded library has virtual keys (was built with the virtual-device feature).</summary>
@@ -83,14 +74,7 @@ namespace AaLogon.Testing
 
         private VirtualKeyHandle Handle
         {
-            get
-            {
-                if (_handle.IsClosed)
-                {
-                    throw new ObjectDisposedException(nameof(VirtualKey));
-                }
-                return _handle;
-            }
+            get { return _handle.OrDisposed(nameof(VirtualKey)); }
         }
 
         /// <summary>Sets when the key reports user presence; <paramref name="delay"/> counts for <see cref="Presence.AfterDelay"/> only.</summary>
@@ -114,33 +98,31 @@ namespace AaLogon.Testing
         /// <summary>Plugs the key into <paramref name="client"/>: its logons use virtual keys instead of USB devices from now on.</summary>
         public void AttachTo(AaClient client)
         {
-            if (client == null)
-            {
-                throw new ArgumentNullException(nameof(client));
-            }
-            ClientHandle clientHandle = client.Handle;
-            VirtualKeyHandle handle = Handle;
-            IntPtr error = IntPtr.Zero;
-            Interop.Check(Guard(() => NativeMethods.aa_client_attach_virtual_key(clientHandle, handle, out error)), error);
+            Plug(NativeMethods.aa_client_attach_virtual_key, client);
         }
 
         /// <summary>Unplugs the key from <paramref name="client"/>, as if pulled out of the USB port (also mid-operation).</summary>
         public void DetachFrom(AaClient client)
         {
-            if (client == null)
-            {
-                throw new ArgumentNullException(nameof(client));
-            }
-            ClientHandle clientHandle = client.Handle;
-            VirtualKeyHandle handle = Handle;
-            IntPtr error = IntPtr.Zero;
-            Interop.Check(Guard(() => NativeMethods.aa_client_detach_virtual_key(clientHandle, handle, out error)), error);
+            Plug(NativeMethods.aa_client_detach_virtual_key, client);
         }
 
         /// <summary>Frees the handle; a key attached to a client stays plugged in until detached.</summary>
         public void Dispose()
         {
             _handle.Dispose();
+        }
+
+        private void Plug(PlugCall call, AaClient client)
+        {
+            if (client == null)
+            {
+                throw new ArgumentNullException(nameof(client));
+            }
+            ClientHandle clientHandle = client.Handle;
+            VirtualKeyHandle handle = Handle;
+            IntPtr error = IntPtr.Zero;
+            Interop.Check(Guard(() => call(clientHandle, handle, out error)), error);
         }
 
         private static uint Guard(Func<uint> call)
@@ -154,5 +136,7 @@ namespace AaLogon.Testing
                 throw new NotSupportedException(MissingFeature, e);
             }
         }
+
+        private delegate uint PlugCall(ClientHandle client, VirtualKeyHandle key, out IntPtr error);
     }
 }
