@@ -61,13 +61,9 @@ namespace AaLogon
         /// <summary>The chains <paramref name="userName"/> may use for <paramref name="eventName"/>.</summary>
         public UserChains GetChains(string userName, string eventName)
         {
-            string json = GetChainsJson(userName, eventName);
-            var obj = Json.AsObject(Json.Parse(json), "the chains answer");
-            object chains;
-            IReadOnlyList<Chain> list = obj.TryGetValue("chains", out chains) && chains != null
-                ? Chain.ListFromJson(chains, "\"chains\"")
-                : new Chain[0];
-            return new UserChains(list, Json.GetBoolean(obj, "user_is_locked", false));
+            var obj = Json.AsObject(Json.Parse(GetChainsJson(userName, eventName)), "the chains answer");
+            return new UserChains(Json.GetList(obj, "chains", Chain.FromJson),
+                Json.GetBoolean(obj, "user_is_locked", false));
         }
 
         /// <summary>
@@ -91,9 +87,7 @@ namespace AaLogon
             ClientHandle handle = Handle;
             string json = Interop.GetString((out IntPtr value, out IntPtr error) =>
                 NativeMethods.aa_client_login_session_json(handle, id, out value, out error));
-            var obj = Json.AsObject(Json.Parse(json), "the login session");
-            return new LoginSession(Json.GetString(obj, "user_name"), Json.GetString(obj, "user_id"),
-                Json.GetString(obj, "event_name"), Json.GetString(obj, "created"), Json.GetString(obj, "chain_id"), json);
+            return LoginSession.FromJson(json);
         }
 
         /// <summary>Ends a login session (logout).</summary>
@@ -111,13 +105,7 @@ namespace AaLogon
             ClientHandle handle = Handle;
             string json = Interop.GetString((out IntPtr value, out IntPtr error) =>
                 NativeMethods.aa_client_devices_json(handle, out value, out error));
-            var items = Json.AsArray(Json.Parse(json), "the device list");
-            var devices = new DeviceInfo[items.Count];
-            for (int i = 0; i < items.Count; i++)
-            {
-                devices[i] = DeviceInfo.FromJson(items[i]);
-            }
-            return devices;
+            return Json.ToList(Json.Parse(json), "the device list", DeviceInfo.FromJson);
         }
 
         /// <summary>Frees the client. Logons started from it stay usable until they are disposed.</summary>

@@ -108,7 +108,11 @@ namespace AaLogon
         /// <summary>The chains the server offers for this logon.</summary>
         public IReadOnlyList<Chain> Chains
         {
-            get { return Chain.ListFromJson(Json.Parse(GetString(NativeMethods.aa_logon_chains_json)), "the chains"); }
+            get
+            {
+                string json = GetString(NativeMethods.aa_logon_chains_json);
+                return Json.ToList(Json.Parse(json), "the chains", Chain.FromJson);
+            }
         }
 
         /// <summary>The server's last answer exactly as received (a JSON object), for fields without a property.</summary>

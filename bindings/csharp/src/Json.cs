@@ -62,8 +62,8 @@ namespace AaLogon
         /// <summary>A string member, or null when absent or JSON null.</summary>
         internal static string GetString(Dictionary<string, object> obj, string name)
         {
-            object value;
-            if (!obj.TryGetValue(name, out value) || value == null)
+            object value = Member(obj, name);
+            if (value == null)
             {
                 return null;
             }
@@ -78,8 +78,8 @@ namespace AaLogon
         /// <summary>An integer member, or null when absent or JSON null.</summary>
         internal static long? GetInteger(Dictionary<string, object> obj, string name)
         {
-            object value;
-            if (!obj.TryGetValue(name, out value) || value == null)
+            object value = Member(obj, name);
+            if (value == null)
             {
                 return null;
             }
@@ -93,8 +93,8 @@ namespace AaLogon
         /// <summary>A boolean member, or <paramref name="fallback"/> when absent or JSON null.</summary>
         internal static bool GetBoolean(Dictionary<string, object> obj, string name, bool fallback)
         {
-            object value;
-            if (!obj.TryGetValue(name, out value) || value == null)
+            object value = Member(obj, name);
+            if (value == null)
             {
                 return fallback;
             }
@@ -108,27 +108,41 @@ namespace AaLogon
         /// <summary>An array-of-strings member; empty when absent or JSON null.</summary>
         internal static IReadOnlyList<string> GetStrings(Dictionary<string, object> obj, string name)
         {
-            object value;
-            if (!obj.TryGetValue(name, out value) || value == null)
-            {
-                return new string[0];
-            }
-            return ToStrings(value, "\"" + name + "\"");
+            object value = Member(obj, name);
+            return value == null ? new string[0] : ToStrings(value, "\"" + name + "\"");
         }
 
-        internal static IReadOnlyList<string> ToStrings(object value, string what)
+        /// <summary>An array member converted item by item; empty when absent or JSON null.</summary>
+        internal static IReadOnlyList<T> GetList<T>(Dictionary<string, object> obj, string name, Func<object, T> convert)
+        {
+            object value = Member(obj, name);
+            return value == null ? new T[0] : ToList(value, "\"" + name + "\"", convert);
+        }
+
+        /// <summary>An array converted item by item (<paramref name="convert"/> throws on a bad item).</summary>
+        internal static IReadOnlyList<T> ToList<T>(object value, string what, Func<object, T> convert)
         {
             var items = AsArray(value, what);
-            var result = new string[items.Count];
+            var result = new T[items.Count];
             for (int i = 0; i < items.Count; i++)
             {
-                result[i] = items[i] as string;
-                if (result[i] == null)
-                {
-                    throw new MalformedServerDataException(what + " is not an array of strings");
-                }
+                result[i] = convert(items[i]);
             }
             return result;
+        }
+
+        /// <summary>An array of strings.</summary>
+        internal static IReadOnlyList<string> ToStrings(object value, string what)
+        {
+            return ToList(value, what, item =>
+                item as string ?? throw new MalformedServerDataException(what + " is not an array of strings"));
+        }
+
+        /// <summary>A member's value; null when absent or JSON null alike.</summary>
+        private static object Member(Dictionary<string, object> obj, string name)
+        {
+            object value;
+            return obj.TryGetValue(name, out value) ? value : null;
         }
 
         private MalformedServerDataException Error(string what)
@@ -196,17 +210,27 @@ namespace AaLogon
             _pos += word.Length;
         }
 
+        /// <summary>Skips white space, then consumes <paramref name="c"/> if it comes next.</summary>
+        private bool Consume(char c)
+        {
+            SkipWhitespace();
+            if (_pos < _text.Length && _text[_pos] == c)
+            {
+                _pos++;
+                return true;
+            }
+            return false;
+        }
+
         private Dictionary<string, object> ReadObject(int depth)
         {
             var result = new Dictionary<string, object>(StringComparer.Ordinal);
             _pos++; // '{'
-            SkipWhitespace();
-            if (_pos < _text.Length && _text[_pos] == '}')
+            if (Consume('}'))
             {
-                _pos++;
                 return result;
             }
-            while (true)
+            do
             {
                 SkipWhitespace();
                 if (_pos >= _text.Length || _text[_pos] != '"')
@@ -214,54 +238,38 @@ namespace AaLogon
                     throw Error("expected a member name");
                 }
                 string name = ReadString();
-                SkipWhitespace();
-                if (_pos >= _text.Length || _text[_pos] != ':')
+                if (!Consume(':'))
                 {
                     throw Error("expected ':'");
                 }
-                _pos++;
                 result[name] = ReadValue(depth + 1);
-                SkipWhitespace();
-                if (_pos < _text.Length && _text[_pos] == ',')
-                {
-                    _pos++;
-                    continue;
-                }
-                if (_pos < _text.Length && _text[_pos] == '}')
-                {
-                    _pos++;
-                    return result;
-                }
+            }
+            while (Consume(','));
+            if (!Consume('}'))
+            {
                 throw Error("expected ',' or '}'");
             }
+            return result;
         }
 
         private List<object> ReadArray(int depth)
         {
             var result = new List<object>();
             _pos++; // '['
-            SkipWhitespace();
-            if (_pos < _text.Length && _text[_pos] == ']')
+            if (Consume(']'))
             {
-                _pos++;
                 return result;
             }
-            while (true)
+            do
             {
                 result.Add(ReadValue(depth + 1));
-                SkipWhitespace();
-                if (_pos < _text.Length && _text[_pos] == ',')
-                {
-                    _pos++;
-                    continue;
-                }
-                if (_pos < _text.Length && _text[_pos] == ']')
-                {
-                    _pos++;
-                    return result;
-                }
+            }
+            while (Consume(','));
+            if (!Consume(']'))
+            {
                 throw Error("expected ',' or ']'");
             }
+            return result;
         }
 
         private string ReadString()

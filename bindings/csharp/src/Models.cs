@@ -77,17 +77,6 @@ namespace AaLogon
                 Json.GetBoolean(obj, "is_enabled", true),
                 Json.GetInteger(obj, "position"));
         }
-
-        internal static IReadOnlyList<Chain> ListFromJson(object value, string what)
-        {
-            var items = Json.AsArray(value, what);
-            var chains = new Chain[items.Count];
-            for (int i = 0; i < items.Count; i++)
-            {
-                chains[i] = FromJson(items[i]);
-            }
-            return chains;
-        }
     }
 
     /// <summary>The chains a user may use for an event, from <see cref="AaClient.GetChains"/>.</summary>
@@ -139,6 +128,13 @@ namespace AaLogon
 
         /// <summary>The server's whole answer, for fields without a property.</summary>
         public string RawJson { get; }
+
+        internal static LoginSession FromJson(string json)
+        {
+            var obj = Json.AsObject(Json.Parse(json), "the login session");
+            return new LoginSession(Json.GetString(obj, "user_name"), Json.GetString(obj, "user_id"),
+                Json.GetString(obj, "event_name"), Json.GetString(obj, "created"), Json.GetString(obj, "chain_id"), json);
+        }
     }
 
     /// <summary>A FIDO security key present on this machine, from <see cref="AaClient.GetDevices"/>.</summary>
