@@ -110,8 +110,7 @@ namespace AaLogon.Tests
         {
             using (AaClient client = Simulator.Current.NewClient())
             {
-                VirtualKey key = Simulator.Current.AttachDemoKey(client);
-                key.SetPresence(Presence.Never);
+                VirtualKey key = Simulator.Current.AttachDemoKey(client, Presence.Never);
                 using (var logon = client.StartLogon(Simulator.User, Simulator.Event, "U2F:1"))
                 using (var touchAsked = new ManualResetEventSlim())
                 {
@@ -152,8 +151,7 @@ namespace AaLogon.Tests
             using (AaClient client = Simulator.Current.NewClient())
             using (var source = new CancellationTokenSource())
             {
-                VirtualKey key = Simulator.Current.AttachDemoKey(client);
-                key.SetPresence(Presence.Never);
+                VirtualKey key = Simulator.Current.AttachDemoKey(client, Presence.Never);
                 using (var logon = client.StartLogon(Simulator.User, Simulator.Event, "U2F:1"))
                 {
                     var watch = Stopwatch.StartNew();
@@ -182,8 +180,7 @@ namespace AaLogon.Tests
         {
             using (AaClient client = Simulator.Current.NewClient())
             {
-                VirtualKey key = Simulator.Current.AttachDemoKey(client);
-                key.SetPresence(Presence.Never);
+                Simulator.Current.AttachDemoKey(client, Presence.Never);
                 using (var logon = client.StartLogon(Simulator.User, Simulator.Event, "U2F:1"))
                 {
                     Assert.Throws<UserPresenceTimeoutException>(() => logon.SignWithDevice(TimeSpan.FromMilliseconds(300)),

@@ -81,30 +81,18 @@ namespace AaLogon.Tests
         {
             using (AaClient client = Simulator.Current.NewClient())
             {
-                VirtualKey key = Simulator.Current.AttachDemoKey(client);
-                key.SetPresence(Presence.Never);
+                Simulator.Current.AttachDemoKey(client, Presence.Never);
                 using (var logon = client.StartLogon(Simulator.User, Simulator.Event, "U2F:1"))
                 using (var touchAsked = new ManualResetEventSlim())
                 {
                     Exception signOutcome = null;
-                    var signer = new Thread(() =>
+                    Thread signer = StartSigner(logon, p =>
                     {
-                        try
+                        if (p == Prompt.TouchKey)
                         {
-                            logon.SignWithDevice(TimeSpan.FromSeconds(20), p =>
-                            {
-                                if (p == Prompt.TouchKey)
-                                {
-                                    touchAsked.Set();
-                                }
-                            });
+                            touchAsked.Set();
                         }
-                        catch (Exception e)
-                        {
-                            signOutcome = e;
-                        }
-                    });
-                    signer.Start();
+                    }, e => signOutcome = e);
                     Assert.True(touchAsked.Wait(TimeSpan.FromSeconds(20)), "the key asked for a touch");
                     var busy = Assert.Throws<MisuseException>(() => logon.Answer("x"), "a second call while signing");
                     Assert.Equal(AaStatus.HandleBusy, busy.Status, "status");
@@ -120,8 +108,7 @@ namespace AaLogon.Tests
         {
             using (AaClient client = Simulator.Current.NewClient())
             {
-                VirtualKey key = Simulator.Current.AttachDemoKey(client);
-                key.SetPresence(Presence.Never);
+                VirtualKey key = Simulator.Current.AttachDemoKey(client, Presence.Never);
                 using (var logon = client.StartLogon(Simulator.User, Simulator.Event, "U2F:1"))
                 {
                     var thrown = Assert.Throws<InvalidOperationException>(() => logon.SignWithDevice(TimeSpan.FromSeconds(20),
@@ -144,24 +131,12 @@ namespace AaLogon.Tests
         {
             using (AaClient client = Simulator.Current.NewClient())
             {
-                VirtualKey key = Simulator.Current.AttachDemoKey(client);
-                key.SetPresence(Presence.Never);
+                Simulator.Current.AttachDemoKey(client, Presence.Never);
                 var logon = client.StartLogon(Simulator.User, Simulator.Event, "U2F:1");
                 using (var touchAsked = new ManualResetEventSlim())
                 {
                     Exception outcome = null;
-                    var signer = new Thread(() =>
-                    {
-                        try
-                        {
-                            logon.SignWithDevice(TimeSpan.FromSeconds(20), p => touchAsked.Set());
-                        }
-                        catch (Exception e)
-                        {
-                            outcome = e;
-                        }
-                    });
-                    signer.Start();
+                    Thread signer = StartSigner(logon, p => touchAsked.Set(), e => outcome = e);
                     Assert.True(touchAsked.Wait(TimeSpan.FromSeconds(20)), "the wait started");
                     logon.Dispose();
                     Assert.True(signer.Join(TimeSpan.FromSeconds(5)), "the sign call ended soon after Dispose");
@@ -215,6 +190,24 @@ namespace AaLogon.Tests
                             ((UnmanagedFunctionPointerAttribute)attributes[0]).CallingConvention == CallingConvention.Cdecl,
                     callback.Name + " is a Cdecl function pointer");
             }
+        }
+
+        /// <summary>Starts a 20 s SignWithDevice on another thread; what it throws goes to <paramref name="failed"/>.</summary>
+        private static Thread StartSigner(AaLogon logon, Action<Prompt> prompt, Action<Exception> failed)
+        {
+            var signer = new Thread(() =>
+            {
+                try
+                {
+                    logon.SignWithDevice(TimeSpan.FromSeconds(20), prompt);
+                }
+                catch (Exception e)
+                {
+                    failed(e);
+                }
+            });
+            signer.Start();
+            return signer;
         }
 
         private static bool HasU1(ParameterInfo parameter)

@@ -143,16 +143,17 @@ namespace AaLogon.Tests
 
         /// <summary>
         /// Plugs the run's one key of seed "demo" (enrolled for denis) into <paramref name="client"/>,
-        /// touched at once. One key for the whole run, because the simulator, like a real server,
-        /// rejects a signature counter that does not grow, and every new key starts at zero.
+        /// touched as <paramref name="presence"/> says (at once by default). One key for the whole
+        /// run, because the simulator, like a real server, rejects a signature counter that does not
+        /// grow, and every new key starts at zero.
         /// </summary>
-        internal VirtualKey AttachDemoKey(AaClient client)
+        internal VirtualKey AttachDemoKey(AaClient client, Presence presence = Presence.Always)
         {
             if (_demoKey == null)
             {
                 _demoKey = new VirtualKey("demo");
             }
-            _demoKey.SetPresence(Presence.Always);
+            _demoKey.SetPresence(presence);
             _demoKey.AttachTo(client);
             return _demoKey;
         }
