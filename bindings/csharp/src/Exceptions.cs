@@ -39,7 +39,10 @@ namespace AaLogon
         /// <summary>The AA server's reason (e.g. "PASSWORD_WRONG"), or null when there is none.</summary>
         public string Reason { get; }
 
-        /// <summary>The exception class that represents <paramref name="status"/>.</summary>
+        /// <summary>
+        /// A new exception of the class that represents <paramref name="status"/>, carrying the
+        /// server's details where that class has them.
+        /// </summary>
         internal static AaException Create(AaStatus status, string message, string msgid, int? httpStatus, string reason)
         {
             switch (status)
