@@ -148,27 +148,33 @@ fn str_or_empty(object: &Map<String, Value>, key: &str) -> Result<String> {
     Ok(opt_str(object, key)?.unwrap_or_default())
 }
 
-fn string_list(object: &Map<String, Value>, key: &str) -> Result<Vec<String>> {
+/// A boolean field: absent or `null` → `default`, another type → malformed.
+fn bool_or(object: &Map<String, Value>, key: &str, default: bool) -> Result<bool> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(malformed(format!("field {key} is not a boolean"))),
+    }
+}
+
+/// A list field, each item parsed by `item`: absent or `null` → empty, another type → malformed.
+fn list<T>(object: &Map<String, Value>, key: &str, item: impl Fn(&Value) -> Result<T>) -> Result<Vec<T>> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| {
-                item.as_str().map(str::to_owned).ok_or_else(|| malformed(format!("{key} holds a non-string")))
-            })
-            .collect(),
+        Some(Value::Array(items)) => items.iter().map(item).collect(),
         Some(_) => Err(malformed(format!("field {key} is not a list"))),
     }
+}
+
+fn string_list(object: &Map<String, Value>, key: &str) -> Result<Vec<String>> {
+    list(object, key, |item| {
+        item.as_str().map(str::to_owned).ok_or_else(|| malformed(format!("{key} holds a non-string")))
+    })
 }
 
 impl Chain {
     pub(crate) fn from_json(value: &Value) -> Result<Chain> {
         let object = as_object(value, "chain")?;
-        let is_enabled = match object.get("is_enabled") {
-            None | Some(Value::Null) => true,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(malformed("chain is_enabled is not a boolean")),
-        };
         let position = match object.get("position") {
             None | Some(Value::Null) => None,
             Some(v) => Some(v.as_i64().ok_or_else(|| malformed("chain position is not an integer"))?),
@@ -178,29 +184,23 @@ impl Chain {
             name: str_or_empty(object, "name")?,
             short_name: str_or_empty(object, "short_name")?,
             methods: string_list(object, "methods")?,
-            is_enabled,
+            is_enabled: bool_or(object, "is_enabled", true)?,
             position,
         })
     }
 }
 
 fn chain_list(object: &Map<String, Value>) -> Result<Vec<Chain>> {
-    match object.get("chains") {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(chains)) => chains.iter().map(Chain::from_json).collect(),
-        Some(_) => Err(malformed("chains is not a list")),
-    }
+    list(object, "chains", Chain::from_json)
 }
 
 impl ChainsInfo {
     pub(crate) fn from_json(value: &Value) -> Result<ChainsInfo> {
         let object = as_object(value, "chains answer")?;
-        let user_is_locked = match object.get("user_is_locked") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(malformed("user_is_locked is not a boolean")),
-        };
-        Ok(ChainsInfo { chains: chain_list(object)?, user_is_locked })
+        Ok(ChainsInfo {
+            chains: chain_list(object)?,
+            user_is_locked: bool_or(object, "user_is_locked", false)?,
+        })
     }
 }
 
