@@ -54,6 +54,37 @@ fn extra_roots(options: &TlsOptions) -> Result<Vec<CertificateDer<'static>>> {
     Ok(roots)
 }
 
+/// The verifiers a chain is checked with: the OS store and a verifier for the extra CAs (when
+/// there are any). Without an OS store the extra CAs alone are trusted; without either, it fails.
+fn trust_anchors(
+    roots: Vec<CertificateDer<'static>>,
+    provider: &Arc<CryptoProvider>,
+) -> Result<(Option<rustls_platform_verifier::Verifier>, Option<Arc<WebPkiServerVerifier>>)> {
+    let extra = if roots.is_empty() {
+        None
+    } else {
+        let mut store = RootCertStore::empty();
+        for root in roots {
+            store
+                .add(root)
+                .map_err(|e| Error::new(ErrorKind::Config, format!("unusable CA certificate: {e}")))?;
+        }
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Config, format!("unusable CA certificates: {e}")))?;
+        Some(verifier)
+    };
+    let platform = match rustls_platform_verifier::Verifier::new(provider.clone()) {
+        Ok(verifier) => Some(verifier),
+        Err(e) if extra.is_some() => {
+            log::warn!("OS trust store unavailable ({e}); trusting only the configured CA certificates");
+            None
+        }
+        Err(e) => return Err(Error::new(ErrorKind::Tls, format!("OS trust store unavailable: {e}"))),
+    };
+    Ok((platform, extra))
+}
+
 /// SHA-256 of the certificate's DER SubjectPublicKeyInfo, the value a pin is compared with.
 pub fn spki_sha256(cert_der: &[u8]) -> Result<[u8; 32]> {
     let der = CertificateDer::from(cert_der);
@@ -75,49 +106,19 @@ struct AaServerVerifier {
 
 impl AaServerVerifier {
     fn new(options: &TlsOptions, provider: Arc<CryptoProvider>) -> Result<Self> {
+        // Read even when verification is off, so a bad CA option is always reported.
         let roots = extra_roots(options)?;
-        if options.danger_disable_tls_verification {
+        let verify_chain = !options.danger_disable_tls_verification;
+        let (platform, extra) = if verify_chain {
+            trust_anchors(roots, &provider)?
+        } else {
             log::warn!(
                 "TLS certificate verification is DISABLED (danger_disable_tls_verification): \
                  anyone on the network path can read and change this traffic"
             );
-            return Ok(AaServerVerifier {
-                platform: None,
-                extra: None,
-                pin: options.pinned_spki_sha256,
-                verify_chain: false,
-                provider,
-            });
-        }
-        let extra = if roots.is_empty() {
-            None
-        } else {
-            let mut store = RootCertStore::empty();
-            for root in roots {
-                store
-                    .add(root)
-                    .map_err(|e| Error::new(ErrorKind::Config, format!("unusable CA certificate: {e}")))?;
-            }
-            let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
-                .build()
-                .map_err(|e| Error::new(ErrorKind::Config, format!("unusable CA certificates: {e}")))?;
-            Some(verifier)
+            (None, None)
         };
-        let platform = match rustls_platform_verifier::Verifier::new(provider.clone()) {
-            Ok(verifier) => Some(verifier),
-            Err(e) if extra.is_some() => {
-                log::warn!("OS trust store unavailable ({e}); trusting only the configured CA certificates");
-                None
-            }
-            Err(e) => return Err(Error::new(ErrorKind::Tls, format!("OS trust store unavailable: {e}"))),
-        };
-        Ok(AaServerVerifier {
-            platform,
-            extra,
-            pin: options.pinned_spki_sha256,
-            verify_chain: true,
-            provider,
-        })
+        Ok(AaServerVerifier { platform, extra, pin: options.pinned_spki_sha256, verify_chain, provider })
     }
 
     fn verify_chain(
@@ -137,16 +138,17 @@ impl AaServerVerifier {
                 Err(e) => extra_error = Some(e),
             }
         }
-        let mut first_error = None;
+        let mut platform_error = None;
         if let Some(platform) = &self.platform {
             match platform.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
                 Ok(_) => return Ok(()),
-                // The OS store's verdict is the more telling one when both refuse.
-                Err(e) => first_error = Some(e),
+                Err(e) => platform_error = Some(e),
             }
         }
-        let first_error = first_error.or(extra_error);
-        Err(first_error.unwrap_or_else(|| rustls::Error::General("no trust anchors configured".into())))
+        // The OS store's verdict is the more telling one when both refuse.
+        Err(platform_error
+            .or(extra_error)
+            .unwrap_or_else(|| rustls::Error::General("no trust anchors configured".into())))
     }
 
     fn check_pin(&self, end_entity: &CertificateDer<'_>) -> std::result::Result<(), rustls::Error> {
