@@ -86,12 +86,7 @@ impl Client {
     pub fn login_session(&self, login_session_id: &str) -> Result<LoginSessionInfo> {
         require("login session id", login_session_id)?;
         let answer = self.call_with_session(|session| {
-            let path = format!(
-                "/logon/sessions/{}?endpoint_session_id={}",
-                encode(login_session_id),
-                encode(session)
-            );
-            SessionCall::get("/logon/sessions/{id}", path)
+            SessionCall::get("/logon/sessions/{id}", login_session_path(login_session_id, session))
         })?;
         LoginSessionInfo::from_json(answer)
     }
@@ -100,12 +95,7 @@ impl Client {
     pub fn logout(&self, login_session_id: &str) -> Result<()> {
         require("login session id", login_session_id)?;
         self.call_with_session(|session| {
-            let path = format!(
-                "/logon/sessions/{}?endpoint_session_id={}",
-                encode(login_session_id),
-                encode(session)
-            );
-            SessionCall::delete("/logon/sessions/{id}", path)
+            SessionCall::delete("/logon/sessions/{id}", login_session_path(login_session_id, session))
         })?;
         Ok(())
     }
@@ -187,6 +177,15 @@ impl std::io::Write for ByteCounter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// `/logon/sessions/{id}?endpoint_session_id=…`, shared by session info and logout.
+fn login_session_path(login_session_id: &str, endpoint_session_id: &str) -> String {
+    format!(
+        "/logon/sessions/{}?endpoint_session_id={}",
+        encode(login_session_id),
+        encode(endpoint_session_id)
+    )
 }
 
 fn require(what: &str, value: &str) -> Result<()> {
