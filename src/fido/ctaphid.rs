@@ -133,11 +133,6 @@ impl Channel {
         Ok(channel)
     }
 
-    /// The device path this channel was opened on.
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
     /// What the device reported in its INIT reply.
     pub fn init_reply(&self) -> &InitReply {
         &self.init
@@ -343,7 +338,8 @@ impl Channel {
         }
     }
 
-    fn error(&self, message: impl std::fmt::Display) -> Error {
+    /// A protocol error that names this channel's device.
+    pub fn error(&self, message: impl std::fmt::Display) -> Error {
         Error::new(ErrorKind::DeviceProtocol, format!("{}: {message}", self.path))
     }
 }

@@ -184,25 +184,22 @@ pub fn authenticate(
     deadline: &Deadline,
 ) -> std::result::Result<Authentication, ExchangeError> {
     let reply = channel.transact(command::MSG, &request.authenticate_apdu(control), deadline)?;
-    let (data, sw) = apdu::split_reply(&reply).ok_or_else(|| {
-        device_error(channel, format!("U2F reply of {} bytes has no status word", reply.len()))
-    })?;
+    let (data, sw) = apdu::split_reply(&reply)
+        .ok_or_else(|| channel.error(format!("U2F reply of {} bytes has no status word", reply.len())))?;
     match sw {
         status::NO_ERROR if control == Control::CheckOnly => {
-            Err(device_error(channel, "the key signed a check-only AUTHENTICATE").into())
+            Err(channel.error("the key signed a check-only AUTHENTICATE").into())
         }
-        status::NO_ERROR => SignatureData::parse(data)
-            .map(Authentication::Signed)
-            .map_err(|e| device_error(channel, e).into()),
+        status::NO_ERROR => {
+            SignatureData::parse(data).map(Authentication::Signed).map_err(|e| channel.error(e).into())
+        }
         status::CONDITIONS_NOT_SATISFIED => Ok(Authentication::PresenceRequired),
         status::WRONG_DATA | status::WRONG_DATA_LEGACY | status::WRONG_LENGTH => {
             Ok(Authentication::NotThisKey)
         }
-        other => Err(device_error(
-            channel,
-            format!("AUTHENTICATE answered {} ({other:04x})", apdu::status_name(other)),
-        )
-        .into()),
+        other => Err(channel
+            .error(format!("AUTHENTICATE answered {} ({other:04x})", apdu::status_name(other)))
+            .into()),
     }
 }
 
@@ -219,10 +216,9 @@ pub fn version(channel: &mut Channel, deadline: &Deadline) -> std::result::Resul
         // Pre-standard keys do not know VERSION (Chrome's reading of 6D00).
         Some((_, status::INS_NOT_SUPPORTED)) => Ok("U2F_V1".into()),
         Some((_, sw)) => {
-            Err(device_error(channel, format!("VERSION answered {} ({sw:04x})", apdu::status_name(sw)))
-                .into())
+            Err(channel.error(format!("VERSION answered {} ({sw:04x})", apdu::status_name(sw))).into())
         }
-        None => Err(device_error(channel, "VERSION reply has no status word").into()),
+        None => Err(channel.error("VERSION reply has no status word").into()),
     }
 }
 
@@ -233,10 +229,6 @@ pub fn decode_b64u(text: &str) -> std::result::Result<Vec<u8>, base64::DecodeErr
 
 fn malformed(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::MalformedServerData, message)
-}
-
-fn device_error(channel: &Channel, message: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::DeviceProtocol, format!("{}: {message}", channel.path()))
 }
 
 #[cfg(test)]
