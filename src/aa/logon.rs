@@ -66,13 +66,13 @@ impl Logon {
         let mut logon = Logon {
             client,
             process_id: response.logon_process_id.clone(),
-            response: response.clone(),
+            response,
             challenge: None,
             sign_response: None,
             finished: false,
             cancel: CancelToken::new(),
         };
-        logon.record(response)?;
+        logon.apply_status()?;
         Ok(logon)
     }
 
@@ -247,9 +247,14 @@ impl Logon {
         Ok(&self.response)
     }
 
-    /// Keeps the answer as the last one; `FAILED` and `STOP` become errors carrying the server's words.
+    /// Keeps the answer as the last one and applies its status.
     fn record(&mut self, response: LogonResponse) -> Result<()> {
         self.response = response;
+        self.apply_status()
+    }
+
+    /// Ends the logon on a final status of the last answer; `FAILED` and `STOP` become errors.
+    fn apply_status(&mut self) -> Result<()> {
         if self.response.is_final() {
             self.finished = true;
             self.challenge = None;
