@@ -133,20 +133,12 @@ impl VirtualKey {
     /// Plugs an unplugged key back in: it comes back like a real key after re-insertion, with no
     /// channels allocated and its credentials and counter kept.
     pub fn reconnect(&self) {
-        let mut state = self.lock();
-        state.device.reset_transport();
-        state.connected = true;
-        drop(state);
-        self.shared.changed.notify_all();
+        self.plug(true);
     }
 
     /// Unplugs the key: pending and later reads and writes fail with [`Disconnected`].
     pub fn disconnect(&self) {
-        let mut state = self.lock();
-        state.connected = false;
-        state.device.reset_transport();
-        drop(state);
-        self.shared.changed.notify_all();
+        self.plug(false);
     }
 
     pub fn is_connected(&self) -> bool {
@@ -166,6 +158,16 @@ impl VirtualKey {
     pub fn import_credential(&self, app_param: [u8; 32], key_handle: Vec<u8>, private_key: [u8; 32]) {
         // The error is deliberately dropped: the documented effect of a bad scalar is "not imported".
         let _ = self.lock().device.authenticator.import(app_param, key_handle, private_key);
+    }
+
+    /// Either way the transport starts afresh (no channels, nothing in flight) and waiting
+    /// readers wake up to see the change.
+    fn plug(&self, connected: bool) {
+        let mut state = self.lock();
+        state.device.reset_transport();
+        state.connected = connected;
+        drop(state);
+        self.shared.changed.notify_all();
     }
 
     /// A poisoned lock only means another thread panicked mid-call; the device state stays usable.
