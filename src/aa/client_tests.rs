@@ -132,11 +132,16 @@ fn envelope(status: u16, msgid: &str, description: &str) -> Step {
     )
 }
 
+/// The server no longer knows the endpoint session (HTTP 433).
+fn session_expired() -> Step {
+    envelope(433, "AUCORE-1063", "Endpoint session is not found")
+}
+
 #[test]
 fn expired_endpoint_session_is_renewed_and_the_call_retried_once() {
     let server = ScriptedServer::start(vec![
         session("SESSION1"),
-        envelope(433, "AUCORE-1063", "Endpoint session is not found"),
+        session_expired(),
         session("SESSION2"),
         started("PASSWORD:1"),
     ]);
@@ -166,12 +171,8 @@ fn expired_endpoint_session_is_renewed_and_the_call_retried_once() {
 
 #[test]
 fn a_second_433_is_not_retried_again() {
-    let server = ScriptedServer::start(vec![
-        session("S1"),
-        envelope(433, "AUCORE-1063", "Endpoint session is not found"),
-        session("S2"),
-        envelope(433, "AUCORE-1063", "Endpoint session is not found"),
-    ]);
+    let server =
+        ScriptedServer::start(vec![session("S1"), session_expired(), session("S2"), session_expired()]);
     let e = server.client().start_logon("u", "e", "PASSWORD:1").unwrap_err();
     assert_eq!((e.kind(), e.http_status(), e.msgid()), (ErrorKind::AaHttp, Some(433), Some("AUCORE-1063")));
     assert_eq!(server.seen().len(), 4);
