@@ -197,7 +197,7 @@ impl<'a> SignFlow<'a> {
                     if owner.owned.is_empty() {
                         let error = Error::new(
                             ErrorKind::DeviceProtocol,
-                            format!("{path}: disowned its key handles"),
+                            format!("{path}: refused the key handles it claimed when probed"),
                         );
                         dropped.push((path.clone(), error));
                     }
@@ -288,7 +288,7 @@ impl<'a> SignFlow<'a> {
                 self.ineligible_error()
             }
             ExchangeError::DeadlinePassed => {
-                Error::new(ErrorKind::NoDevice, format!("none was inserted within {timeout:?}"))
+                Error::new(ErrorKind::NoDevice, format!("no security key was inserted within {timeout:?}"))
             }
         }
     }
