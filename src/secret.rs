@@ -46,7 +46,6 @@ impl fmt::Debug for Secret {
 /// Zeroizes a byte buffer that held a secret (e.g. a serialized request body) when dropped.
 pub(crate) type SecretBytes = Zeroizing<Vec<u8>>;
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
