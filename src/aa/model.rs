@@ -1,7 +1,7 @@
 //! Typed views of the server's answers (§2, §4). Unknown fields are tolerated and kept in `raw`;
 //! fields of the wrong type are malformed server data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -220,34 +220,28 @@ impl LoginSessionInfo {
 
 impl UserInfo {
     fn from_json(object: &Map<String, Value>) -> Result<UserInfo> {
+        // Every name read into a typed field is remembered, so `other` gets exactly the rest.
+        let mut typed = BTreeSet::new();
+        let mut field = |name: &'static str| {
+            typed.insert(name);
+            opt_str(object, name)
+        };
         let mut user = UserInfo {
-            user_id: opt_str(object, "user_id")?,
-            user_name: opt_str(object, "user_name")?,
-            repo_id: opt_str(object, "repo_id")?,
-            user_name_netbios: opt_str(object, "user_name_netbios")?,
-            user_email: opt_str(object, "user_email")?,
-            user_mobile_phone: opt_str(object, "user_mobile_phone")?,
-            user_cn: opt_str(object, "user_cn")?,
-            user_sid: opt_str(object, "user_sid")?,
-            user_upn: opt_str(object, "user_upn")?,
-            user_dn: opt_str(object, "user_dn")?,
-            tenant_name: opt_str(object, "tenant_name")?,
+            user_id: field("user_id")?,
+            user_name: field("user_name")?,
+            repo_id: field("repo_id")?,
+            user_name_netbios: field("user_name_netbios")?,
+            user_email: field("user_email")?,
+            user_mobile_phone: field("user_mobile_phone")?,
+            user_cn: field("user_cn")?,
+            user_sid: field("user_sid")?,
+            user_upn: field("user_upn")?,
+            user_dn: field("user_dn")?,
+            tenant_name: field("tenant_name")?,
             other: BTreeMap::new(),
         };
-        const TYPED: [&str; 10] = [
-            "user_id",
-            "user_name",
-            "user_name_netbios",
-            "user_email",
-            "user_mobile_phone",
-            "user_cn",
-            "user_sid",
-            "user_upn",
-            "user_dn",
-            "tenant_name",
-        ];
         for (key, value) in
-            object.iter().filter(|(k, _)| k.starts_with("user_") && !TYPED.contains(&k.as_str()))
+            object.iter().filter(|(k, _)| k.starts_with("user_") && !typed.contains(k.as_str()))
         {
             let text = match value {
                 Value::String(s) => s.clone(),
