@@ -1,13 +1,13 @@
 //! The sign flow against virtual keys that misbehave the way real keys and busy hosts do: each
 //! injectable fault, once on the first answer (INIT) and once while waiting for the touch.
-#![cfg(feature = "virtual-device")]
 
 mod fido_support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aa_logon::fido::{self, Prompt, VirtualDevices};
+use aa_logon::fido::{self, Prompt};
+use aa_virtual_key::VirtualDevices;
 use aa_virtual_key::{Fault, Presence, VirtualKey};
 use fido_support::{options, request_for, verify, APP_ID};
 

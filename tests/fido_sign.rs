@@ -1,5 +1,4 @@
 //! The sign flow end to end against the testkit's virtual keys: real CTAPHID reports, real ECDSA.
-#![cfg(feature = "virtual-device")]
 
 mod fido_support;
 
@@ -7,8 +6,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use aa_logon::fido::{self, Prompt, SignRequest, VirtualDevices};
+use aa_logon::fido::{self, Prompt, SignRequest};
 use aa_logon::ErrorKind;
+use aa_virtual_key::VirtualDevices;
 use aa_virtual_key::{Presence, VirtualKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -1,14 +1,13 @@
 //! The seed's U2F flow end to end: simulator over HTTPS, FIDO stack, virtual key over CTAPHID.
-#![cfg(feature = "virtual-device")]
 
 mod logon_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aa_logon::fido::VirtualDevices;
 use aa_logon::{ErrorKind, LogonStatus, Prompt, Secret, SignOptions};
 use aa_sim::demo;
+use aa_virtual_key::VirtualDevices;
 use aa_virtual_key::{Presence, VirtualKey};
 use logon_support::{client, simulator};
 

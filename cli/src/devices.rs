@@ -26,8 +26,7 @@ pub fn provider(args: &VirtualKeyArgs) -> Box<dyn DeviceProvider> {
 
 #[cfg(feature = "virtual-device")]
 mod virtual_key {
-    use aa_logon::fido::VirtualDevices;
-    use aa_virtual_key::{Presence, VirtualKey};
+    use aa_virtual_key::{Presence, VirtualDevices, VirtualKey};
 
     use crate::args::PresenceArg;
 

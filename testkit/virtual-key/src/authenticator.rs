@@ -58,6 +58,10 @@ impl Authenticator {
         self.presence.set_mode(presence);
     }
 
+    pub(crate) fn presence_requested(&self) -> bool {
+        self.presence.is_requested()
+    }
+
     pub(crate) fn touch(&mut self, now: Instant) {
         self.presence.touch(now);
     }

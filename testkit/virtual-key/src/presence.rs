@@ -30,11 +30,14 @@ pub(crate) struct PresenceState {
     waiting_since: Option<Instant>,
     /// OnDemand: when the test last touched the key (not yet consumed).
     touched_at: Option<Instant>,
+    /// A request needed presence and did not get it; cleared by a granted request or a mode
+    /// change. What a test waits for before touching, as a user reacts to the key's blinking.
+    requested: bool,
 }
 
 impl PresenceState {
     pub(crate) fn new() -> Self {
-        PresenceState { mode: Presence::default(), waiting_since: None, touched_at: None }
+        PresenceState { mode: Presence::default(), waiting_since: None, touched_at: None, requested: false }
     }
 
     /// Switches mode and forgets pending waits and touches.
@@ -42,6 +45,12 @@ impl PresenceState {
         self.mode = mode;
         self.waiting_since = None;
         self.touched_at = None;
+        self.requested = false;
+    }
+
+    /// True while the key waits for a touch (the last request needing presence was refused).
+    pub(crate) fn is_requested(&self) -> bool {
+        self.requested
     }
 
     pub(crate) fn touch(&mut self, now: Instant) {
@@ -50,6 +59,12 @@ impl PresenceState {
 
     /// True when the user is present now; the presence is consumed, so the caller must then sign.
     pub(crate) fn take(&mut self, now: Instant) -> bool {
+        let present = self.present(now);
+        self.requested = !present;
+        present
+    }
+
+    fn present(&mut self, now: Instant) -> bool {
         match self.mode {
             Presence::Always => true,
             Presence::Never => false,

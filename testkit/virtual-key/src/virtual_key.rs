@@ -82,6 +82,8 @@ impl VirtualKey {
             }
             let now = Instant::now();
             if let Some(report) = state.device.next_report(now) {
+                // Answering may have changed what the key waits for (see wait_for_touch_request).
+                self.shared.changed.notify_all();
                 return Ok(Some(report));
             }
             if deadline.is_some_and(|d| now >= d) {
@@ -108,6 +110,34 @@ impl VirtualKey {
     /// within [`TOUCH_VALIDITY`](crate::TOUCH_VALIDITY) succeeds. Other modes ignore touches.
     pub fn touch(&self) {
         self.lock().device.authenticator.touch(Instant::now());
+    }
+
+    /// True while the key waits for a touch: the last request that needed user presence was
+    /// refused (`6985`) and no request was granted since. Lets a test touch when a user would.
+    pub fn is_waiting_for_touch(&self) -> bool {
+        self.lock().device.authenticator.presence_requested()
+    }
+
+    /// Blocks until the key waits for a touch ([`is_waiting_for_touch`](Self::is_waiting_for_touch))
+    /// or `timeout` passes; returns whether it does. Woken by every report the host sends.
+    pub fn wait_for_touch_request(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        loop {
+            if state.device.authenticator.presence_requested() {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
     }
 
     /// Queues a misbehaviour for the next response(s) it applies to (see [`Fault`]).

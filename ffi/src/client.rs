@@ -1,0 +1,539 @@
+//! `aa_client_options` and `aa_client`: configuration and the shared, thread-safe client.
+
+use std::ffi::c_char;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use aa_logon::fido::{DeviceProvider, HidapiDevices};
+use aa_logon::{Client, ClientConfig};
+
+use super::args::{non_empty_arg, secret_arg, str_arg, Out};
+use super::boundary::{aa_error, guard_call, guard_status};
+use super::handles::{from_ptr, to_ptr, HandleKind, Registry};
+use super::hid_io::{aa_hid_io, CallerDevices};
+use super::result::{FfiError, FfiResult};
+use super::status::aa_status;
+use super::strings::write_string;
+
+/// Client configuration being built: create with aa_client_options_new, adjust with the
+/// aa_client_options_set_* functions, pass to aa_client_new, free with aa_client_options_free.
+/// Not safe for concurrent mutation.
+pub struct aa_client_options {
+    _private: [u8; 0],
+}
+
+/// A client of one AA server for one endpoint. Shared by any number of logons and threads:
+/// every function taking `const aa_client *` is thread-safe. Keeps its HTTPS connections alive
+/// between calls. Free with aa_client_free; logons made from it keep working after that.
+pub struct aa_client {
+    _private: [u8; 0],
+}
+
+pub(crate) static OPTIONS: Registry<Mutex<ClientConfig>> = Registry::new(HandleKind::ClientOptions);
+pub(crate) static CLIENTS: Registry<ClientHandle> = Registry::new(HandleKind::Client);
+
+/// The Rust side of an `aa_client`: the REST client plus where its security keys come from.
+pub(crate) struct ClientHandle {
+    pub(crate) client: Client,
+    devices: RwLock<Arc<dyn DeviceProvider>>,
+}
+
+impl ClientHandle {
+    /// Where this client's security keys come from now (USB HID, or a caller's aa_hid_io).
+    pub(crate) fn devices(&self) -> Arc<dyn DeviceProvider> {
+        self.devices.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn set_devices(&self, devices: Arc<dyn DeviceProvider>) {
+        *self.devices.write().unwrap_or_else(PoisonError::into_inner) = devices;
+    }
+}
+
+pub(crate) fn client_handle(client: *const aa_client) -> FfiResult<Arc<ClientHandle>> {
+    CLIENTS.get(from_ptr(client), "client")
+}
+
+/// Changes the configuration behind `options`. The handle is checked before any other argument
+/// is read (so a NULL handle is reported as such), then `read_arguments` runs, then `change`.
+fn with_options<A>(
+    options: *mut aa_client_options,
+    read_arguments: impl FnOnce() -> FfiResult<A>,
+    change: impl FnOnce(&mut ClientConfig, A) -> FfiResult,
+) -> FfiResult {
+    let options = OPTIONS.get(from_ptr(options), "options")?;
+    let arguments = read_arguments()?;
+    let mut config = options.lock().unwrap_or_else(PoisonError::into_inner);
+    change(&mut config, arguments)
+}
+
+fn millis(value: u32, name: &str) -> FfiResult<Duration> {
+    if value == 0 {
+        return Err(FfiError::new(aa_status::InvalidArgument, format!("{name} must be greater than 0")));
+    }
+    Ok(Duration::from_millis(u64::from(value)))
+}
+
+/// Starts a client configuration for the AA server at `base_url` (e.g. "https://aa.example.com")
+/// and the endpoint `endpoint_id` with its `endpoint_secret`. TLS verification uses the
+/// operating system's trust store. The secret is copied; the library wipes its copy after use.
+/// On success `*options_out` receives a handle owned by the caller (free with
+/// aa_client_options_free).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_new(
+    base_url: *const c_char,
+    endpoint_id: *const c_char,
+    endpoint_secret: *const c_char,
+    options_out: *mut *mut aa_client_options,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let base_url = non_empty_arg(base_url, "base_url")?;
+            let endpoint_id = non_empty_arg(endpoint_id, "endpoint_id")?;
+            let endpoint_secret = secret_arg(endpoint_secret, "endpoint_secret")?;
+            let out = Out::new(options_out, "options_out")?;
+            let config = ClientConfig::new(base_url, endpoint_id, endpoint_secret);
+            out.write(to_ptr(OPTIONS.insert(Mutex::new(config))));
+            Ok(())
+        })
+    }
+}
+
+/// Trusts the CA certificates in the PEM file at `path` in addition to the system trust store.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_set_ca_file(
+    options: *mut aa_client_options,
+    path: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            with_options(
+                options,
+                || non_empty_arg(path, "path"),
+                |config, path| {
+                    config.tls.extra_ca_pem_file = Some(path.into());
+                    Ok(())
+                },
+            )
+        })
+    }
+}
+
+/// Pins the server certificate's public key: `sha256_hex` is the lowercase or uppercase hex
+/// SHA-256 of its DER SubjectPublicKeyInfo (64 hex digits). Checked in addition to normal
+/// verification.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_set_pinned_public_key(
+    options: *mut aa_client_options,
+    sha256_hex: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let pin = || parse_sha256_hex(str_arg(sha256_hex, "sha256_hex")?);
+            with_options(options, pin, |config, pin| {
+                config.tls.pinned_spki_sha256 = Some(pin);
+                Ok(())
+            })
+        })
+    }
+}
+
+/// Exactly 64 hex digits (no sign, no separators, no prefix).
+fn parse_sha256_hex(hex: &str) -> FfiResult<[u8; 32]> {
+    let invalid =
+        || FfiError::new(aa_status::InvalidArgument, "sha256_hex must be exactly 64 hexadecimal digits");
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid());
+    }
+    let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8).ok_or_else(invalid);
+    let mut pin = [0u8; 32];
+    for (byte, pair) in pin.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Ok(pin)
+}
+
+/// Sets the connect timeout and the per-request timeout, in milliseconds (both > 0).
+/// Defaults: 10 000 and 30 000.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_set_timeouts(
+    options: *mut aa_client_options,
+    connect_timeout_ms: u32,
+    request_timeout_ms: u32,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let timeouts = || {
+                Ok((
+                    millis(connect_timeout_ms, "connect_timeout_ms")?,
+                    millis(request_timeout_ms, "request_timeout_ms")?,
+                ))
+            };
+            with_options(options, timeouts, |config, (connect, request)| {
+                config.connect_timeout = connect;
+                config.request_timeout = request;
+                Ok(())
+            })
+        })
+    }
+}
+
+/// Sends all requests through the proxy at `proxy_url` (e.g. "http://proxy:3128").
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_set_proxy(
+    options: *mut aa_client_options,
+    proxy_url: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            with_options(
+                options,
+                || non_empty_arg(proxy_url, "proxy_url"),
+                |config, proxy| {
+                    config.proxy = Some(proxy.to_owned());
+                    Ok(())
+                },
+            )
+        })
+    }
+}
+
+/// Sets the User-Agent header (default "aa-logon/<version>").
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_set_user_agent(
+    options: *mut aa_client_options,
+    user_agent: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            with_options(
+                options,
+                || non_empty_arg(user_agent, "user_agent"),
+                |config, user_agent| {
+                    config.user_agent = user_agent.to_owned();
+                    Ok(())
+                },
+            )
+        })
+    }
+}
+
+/// Caps the size of any server answer in bytes (default 1 MiB); larger answers fail with
+/// AA_STATUS_MALFORMED_SERVER_DATA.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_set_max_response_bytes(
+    options: *mut aa_client_options,
+    max_response_bytes: u64,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let max = || match max_response_bytes {
+                0 => Err(FfiError::new(
+                    aa_status::InvalidArgument,
+                    "max_response_bytes must be greater than 0",
+                )),
+                max => Ok(max),
+            };
+            with_options(options, max, |config, max| {
+                config.max_response_bytes = max;
+                Ok(())
+            })
+        })
+    }
+}
+
+/// DANGER: turns off TLS certificate verification, so anybody on the network path can
+/// impersonate the AA server and read secrets. For lab setups only; the library logs a warning
+/// every time such a client is created.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_danger_disable_tls_verification(
+    options: *mut aa_client_options,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            with_options(
+                options,
+                || Ok(()),
+                |config, ()| {
+                    config.tls.danger_disable_tls_verification = true;
+                    Ok(())
+                },
+            )
+        })
+    }
+}
+
+/// Frees client options. NULL is ignored; a freed or foreign handle gives
+/// AA_STATUS_INVALID_HANDLE.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_free(options: *mut aa_client_options) -> aa_status {
+    guard_status(|| {
+        if options.is_null() {
+            return Ok(());
+        }
+        OPTIONS.remove(from_ptr(options), "options").map(drop)
+    })
+}
+
+/// Creates a client from `options` (which stay owned by the caller and may be freed right
+/// after). No network traffic happens yet: the endpoint session is created on first use.
+/// On success `*client_out` receives a handle owned by the caller (free with aa_client_free).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_new(
+    options: *const aa_client_options,
+    client_out: *mut *mut aa_client,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let options = OPTIONS.get(from_ptr(options), "options")?;
+            let out = Out::new(client_out, "client_out")?;
+            let config = options.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let client = Client::new(config)?;
+            let handle = ClientHandle { client, devices: RwLock::new(Arc::new(HidapiDevices::new())) };
+            out.write(to_ptr(CLIENTS.insert(handle)));
+            Ok(())
+        })
+    }
+}
+
+/// Frees a client. Logons created from it stay usable until they are freed. NULL is ignored; a
+/// freed or foreign handle gives AA_STATUS_INVALID_HANDLE.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_free(client: *mut aa_client) -> aa_status {
+    guard_status(|| {
+        if client.is_null() {
+            return Ok(());
+        }
+        CLIENTS.remove(from_ptr(client), "client").map(drop)
+    })
+}
+
+/// Makes `client` reach its security keys through the caller's HID functions in `*io` instead of
+/// the operating system's USB HID devices (hidapi), for every later sign and device listing of
+/// the client and of the logons made from it; a sign already running keeps the devices it had.
+/// `*io` is copied; its functions and userdata must stay usable until its release function is
+/// called (once, when neither the client nor any logon or open device uses it any more), or, when
+/// release is NULL, until the client and all its logons are freed. `io` NULL switches the client
+/// back to USB HID. Fails with AA_STATUS_NULL_ARGUMENT when a required function is NULL (the io is
+/// then not taken over and release is not called).
+///
+/// # Safety
+/// `client` is NULL or a pointer received from this library; `io` is NULL or points to a readable
+/// aa_hid_io whose functions honour aa_hid_io's contract; `error_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_set_hid_io(
+    client: *const aa_client,
+    io: *const aa_hid_io,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let handle = client_handle(client)?;
+            let devices: Arc<dyn DeviceProvider> = if io.is_null() {
+                Arc::new(HidapiDevices::new())
+            } else {
+                Arc::new(CallerDevices::new(&*io)?)
+            };
+            handle.set_devices(devices);
+            Ok(())
+        })
+    }
+}
+
+/// The chains `user_name` may use for `event`, as the server's JSON
+/// (`{"chains":[{"name":…,"methods":[…]},…],"user_is_locked":false}`). The caller owns
+/// `*chains_json_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_chains_json(
+    client: *const aa_client,
+    user_name: *const c_char,
+    event: *const c_char,
+    chains_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let handle = client_handle(client)?;
+            let user_name = non_empty_arg(user_name, "user_name")?;
+            let event = str_arg(event, "event")?;
+            let out = Out::new(chains_json_out, "chains_json_out")?;
+            let chains = handle.client.chains(user_name, event)?;
+            let json = serde_json::json!({
+                "chains": chains.chains.iter().map(super::json::chain).collect::<Vec<_>>(),
+                "user_is_locked": chains.user_is_locked,
+            });
+            write_string(out, &json.to_string(), "chains")
+        })
+    }
+}
+
+/// Information about a login session, as the server's JSON (user_name, user_id, event_name,
+/// created, chain_id, …). The caller owns `*session_json_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_login_session_json(
+    client: *const aa_client,
+    login_session_id: *const c_char,
+    session_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let handle = client_handle(client)?;
+            let id = non_empty_arg(login_session_id, "login_session_id")?;
+            let out = Out::new(session_json_out, "session_json_out")?;
+            let session = handle.client.login_session(id)?;
+            write_string(out, &session.raw.to_string(), "login session")
+        })
+    }
+}
+
+/// Ends a login session (logout). Fails with AA_STATUS_SERVER_ERROR (HTTP 434) when the
+/// session is unknown or expired.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_logout(
+    client: *const aa_client,
+    login_session_id: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let handle = client_handle(client)?;
+            let id = non_empty_arg(login_session_id, "login_session_id")?;
+            handle.client.logout(id)?;
+            Ok(())
+        })
+    }
+}
+
+/// The FIDO security keys present now, as a JSON array of
+/// `{"path","vendor_id","product_id","manufacturer","product","serial_number"}`.
+/// The caller owns `*devices_json_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_devices_json(
+    client: *const aa_client,
+    devices_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let handle = client_handle(client)?;
+            let out = Out::new(devices_json_out, "devices_json_out")?;
+            let devices = handle.devices().list()?;
+            let json: Vec<_> = devices.iter().map(super::json::device).collect();
+            write_string(out, &serde_json::Value::Array(json).to_string(), "devices")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_parse_from_hex() {
+        let pin = parse_sha256_hex(&"ab".repeat(32)).unwrap();
+        assert_eq!(pin, [0xab; 32]);
+        assert!(parse_sha256_hex("abc").is_err());
+        assert!(parse_sha256_hex(&"zz".repeat(32)).is_err());
+        assert!(parse_sha256_hex(&"é".repeat(32)).is_err());
+        assert!(parse_sha256_hex(&"+f".repeat(32)).is_err(), "a sign is not a hex digit");
+        assert!(parse_sha256_hex(&"AB".repeat(32)).is_ok());
+    }
+}

@@ -1,0 +1,723 @@
+//! `aa_logon`: one authentication process on the AA server, from POST /logon to its verdict.
+
+use std::ffi::{c_char, c_void};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
+
+use ::aa_logon::fido::{Prompt, PromptCallback, SignOptions, SignResponse};
+use ::aa_logon::{CancelToken, Logon, LogonResponse, LogonStatus};
+
+use super::args::{non_empty_arg, secret_arg, str_arg, Out};
+use super::boundary::{aa_error, guard_call, guard_status};
+use super::client::{aa_client, client_handle, ClientHandle};
+use super::enums::u32_enum;
+use super::handles::{from_ptr, to_ptr, HandleKind, Registry};
+use super::result::{not_an_enum, FfiError, FfiResult};
+use super::status::aa_status;
+use super::strings::write_string;
+
+/// One logon process. Use it from one thread at a time; only aa_logon_cancel may be called
+/// from another thread while a call runs (other concurrent calls fail with
+/// AA_STATUS_HANDLE_BUSY). Free with aa_logon_free.
+pub struct aa_logon {
+    _private: [u8; 0],
+}
+
+/// The server's verdict after the last exchange (the `status` field of the AA answer).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum aa_server_status {
+    /// MORE_DATA: the server wants (more) input for the current method.
+    MoreData = 1,
+    /// NEXT: the current method passed; call aa_logon_next with the chain's next method.
+    Next = 2,
+    /// OK: the chain is complete; aa_logon_login_session_id gives the login session.
+    Ok = 3,
+    /// FAILED: the attempt was rejected; see aa_logon_msgid and aa_logon_reason.
+    Failed = 4,
+    /// STOP: the server stopped the logon (e.g. a rejected push).
+    Stop = 5,
+    /// A status this library does not know; aa_logon_response_json has the raw answer.
+    Unknown = 6,
+}
+
+/// What the user should be told while aa_logon_sign_with_device waits.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum aa_prompt {
+    /// No security key is present: ask the user to insert one.
+    InsertKey = 1,
+    /// A key that owns a key handle waits for a touch: ask the user to touch it.
+    TouchKey = 2,
+    /// The key was touched; the signature is being sent to the server.
+    Touched = 3,
+}
+
+/// Prompt callback for aa_logon_sign_with_device. Called on the thread that called
+/// aa_logon_sign_with_device, during that call; `userdata` is the pointer given to it. It must
+/// return promptly and must not unwind (throw) into the library: doing so aborts the process.
+pub type aa_prompt_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, prompt: aa_prompt)>;
+
+pub(crate) struct LogonHandle {
+    logon: Mutex<Logon>,
+    cancel: CancelToken,
+    client: Arc<ClientHandle>,
+}
+
+pub(crate) static LOGONS: Registry<LogonHandle> = Registry::new(HandleKind::Logon);
+
+/// Default for aa_logon_sign_with_device's timeout_ms = 0.
+const DEFAULT_SIGN_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn logon_handle(logon: *const aa_logon) -> FfiResult<Arc<LogonHandle>> {
+    LOGONS.get(from_ptr(logon), "logon")
+}
+
+fn lock(handle: &LogonHandle) -> FfiResult<MutexGuard<'_, Logon>> {
+    match handle.logon.try_lock() {
+        Ok(guard) => Ok(guard),
+        // An earlier call panicked half-way: the logon may be inconsistent, so refuse it.
+        Err(TryLockError::Poisoned(_)) => Err(FfiError::new(
+            aa_status::Panic,
+            "an earlier call on this logon panicked and left it unusable; free it and start a new logon",
+        )),
+        Err(TryLockError::WouldBlock) => Err(FfiError::new(
+            aa_status::HandleBusy,
+            "the logon is in use by another thread; only aa_logon_cancel may run concurrently",
+        )),
+    }
+}
+
+/// Runs `action` on the locked logon.
+fn with_logon(
+    logon: *const aa_logon,
+    action: impl FnOnce(&mut Logon, &LogonHandle) -> FfiResult,
+) -> FfiResult {
+    let handle = logon_handle(logon)?;
+    let mut guard = lock(&handle)?;
+    action(&mut guard, &handle)
+}
+
+/// Writes one string derived from the last server answer to a `char **` out-parameter.
+///
+/// # Safety
+/// `out` is NULL or writable for the duration of the call.
+unsafe fn read_string(
+    logon: *const aa_logon,
+    out: *mut *mut c_char,
+    what: &str,
+    read: impl FnOnce(&Logon) -> Option<String>,
+) -> FfiResult {
+    // SAFETY: this function's contract.
+    let out = unsafe { Out::new(out, &format!("{what}_out")) }?;
+    with_logon(logon, |logon, _| match read(logon) {
+        Some(value) => write_string(out, &value, what),
+        None => Err(FfiError::new(aa_status::NotAvailable, format!("the logon has no {what} yet"))),
+    })
+}
+
+fn non_empty(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// Starts a logon for `user_name` (e.g. "JAGUAR\\denis" or a bare name) at `event` (e.g.
+/// "Search Card") with the first method `method_id` (e.g. "U2F:1") — POST /api/v1/logon.
+/// The client's endpoint session is created or renewed as needed.
+/// On success `*logon_out` receives a handle owned by the caller (free with aa_logon_free).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_new(
+    client: *const aa_client,
+    user_name: *const c_char,
+    event: *const c_char,
+    method_id: *const c_char,
+    logon_out: *mut *mut aa_logon,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let client = client_handle(client)?;
+            let user_name = non_empty_arg(user_name, "user_name")?;
+            let event = str_arg(event, "event")?;
+            let method_id = non_empty_arg(method_id, "method_id")?;
+            let out = Out::new(logon_out, "logon_out")?;
+            let logon = client.client.start_logon(user_name, event, method_id)?;
+            let cancel = logon.cancel_token();
+            out.write(to_ptr(LOGONS.insert(LogonHandle { logon: Mutex::new(logon), cancel, client })));
+            Ok(())
+        })
+    }
+}
+
+/// Frees a logon (it does not abort it on the server: call aa_logon_abort first if needed).
+/// A aa_logon_sign_with_device still running on another thread is cancelled and returns
+/// AA_STATUS_CANCELLED; the memory is released when it has returned. NULL is ignored; a freed or
+/// foreign handle gives AA_STATUS_INVALID_HANDLE.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_free(logon: *mut aa_logon) -> aa_status {
+    guard_status(|| {
+        if logon.is_null() {
+            return Ok(());
+        }
+        LOGONS.remove(from_ptr(logon), "logon").map(|handle| handle.cancel.cancel())
+    })
+}
+
+/// Asks the server for the U2F sign request of the current method (which must be U2F:1) —
+/// the seed's `do_logon` without a response. `*sign_request_json_out` receives
+/// `{"signRequests":[{"version","challenge","keyHandle","appId"},…]}`, owned by the caller
+/// (free with aa_string_free). The request is also kept for aa_logon_sign_request_* and
+/// aa_logon_sign_with_device.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_gather_sign_request(
+    logon: *mut aa_logon,
+    sign_request_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let out = Out::new(sign_request_json_out, "sign_request_json_out")?;
+            with_logon(logon, |logon, _| {
+                let challenge = logon.gather_sign_request()?;
+                write_string(
+                    out,
+                    &super::json::sign_requests(&challenge.sign_requests).to_string(),
+                    "sign request",
+                )
+            })
+        })
+    }
+}
+
+/// Number of entries in the gathered sign request (one per enrolled key of the user).
+/// AA_STATUS_NOT_AVAILABLE before aa_logon_gather_sign_request.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_sign_request_count(
+    logon: *const aa_logon,
+    count_out: *mut usize,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let out = Out::new(count_out, "count_out")?;
+            with_logon(logon, |logon, _| {
+                let challenge = logon
+                    .sign_request()
+                    .ok_or_else(|| FfiError::new(aa_status::NotAvailable, "no sign request gathered yet"))?;
+                out.write(challenge.sign_requests.len());
+                Ok(())
+            })
+        })
+    }
+}
+
+/// Which field of a sign request entry aa_logon_sign_request_field reads.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum aa_sign_request_field {
+    /// The base64url key handle.
+    KeyHandle = 1,
+    /// The server's base64url challenge.
+    Challenge = 2,
+    /// The appId (its SHA-256 is the application parameter).
+    AppId = 3,
+    /// The U2F version, "U2F_V2".
+    Version = 4,
+}
+
+u32_enum!(aa_sign_request_field { KeyHandle, Challenge, AppId, Version });
+
+/// Reads `field` (an aa_sign_request_field value) of sign request entry `index`
+/// (0 ≤ index < aa_logon_sign_request_count). The caller owns `*value_out` and frees it with
+/// aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_sign_request_field(
+    logon: *const aa_logon,
+    index: usize,
+    field: u32,
+    value_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let out = Out::new(value_out, "value_out")?;
+            let field = aa_sign_request_field::try_from(field)
+                .map_err(|value| not_an_enum("field", value, "aa_sign_request_field"))?;
+            with_logon(logon, |logon, _| {
+                let challenge = logon
+                    .sign_request()
+                    .ok_or_else(|| FfiError::new(aa_status::NotAvailable, "no sign request gathered yet"))?;
+                let request = challenge.sign_requests.get(index).ok_or_else(|| {
+                    FfiError::new(
+                        aa_status::InvalidArgument,
+                        format!(
+                            "index {index} is out of range (the sign request has {} entries)",
+                            challenge.sign_requests.len()
+                        ),
+                    )
+                })?;
+                let value = match field {
+                    aa_sign_request_field::KeyHandle => &request.key_handle,
+                    aa_sign_request_field::Challenge => &request.challenge,
+                    aa_sign_request_field::AppId => &request.app_id,
+                    aa_sign_request_field::Version => &request.version,
+                };
+                write_string(out, value, "sign request field")
+            })
+        })
+    }
+}
+
+/// Calls a C prompt callback; only ever invoked on the thread running the sign call.
+struct PromptTarget {
+    callback: unsafe extern "C" fn(*mut c_void, aa_prompt),
+    userdata: *mut c_void,
+}
+
+// SAFETY: the target is only used by the sign operation, which runs on the thread that called
+// aa_logon_sign_with_device and ends before that call returns; the caller vouches for userdata
+// on that thread.
+unsafe impl Send for PromptTarget {}
+// SAFETY: as above: no other thread ever invokes the callback.
+unsafe impl Sync for PromptTarget {}
+
+impl PromptTarget {
+    fn show(&self, prompt: Prompt) {
+        let prompt = match prompt {
+            Prompt::InsertKey => aa_prompt::InsertKey,
+            Prompt::TouchKey => aa_prompt::TouchKey,
+            Prompt::Touched => aa_prompt::Touched,
+        };
+        // SAFETY: the caller supplied this function pointer and userdata for this call; the
+        // callback type is `extern "C"`, so an unwinding callback aborts instead of unwinding here.
+        unsafe { (self.callback)(self.userdata, prompt) }
+    }
+}
+
+/// The seed's whole U2F step in one blocking call: gathers the sign request (unless already
+/// gathered), signs it with the first security key that owns a key handle and is touched,
+/// forwards the signature, and returns the server's verdict: AA_STATUS_OK when the server
+/// answered OK or NEXT (see aa_logon_server_status), AA_STATUS_LOGON_FAILED when it rejected
+/// the signature. Waits up to `timeout_ms` (0 = 30 s) for a key and a touch; `prompt` (may be
+/// NULL) tells the user what to do. aa_logon_cancel from another thread ends the wait with
+/// AA_STATUS_CANCELLED within about 100 ms; the logon stays usable afterwards.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_sign_with_device(
+    logon: *mut aa_logon,
+    timeout_ms: u32,
+    prompt: aa_prompt_callback,
+    userdata: *mut c_void,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            with_logon(logon, |logon, handle| {
+                let timeout = if timeout_ms == 0 {
+                    DEFAULT_SIGN_TIMEOUT
+                } else {
+                    Duration::from_millis(u64::from(timeout_ms))
+                };
+                let prompt = prompt.map(|callback| {
+                    let target = PromptTarget { callback, userdata };
+                    Arc::new(move |p: Prompt| target.show(p)) as PromptCallback
+                });
+                let options = SignOptions { timeout, prompt, cancel: handle.cancel.clone() };
+                let devices = handle.client.devices();
+                // The logon consumes a cancellation in the call it ends, so later calls run normally.
+                Ok(logon.sign_with_device(devices.as_ref(), &options).map(drop)?)
+            })
+        })
+    }
+}
+
+/// Forwards a signResponse produced elsewhere (JSON `{"keyHandle","clientData","signatureData"}`,
+/// base64url) and records the server's verdict, as aa_logon_sign_with_device does.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_forward_sign_response(
+    logon: *mut aa_logon,
+    sign_response_json: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let json = str_arg(sign_response_json, "sign_response_json")?;
+            let response: SignResponse = serde_json::from_str(json).map_err(|e| {
+                FfiError::new(
+                    aa_status::InvalidArgument,
+                    format!("sign_response_json is not a signResponse: {e}"),
+                )
+            })?;
+            with_logon(logon, |logon, _| Ok(logon.forward_sign_response(&response).map(drop)?))
+        })
+    }
+}
+
+/// The last signResponse sent to the server, as JSON `{"keyHandle","clientData","signatureData"}`
+/// (base64url); AA_STATUS_NOT_AVAILABLE before one was sent. Carries no secret: it is what the
+/// key signed for this one challenge. The caller owns `*sign_response_json_out` and frees it with
+/// aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_sign_response_json(
+    logon: *const aa_logon,
+    sign_response_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            read_string(logon, sign_response_json_out, "sign_response", |l| {
+                l.last_sign_response().and_then(|r| serde_json::to_string(r).ok())
+            })
+        })
+    }
+}
+
+/// Answers the current method with `answer` — a password (PASSWORD:1, LDAP_PASSWORD:1), a
+/// one-time code (TOTP:1, HOTP:1) or the code received by SMS/e-mail (second step of
+/// SMS_OTP:1, EMAIL_OTP:1). The library copies the answer and wipes its copy after sending;
+/// wipe yours too. Returns AA_STATUS_LOGON_FAILED when the server rejects it.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_answer(
+    logon: *mut aa_logon,
+    answer: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let answer = secret_arg(answer, "answer")?;
+            with_logon(logon, |logon, _| Ok(logon.answer(answer).map(drop)?))
+        })
+    }
+}
+
+/// Asks the server to go on without an answer (do_logon with no response): makes SMS_OTP:1 and
+/// EMAIL_OTP:1 send their code, or polls an out-of-band method.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_request_challenge(
+    logon: *mut aa_logon,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || with_logon(logon, |logon, _| Ok(logon.request_challenge().map(drop)?)))
+    }
+}
+
+/// After the server answered NEXT, moves to `method_id`, the chain's next method
+/// (POST /logon/{id}/next).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_next(
+    logon: *mut aa_logon,
+    method_id: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let method_id = non_empty_arg(method_id, "method_id")?;
+            with_logon(logon, |logon, _| Ok(logon.next(method_id).map(drop)?))
+        })
+    }
+}
+
+/// Aborts the logon process on the server (DELETE /logon/{id}). The handle must still be freed.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_abort(logon: *mut aa_logon, error_out: *mut *mut aa_error) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe { guard_call(error_out, || with_logon(logon, |logon, _| Ok(logon.abort()?))) }
+}
+
+/// Cancels a running (or the next) aa_logon_sign_with_device of this logon. Safe to call from
+/// any thread at any time, including while another thread is inside aa_logon_sign_with_device.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_cancel(logon: *const aa_logon) -> aa_status {
+    guard_status(|| {
+        logon_handle(logon)?.cancel.cancel();
+        Ok(())
+    })
+}
+
+/// The server's verdict after the last exchange.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_server_status(
+    logon: *const aa_logon,
+    status_out: *mut aa_server_status,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let out = Out::new(status_out, "status_out")?;
+            with_logon(logon, |logon, _| {
+                out.write(match logon.response().status {
+                    LogonStatus::MoreData => aa_server_status::MoreData,
+                    LogonStatus::Next => aa_server_status::Next,
+                    LogonStatus::Ok => aa_server_status::Ok,
+                    LogonStatus::Failed => aa_server_status::Failed,
+                    LogonStatus::Stop => aa_server_status::Stop,
+                    LogonStatus::Other(_) => aa_server_status::Unknown,
+                });
+                Ok(())
+            })
+        })
+    }
+}
+
+/// The server's message of the last answer (`msg`, e.g. "Welcome"). The caller owns
+/// `*message_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_message(
+    logon: *const aa_logon,
+    message_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            read_string(logon, message_out, "message", |l| Some(l.response().msg.clone()))
+        })
+    }
+}
+
+/// The server's reason of the last answer (e.g. "PASSWORD_WRONG"); AA_STATUS_NOT_AVAILABLE when
+/// empty. The caller owns `*reason_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_reason(
+    logon: *const aa_logon,
+    reason_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            read_string(logon, reason_out, "reason", |l| non_empty(&l.response().reason))
+        })
+    }
+}
+
+/// The server's message id of the last answer (e.g. "AUCORE-2007"); AA_STATUS_NOT_AVAILABLE when
+/// empty. The caller owns `*msgid_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_msgid(
+    logon: *const aa_logon,
+    msgid_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || read_string(logon, msgid_out, "msgid", |l| non_empty(&l.response().msgid)))
+    }
+}
+
+/// The method the server expects now (e.g. "U2F:1"). The caller owns `*method_out` and frees it
+/// with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_current_method(
+    logon: *const aa_logon,
+    method_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            read_string(logon, method_out, "current_method", |l| non_empty(&l.response().current_method))
+        })
+    }
+}
+
+/// The logon process id. The caller owns `*process_id_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_process_id(
+    logon: *const aa_logon,
+    process_id_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            read_string(logon, process_id_out, "process_id", |l| Some(l.process_id().to_owned()))
+        })
+    }
+}
+
+/// The login session id once the server answered OK; AA_STATUS_NOT_AVAILABLE before. The caller
+/// owns `*login_session_id_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_login_session_id(
+    logon: *const aa_logon,
+    login_session_id_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            read_string(logon, login_session_id_out, "login_session_id", |l| {
+                l.response().login_session_id.clone()
+            })
+        })
+    }
+}
+
+/// A `user_*` field of the last answer by its AA name ("user_name", "user_id", "user_email",
+/// "user_sid", …); AA_STATUS_NOT_AVAILABLE when the server did not send it. The caller owns
+/// `*value_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_user_field(
+    logon: *const aa_logon,
+    field_name: *const c_char,
+    value_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let name = non_empty_arg(field_name, "field_name")?;
+            read_string(logon, value_out, name, |l| user_field(l.response(), name))
+        })
+    }
+}
+
+fn user_field(response: &LogonResponse, name: &str) -> Option<String> {
+    match response.raw.get(name)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Every `user_*` field of the last answer (and `repo_id`, `tenant_name`) as one JSON object of
+/// strings, e.g. `{"user_name":"JAGUAR\\denis","user_email":"denis@jaguar.com"}` — what
+/// aa_logon_user_field gives one at a time; `{}` before the server sent any. Numbers and booleans
+/// come as text; lists and objects are left out (aa_logon_response_json has them). The caller owns
+/// `*user_json_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), out-parameters writable for the duration of
+/// the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_user_json(
+    logon: *const aa_logon,
+    user_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            read_string(logon, user_json_out, "user", |l| {
+                Some(super::json::user(&l.response().user).to_string())
+            })
+        })
+    }
+}

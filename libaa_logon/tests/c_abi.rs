@@ -1,0 +1,173 @@
+//! Drives the C tests in tests/c/: the header must compile as C11 and C++ with warnings as
+//! errors (and survive double inclusion); each test_*.c program is compiled against
+//! include/aa_logon.h, linked to the built libaa_logon.so and run against the simulator — under
+//! valgrind (zero errors, nothing definitely or indirectly lost) when valgrind is installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aa_sim::{SimConfig, Simulator};
+
+#[path = "support/native.rs"]
+mod native;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn work_dir() -> PathBuf {
+    let dir = native::profile_dir().join("c-tests");
+    std::fs::create_dir_all(&dir).expect("create c-tests dir");
+    dir
+}
+
+fn require_all() -> bool {
+    std::env::var("AA_REQUIRE_ALL").is_ok_and(|v| v == "1")
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+fn run(command: &mut Command) -> String {
+    let output = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{command:?} failed ({}):\n{text}", output.status);
+    text
+}
+
+const STRICT: &[&str] = &["-Wall", "-Wextra", "-Wpedantic", "-Werror"];
+
+#[test]
+fn header_compiles_as_c11_and_cpp_and_survives_double_inclusion() {
+    let source = work_dir().join("header_twice.c");
+    std::fs::write(
+        &source,
+        "#include \"aa_logon.h\"\n#include \"aa_logon.h\"\nint main(void) { return aa_status_str(AA_STATUS_OK) == 0; }\n",
+    )
+    .unwrap();
+    let include = repo().join("include");
+    for define in [None, Some("-DAA_LOGON_VIRTUAL_DEVICE")] {
+        let mut c = Command::new("cc");
+        c.args(["-std=c11", "-fsyntax-only"]).args(STRICT).arg("-I").arg(&include).arg(&source);
+        c.args(define);
+        run(&mut c);
+        let mut cpp = Command::new("c++");
+        cpp.args(["-std=c++17", "-x", "c++", "-fsyntax-only"])
+            .args(STRICT)
+            .arg("-I")
+            .arg(&include)
+            .arg(&source);
+        cpp.args(define);
+        run(&mut cpp);
+    }
+}
+
+/// A fresh simulator and its CA file: every run starts with a virtual key whose counter is 0,
+/// and the simulator rightly rejects a counter it has seen before.
+fn simulator(name: &str) -> (Simulator, PathBuf) {
+    let sim = Simulator::start(SimConfig::default()).expect("start simulator");
+    let ca = work_dir().join(format!("{name}-ca.pem"));
+    std::fs::write(&ca, sim.ca_pem().expect("generated CA")).unwrap();
+    (sim, ca)
+}
+
+fn compile(name: &str) -> PathBuf {
+    let exe = work_dir().join(name);
+    let mut cc = Command::new("cc");
+    cc.args(["-std=c11", "-g", "-DAA_LOGON_VIRTUAL_DEVICE"])
+        .args(STRICT)
+        .arg("-I")
+        .arg(repo().join("include"))
+        .arg(repo().join("tests/c").join(format!("{name}.c")))
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(native::library_dir())
+        .arg(format!("-Wl,-rpath,{}", native::library_dir().display()))
+        .args(["-laa_logon", "-lpthread"]);
+    run(&mut cc);
+    exe
+}
+
+/// Makes the loader take this run's library: cargo's own LD_LIBRARY_PATH for tests lists
+/// target/<profile>, where an older build's libaa_logon.so.0 may linger, and it wins over rpath.
+fn with_this_library(command: &mut Command) -> &mut Command {
+    let mut paths = vec![native::library_dir().to_path_buf()];
+    paths.extend(std::env::var_os("LD_LIBRARY_PATH").iter().flat_map(std::env::split_paths));
+    command.env("LD_LIBRARY_PATH", std::env::join_paths(paths).expect("LD_LIBRARY_PATH"))
+}
+
+fn run_c_test(name: &str) {
+    let exe = compile(name);
+    let (sim, ca) = simulator(name);
+    let mut plain = Command::new(&exe);
+    with_this_library(&mut plain).env("AA_TEST_URL", sim.base_url()).env("AA_TEST_CA_FILE", &ca);
+    println!("{}", run(&mut plain));
+    drop(sim);
+
+    if !have("valgrind") {
+        assert!(!require_all(), "valgrind is required (AA_REQUIRE_ALL=1) but not installed");
+        eprintln!("\n*** SKIPPED: valgrind run of {name}: valgrind is not installed (apt-get install valgrind) ***\n");
+        return;
+    }
+    let (sim, ca) = simulator(name);
+    let mut checked = Command::new("valgrind");
+    with_this_library(&mut checked)
+        .arg(format!("--suppressions={}", repo().join("tests/c/valgrind.supp").display()))
+        .args([
+            "--error-exitcode=97",
+            "--leak-check=full",
+            "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--track-origins=yes",
+            "-q",
+        ])
+        .arg(&exe)
+        .env("AA_TEST_URL", sim.base_url())
+        .env("AA_TEST_CA_FILE", &ca)
+        .env("AA_TEST_SLOW", "1");
+    println!("{}", run(&mut checked));
+}
+
+#[test]
+fn c_u2f_logon() {
+    run_c_test("test_u2f_logon");
+}
+
+#[test]
+fn c_chain_and_wrong_password() {
+    run_c_test("test_chain");
+}
+
+#[test]
+fn c_cancel_from_another_thread() {
+    run_c_test("test_cancel");
+}
+
+#[test]
+fn c_misuse_is_reported_not_crashing() {
+    run_c_test("test_misuse");
+}
+
+#[test]
+fn c_example_compiles() {
+    let exe = work_dir().join("example_logon");
+    let mut cc = Command::new("cc");
+    cc.args(["-std=c11"])
+        .args(STRICT)
+        .arg("-I")
+        .arg(repo().join("include"))
+        .arg(repo().join("examples/c/logon.c"))
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(native::library_dir())
+        .arg(format!("-Wl,-rpath,{}", native::library_dir().display()))
+        .arg("-laa_logon");
+    run(&mut cc);
+    let usage = with_this_library(&mut Command::new(&exe)).env_remove("AA_ENDPOINT_SECRET").output().unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("usage"));
+}
