@@ -1103,6 +1103,46 @@ aa_status aa_logon_user_json(const struct aa_logon *logon,
                              struct aa_error **error_out);
 
 /**
+ * The methods completed so far, as a JSON array of method ids (e.g. `["LDAP_PASSWORD:1"]`).
+ * The caller owns `*methods_json_out` and frees it with aa_string_free.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_logon_completed_methods_json(const struct aa_logon *logon,
+                                          char **methods_json_out,
+                                          struct aa_error **error_out);
+
+/**
+ * The chains the server offers for this logon, as a JSON array of
+ * `{"id_hex","name","short_name","methods","is_enabled","position"}`. The caller owns
+ * `*chains_json_out` and frees it with aa_string_free.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_logon_chains_json(const struct aa_logon *logon,
+                               char **chains_json_out,
+                               struct aa_error **error_out);
+
+/**
+ * The last answer of the server exactly as received (JSON object), for fields this API has no
+ * accessor for. The caller owns `*response_json_out` and frees it with aa_string_free.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_logon_response_json(const struct aa_logon *logon,
+                                 char **response_json_out,
+                                 struct aa_error **error_out);
+
+/**
  * Frees a string returned by this library through a `char **` out-parameter.
  *
  * NULL is accepted and ignored. Returns AA_STATUS_INVALID_HANDLE (and frees nothing) for a

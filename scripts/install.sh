@@ -12,7 +12,7 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 major=${version%%.*}
 target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 
-cargo build --release --lib -p aa-logon
+cargo build --release -p libaa-logon
 
 install -d "$prefix/lib/pkgconfig" "$prefix/include"
 install -m 0755 "$target_dir/release/libaa_logon.so" "$prefix/lib/libaa_logon.so.$version"

@@ -12,7 +12,7 @@ use aa_virtual_key::VirtualDevices;
 use aa_virtual_key::{Presence, VirtualKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use fido_support::{hex, options, request_for, verify, APP_ID};
+use fido_support::{hex, options, request_for, verify, wait_until_blinking, without_hanging, APP_ID};
 
 #[test]
 fn signs_with_a_present_key_and_the_signature_verifies() {
@@ -27,7 +27,7 @@ fn signs_with_a_present_key_and_the_signature_verifies() {
     let counter = verify(&response, &request, &key.enrollment(APP_ID).public_key);
     assert_eq!(counter, 1);
     assert_eq!(key.counter(), 1);
-    assert_eq!(*prompts.lock().unwrap(), [Prompt::TouchKey, Prompt::Touched]);
+    assert_eq!(prompts.seen(), [Prompt::TouchKey, Prompt::Touched]);
 }
 
 #[test]
@@ -56,36 +56,36 @@ fn waits_for_a_key_inserted_later() {
     let key = VirtualKey::new(b"late");
     let request = request_for(&key);
     let (options, prompts) = options(Duration::from_secs(10));
+    // The user inserts the key once asked to, so it comes only after sign found no key.
     let inserter = {
-        let (devices, key) = (devices.clone(), key.clone());
+        let (devices, key, prompts) = (devices.clone(), key.clone(), prompts.clone());
         thread::spawn(move || {
-            thread::sleep(Duration::from_secs(1));
+            prompts.wait_for(Prompt::InsertKey);
             devices.insert(key);
         })
     };
-    let start = Instant::now();
 
     let response = fido::sign(devices.as_ref(), std::slice::from_ref(&request), &options).unwrap();
 
-    assert!(start.elapsed() >= Duration::from_secs(1));
     verify(&response, &request, &key.enrollment(APP_ID).public_key);
-    assert_eq!(*prompts.lock().unwrap(), [Prompt::InsertKey, Prompt::TouchKey, Prompt::Touched]);
+    assert_eq!(prompts.seen(), [Prompt::InsertKey, Prompt::TouchKey, Prompt::Touched]);
     inserter.join().unwrap();
 }
 
 #[test]
 fn no_key_at_all_is_no_device_at_the_timeout() {
-    let devices = VirtualDevices::new();
     let request = request_for(&VirtualKey::new(b"absent"));
-    let (options, prompts) = options(Duration::from_millis(800));
+    let timeout = Duration::from_millis(800);
+    let (options, prompts) = options(timeout);
     let start = Instant::now();
 
-    let error = fido::sign(&devices, &[request], &options).unwrap_err();
+    let error =
+        without_hanging(move || fido::sign(&VirtualDevices::new(), &[request], &options)).unwrap_err();
 
     assert_eq!(error.kind(), ErrorKind::NoDevice, "{error}");
-    let elapsed = start.elapsed();
-    assert!(elapsed >= Duration::from_millis(800) && elapsed < Duration::from_secs(3), "{elapsed:?}");
-    assert_eq!(*prompts.lock().unwrap(), [Prompt::InsertKey]);
+    // Not before its timeout (a lower bound only: a loaded machine can only make it later).
+    assert!(start.elapsed() >= timeout, "gave up after {:?}", start.elapsed());
+    assert_eq!(prompts.seen(), [Prompt::InsertKey]);
 }
 
 #[test]
@@ -94,15 +94,14 @@ fn a_key_owning_no_handle_is_no_matching_key_without_waiting() {
     let key = VirtualKey::new(b"wrong key");
     devices.insert(key.clone());
     let request = request_for(&VirtualKey::new(b"registered key"));
-    let (options, prompts) = options(Duration::from_secs(30));
-    let start = Instant::now();
+    // A timeout far beyond the hang guard: an answer at all shows sign did not wait for it.
+    let (options, prompts) = options(Duration::from_secs(3600));
 
-    let error = fido::sign(&devices, &[request], &options).unwrap_err();
+    let error = without_hanging(move || fido::sign(&devices, &[request], &options)).unwrap_err();
 
     assert_eq!(error.kind(), ErrorKind::NoMatchingKey, "{error}");
-    assert!(start.elapsed() < Duration::from_secs(5));
     assert_eq!(key.counter(), 0);
-    assert!(prompts.lock().unwrap().is_empty(), "no touch prompt for a key that cannot sign");
+    assert!(prompts.seen().is_empty(), "no touch prompt for a key that cannot sign");
 }
 
 #[test]
@@ -111,15 +110,19 @@ fn a_user_who_never_touches_gets_a_presence_timeout_on_time() {
     let key = VirtualKey::new(b"untouched");
     key.set_presence(Presence::Never);
     devices.insert(key.clone());
-    let (options, prompts) = options(Duration::from_millis(1500));
+    let request = request_for(&key);
+    let timeout = Duration::from_millis(1500);
+    let (options, prompts) = options(timeout);
     let start = Instant::now();
 
-    let error = fido::sign(&devices, &[request_for(&key)], &options).unwrap_err();
+    let error = without_hanging(move || fido::sign(&devices, &[request], &options)).unwrap_err();
 
     assert_eq!(error.kind(), ErrorKind::UserPresenceTimeout, "{error}");
-    let elapsed = start.elapsed();
-    assert!(elapsed >= Duration::from_millis(1500) && elapsed < Duration::from_secs(3), "{elapsed:?}");
-    assert_eq!(*prompts.lock().unwrap(), [Prompt::TouchKey]);
+    // Not before its timeout (a lower bound only: a loaded machine can only make it later).
+    assert!(start.elapsed() >= timeout, "gave up after {:?}", start.elapsed());
+    assert!(key.is_waiting_for_touch(), "the key was asked for a touch and never got one");
+    assert_eq!(key.counter(), 0);
+    assert_eq!(prompts.seen(), [Prompt::TouchKey]);
 }
 
 #[test]
@@ -128,21 +131,24 @@ fn cancel_from_another_thread_stops_the_touch_wait_at_once() {
     let key = VirtualKey::new(b"cancelled");
     key.set_presence(Presence::Never);
     devices.insert(key.clone());
-    let (options, _) = options(Duration::from_secs(30));
+    // Cancelled long before this timeout, so the outcome tells a honoured cancel from a timeout.
+    let (options, prompts) = options(Duration::from_secs(30));
     let cancel = options.cancel.clone();
-    let canceller = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(700));
-        cancel.cancel();
-        Instant::now()
-    });
+    // Cancelled while the key blinks, i.e. while sign waits for the touch.
+    let canceller = {
+        let key = key.clone();
+        thread::spawn(move || {
+            wait_until_blinking(&key);
+            cancel.cancel();
+        })
+    };
 
     let error = fido::sign(&devices, &[request_for(&key)], &options).unwrap_err();
-    let returned = Instant::now();
 
-    let cancelled_at = canceller.join().unwrap();
+    canceller.join().unwrap();
     assert_eq!(error.kind(), ErrorKind::Cancelled, "{error}");
-    let reaction = returned.saturating_duration_since(cancelled_at);
-    assert!(reaction < Duration::from_millis(200), "cancel took {reaction:?}");
+    assert_eq!(prompts.seen(), [Prompt::TouchKey]);
+    assert_eq!(key.counter(), 0);
 }
 
 #[test]
@@ -152,24 +158,23 @@ fn a_touch_is_noticed_promptly() {
     key.set_presence(Presence::OnDemand);
     devices.insert(key.clone());
     let request = request_for(&key);
-    let (options, _) = options(Duration::from_secs(10));
+    let (options, prompts) = options(Duration::from_secs(10));
+    // The user touches once the key blinks; the touch stays valid for TOUCH_VALIDITY (5 s), so
+    // sign must notice it by polling on within that window (how fast is a benchmark question).
     let toucher = {
         let key = key.clone();
         thread::spawn(move || {
-            thread::sleep(Duration::from_millis(650));
+            wait_until_blinking(&key);
             key.touch();
-            Instant::now()
         })
     };
 
     let response = fido::sign(&devices, std::slice::from_ref(&request), &options).unwrap();
-    let returned = Instant::now();
 
-    let touched_at = toucher.join().unwrap();
-    verify(&response, &request, &key.enrollment(APP_ID).public_key);
-    let latency = returned.saturating_duration_since(touched_at);
-    println!("touch noticed after {latency:?}");
-    assert!(latency < Duration::from_millis(500), "touch noticed after {latency:?}");
+    toucher.join().unwrap();
+    let counter = verify(&response, &request, &key.enrollment(APP_ID).public_key);
+    assert_eq!((counter, key.counter()), (1, 1), "one touch, one signature");
+    assert_eq!(prompts.seen(), [Prompt::TouchKey, Prompt::Touched]);
 }
 
 #[test]
@@ -178,22 +183,30 @@ fn a_key_pulled_out_mid_wait_ends_cleanly_at_the_timeout() {
     let key = VirtualKey::new(b"pulled");
     key.set_presence(Presence::Never);
     let path = devices.insert(key.clone());
-    let (options, prompts) = options(Duration::from_millis(1500));
+    // Room for sign to see the removal (its next poll or scan) before the timeout, loaded or not.
+    let timeout = Duration::from_secs(3);
+    let (options, prompts) = options(timeout);
+    // Pulled out while it blinks, i.e. mid-wait for the touch.
     let remover = {
-        let devices = devices.clone();
+        let (devices, key) = (devices.clone(), key.clone());
         thread::spawn(move || {
-            thread::sleep(Duration::from_millis(400));
+            wait_until_blinking(&key);
             devices.remove(&path);
         })
     };
+    let request = request_for(&key);
     let start = Instant::now();
 
-    let error = fido::sign(devices.as_ref(), &[request_for(&key)], &options).unwrap_err();
+    let error = without_hanging({
+        let devices = devices.clone();
+        move || fido::sign(devices.as_ref(), &[request], &options)
+    })
+    .unwrap_err();
 
     remover.join().unwrap();
     assert_eq!(error.kind(), ErrorKind::UserPresenceTimeout, "{error}");
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
-    assert_eq!(*prompts.lock().unwrap(), [Prompt::TouchKey, Prompt::InsertKey]);
+    assert!(start.elapsed() >= timeout, "gave up after {:?}", start.elapsed());
+    assert_eq!(prompts.seen(), [Prompt::TouchKey, Prompt::InsertKey]);
 }
 
 #[test]
@@ -204,12 +217,13 @@ fn a_key_pulled_out_and_plugged_back_in_still_signs() {
     let path = devices.insert(first.clone());
     let request = request_for(&first);
     let (options, prompts) = options(Duration::from_secs(10));
+    // Pulled out while it blinks, plugged back in once sign asks for a key again.
     let replugger = {
-        let devices = devices.clone();
+        let (devices, first, prompts) = (devices.clone(), first.clone(), prompts.clone());
         thread::spawn(move || {
-            thread::sleep(Duration::from_millis(400));
+            wait_until_blinking(&first);
             devices.remove(&path);
-            thread::sleep(Duration::from_millis(400));
+            prompts.wait_for(Prompt::InsertKey);
             // The same key (same seed) comes back; this time the user touches it.
             devices.insert(VirtualKey::new(b"replugged"));
         })
@@ -219,10 +233,7 @@ fn a_key_pulled_out_and_plugged_back_in_still_signs() {
 
     replugger.join().unwrap();
     verify(&response, &request, &first.enrollment(APP_ID).public_key);
-    assert_eq!(
-        *prompts.lock().unwrap(),
-        [Prompt::TouchKey, Prompt::InsertKey, Prompt::TouchKey, Prompt::Touched]
-    );
+    assert_eq!(prompts.seen(), [Prompt::TouchKey, Prompt::InsertKey, Prompt::TouchKey, Prompt::Touched]);
 }
 
 #[test]
@@ -269,7 +280,7 @@ fn bad_requests_are_refused_before_any_device_is_touched() {
     let error = fido::sign(&devices, &[request_for(&key), malformed], &options).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::MalformedServerData, "{error}");
     assert_eq!(key.counter(), 0);
-    assert!(prompts.lock().unwrap().is_empty());
+    assert!(prompts.seen().is_empty());
 }
 
 #[test]

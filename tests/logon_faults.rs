@@ -2,7 +2,7 @@
 
 mod logon_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aa_logon::{Client, ErrorKind, Logon, LogonStatus, Secret};
 use aa_sim::{demo, Fault, FaultRule, Simulator};
@@ -61,11 +61,10 @@ fn delay_beyond_the_request_timeout_is_a_timeout() {
     let mut config = config(&sim);
     config.request_timeout = Duration::from_secs(1);
     let client = Client::new(config).unwrap();
-    let started = Instant::now();
+    // The server would answer after 4 s: a Timeout (not the answer) shows the client gave up at
+    // its own 1 s request timeout. How soon after it is a benchmark question, not asserted here.
     let e = answer_through_fault(&sim, &client, Fault::Delay(Duration::from_secs(4)));
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    // Generous: the timeout is 1 s, the server would take 4 s; only a hang would exceed this.
-    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
 }
 
 #[test]

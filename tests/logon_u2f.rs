@@ -3,7 +3,7 @@
 mod logon_support;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aa_logon::{ErrorKind, LogonStatus, Prompt, Secret, SignOptions};
 use aa_sim::demo;
@@ -31,8 +31,7 @@ fn u2f_logon_end_to_end() {
     let challenge = logon.gather_sign_request().unwrap();
     assert_eq!(challenge.sign_requests.len(), 1);
     assert_eq!(challenge.sign_requests[0].app_id, demo::APP_ID);
-    let json: serde_json::Value = serde_json::from_str(&challenge.json).unwrap();
-    assert_eq!(json["signRequests"][0]["appId"], demo::APP_ID);
+    assert_eq!(logon.response().raw["signRequests"][0]["appId"], demo::APP_ID);
     assert_eq!(logon.response().reason, "U2F_WAITING_AUTH_RESPONSE");
 
     let prompts = Arc::new(Mutex::new(Vec::new()));
@@ -91,20 +90,26 @@ fn cancel_from_another_thread_stops_the_touch_wait() {
     let devices = VirtualDevices::new();
     let key = demo_key();
     key.set_presence(Presence::Never);
-    devices.insert(key);
+    devices.insert(key.clone());
     let mut logon = client(&sim).start_logon(demo::USER, demo::EVENT, "U2F:1").unwrap();
     logon.gather_sign_request().unwrap();
     let cancel = logon.cancel_token();
-    let canceller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(500));
-        cancel.cancel();
-        Instant::now()
-    });
+    // Cancelled while the key blinks, i.e. while the logon waits for the touch.
+    let canceller = {
+        let key = key.clone();
+        std::thread::spawn(move || {
+            assert!(
+                key.wait_for_touch_request(Duration::from_secs(30)),
+                "the key was never asked for a touch"
+            );
+            cancel.cancel();
+        })
+    };
+    // Far beyond the moment of the cancel, so the outcome tells a honoured cancel from a timeout.
     let e = logon.sign_with_device(&devices, &options(Duration::from_secs(20))).unwrap_err();
-    let stopped = Instant::now();
-    let cancelled_at = canceller.join().unwrap();
+    canceller.join().unwrap();
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
-    assert!(stopped.duration_since(cancelled_at) < Duration::from_secs(2));
+    assert_eq!(key.counter(), 0);
     assert!(!logon.is_finished(), "the logon can still be signed");
     assert!(!logon.cancel_token().is_cancelled(), "the token is ready for the next attempt");
 }
@@ -115,12 +120,13 @@ fn a_key_that_is_never_touched_times_out() {
     let devices = VirtualDevices::new();
     let key = demo_key();
     key.set_presence(Presence::Never);
-    devices.insert(key);
+    devices.insert(key.clone());
     let mut logon = client(&sim).start_logon(demo::USER, demo::EVENT, "U2F:1").unwrap();
-    let started = Instant::now();
+    // The sign operation's own timeout makes the time pass; no latency is asserted.
     let e = logon.sign_with_device(&devices, &options(Duration::from_secs(1))).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UserPresenceTimeout, "{e}");
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(key.is_waiting_for_touch(), "the key was asked for a touch and never got one");
+    assert_eq!(key.counter(), 0);
 }
 
 #[test]

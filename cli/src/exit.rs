@@ -90,6 +90,7 @@ impl Failure {
         Failure::new(Exit::Usage, "usage", message)
     }
 
+    #[cfg(feature = "virtual-device")]
     pub fn internal(message: impl Into<String>) -> Failure {
         Failure::new(Exit::Internal, "internal", message)
     }

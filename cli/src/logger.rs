@@ -73,12 +73,14 @@ fn level_filter() -> LevelFilter {
 }
 
 /// Starts collecting CTAPHID trace lines (discarding any earlier ones).
+#[cfg(feature = "virtual-device")]
 pub fn start_frame_capture() {
     *FRAMES.lock().unwrap_or_else(PoisonError::into_inner) = Some(Vec::new());
     log::set_max_level(level_filter());
 }
 
 /// Stops collecting and returns the lines collected.
+#[cfg(feature = "virtual-device")]
 pub fn take_frames() -> Vec<String> {
     let frames = FRAMES.lock().unwrap_or_else(PoisonError::into_inner).take().unwrap_or_default();
     log::set_max_level(level_filter());

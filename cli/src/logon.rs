@@ -240,6 +240,7 @@ mod tests {
             completed_chain: None,
             login_session_id: None,
             user: UserInfo::default(),
+            sign_requests: None,
             raw: Value::Null,
         }
     }

@@ -9,6 +9,8 @@ pub mod aa;
 mod cancel;
 mod error;
 pub mod fido;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod secret;
 
 pub use aa::{

@@ -380,6 +380,7 @@ pub unsafe extern "C" fn aa_logon_forward_sign_response(
     // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
     unsafe {
         guard_call(error_out, || {
+            logon_handle(logon)?; // a bad handle is reported before a bad argument
             let json = str_arg(sign_response_json, "sign_response_json")?;
             let response: SignResponse = serde_json::from_str(json).map_err(|e| {
                 FfiError::new(
@@ -435,6 +436,7 @@ pub unsafe extern "C" fn aa_logon_answer(
     // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
     unsafe {
         guard_call(error_out, || {
+            logon_handle(logon)?; // a bad handle is reported before a bad argument
             let answer = secret_arg(answer, "answer")?;
             with_logon(logon, |logon, _| Ok(logon.answer(answer).map(drop)?))
         })
@@ -475,6 +477,7 @@ pub unsafe extern "C" fn aa_logon_next(
     // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
     unsafe {
         guard_call(error_out, || {
+            logon_handle(logon)?; // a bad handle is reported before a bad argument
             let method_id = non_empty_arg(method_id, "method_id")?;
             with_logon(logon, |logon, _| Ok(logon.next(method_id).map(drop)?))
         })
@@ -682,6 +685,7 @@ pub unsafe extern "C" fn aa_logon_user_field(
     // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
     unsafe {
         guard_call(error_out, || {
+            logon_handle(logon)?; // a bad handle is reported before a bad argument
             let name = non_empty_arg(field_name, "field_name")?;
             read_string(logon, value_out, name, |l| user_field(l.response(), name))
         })
@@ -718,6 +722,75 @@ pub unsafe extern "C" fn aa_logon_user_json(
             read_string(logon, user_json_out, "user", |l| {
                 Some(super::json::user(&l.response().user).to_string())
             })
+        })
+    }
+}
+
+/// The methods completed so far, as a JSON array of method ids (e.g. `["LDAP_PASSWORD:1"]`).
+/// The caller owns `*methods_json_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_completed_methods_json(
+    logon: *const aa_logon,
+    methods_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            read_string(logon, methods_json_out, "completed_methods", |l| {
+                Some(serde_json::json!(l.response().completed_methods).to_string())
+            })
+        })
+    }
+}
+
+/// The chains the server offers for this logon, as a JSON array of
+/// `{"id_hex","name","short_name","methods","is_enabled","position"}`. The caller owns
+/// `*chains_json_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_chains_json(
+    logon: *const aa_logon,
+    chains_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            read_string(logon, chains_json_out, "chains", |l| {
+                let chains: Vec<_> = l.response().chains.iter().map(super::json::chain).collect();
+                Some(serde_json::Value::Array(chains).to_string())
+            })
+        })
+    }
+}
+
+/// The last answer of the server exactly as received (JSON object), for fields this API has no
+/// accessor for. The caller owns `*response_json_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_response_json(
+    logon: *const aa_logon,
+    response_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            read_string(logon, response_json_out, "response", |l| Some(l.response().raw.to_string()))
         })
     }
 }

@@ -1,81 +1,234 @@
-//! The shipped library: a default build (no test-only features) exports the C API and nothing
-//! of the virtual key, carries a SONAME with the major version, and exports every function the
-//! committed header declares.
+//! The shipped library exports exactly the C API: the libaa_logon.so this test run built (and a
+//! release build in target/release/, when there is one) exports as dynamic symbols precisely the
+//! functions include/aa_logon.h declares — nothing more (no testkit function, no Rust symbol),
+//! nothing less — and carries the SONAME libaa_logon.so.0. The test-only libaa_logon_testkit.so
+//! exports precisely the functions of aa_logon_testkit.h. Every item of both headers is documented.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[path = "support/header.rs"]
 mod header;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Builds the library exactly as shipped (default features) into its own target dir.
-fn shipped_library() -> PathBuf {
-    let target = repo().join("target/abi-default");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--lib", "-p", "aa-logon"])
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(repo())
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "default build of the library failed");
-    target.join("debug/libaa_logon.so")
-}
+#[path = "support/native.rs"]
+mod native;
 
 fn tool_output(tool: &str, args: &[&str], file: &Path) -> String {
     let output =
         Command::new(tool).args(args).arg(file).output().unwrap_or_else(|e| panic!("run {tool}: {e}"));
-    assert!(output.status.success(), "{tool} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{tool} {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Every defined dynamic symbol of `library` (`nm -D --defined-only`).
+fn exported_symbols(library: &Path) -> BTreeSet<String> {
+    tool_output("nm", &["-D", "--defined-only", "--format=just-symbols"], library)
+        .lines()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The differences between what `library` exports and what `header` declares, as readable lines.
+fn export_problems(library: &Path, header: &str, declared: &BTreeSet<String>) -> Vec<String> {
+    let exported = exported_symbols(library);
+    let mut problems = Vec::new();
+    for missing in declared.difference(&exported) {
+        problems.push(format!("{}: {missing} is declared in {header} but not exported", library.display()));
+    }
+    for extra in exported.difference(declared) {
+        problems.push(format!("{}: exports {extra}, which {header} does not declare", library.display()));
+    }
+    problems
+}
+
+/// The shipped libraries to check: this run's, and a release build when present.
+fn shipped_libraries() -> Vec<PathBuf> {
+    let mut libraries = vec![native::library()];
+    let release = header::repo_root().join("target/release").join(native::LIBRARY);
+    if release.is_file() {
+        libraries.push(release);
+    } else {
+        eprintln!("note: {} is not built; only this run's library is checked", release.display());
+    }
+    libraries
+}
+
 #[test]
-fn shipped_library_exports_the_api_and_no_test_symbols() {
-    let library = shipped_library();
-    let symbols = tool_output("nm", &["-D", "--defined-only", "--format=just-symbols"], &library);
-    let exported: Vec<&str> = symbols.lines().filter(|s| s.starts_with("aa_")).collect();
-    assert!(exported.contains(&"aa_logon_new"));
-    assert!(exported.contains(&"aa_logon_gather_sign_request"));
-    assert!(exported.contains(&"aa_logon_sign_with_device"));
-    let test_only: Vec<_> = exported.iter().filter(|s| s.contains("virtual")).collect();
-    assert!(test_only.is_empty(), "test-only symbols in the shipped library: {test_only:?}");
-    for (function, _) in header::functions().into_iter().filter(|(_, test_only)| !test_only) {
+fn shipped_library_exports_exactly_the_header_functions() {
+    let declared = header::function_names();
+    assert!(declared.len() > 40, "the header scan found only {} functions", declared.len());
+    assert!(declared.contains("aa_client_set_hid_io") && declared.contains("aa_logon_sign_with_device"));
+    let testkit = header::testkit_function_names();
+    for library in shipped_libraries() {
+        let mut problems = export_problems(&library, header::HEADER, &declared);
+        let exported = exported_symbols(&library);
+        for leaked in exported.intersection(&testkit) {
+            problems.push(format!("{}: exports the testkit function {leaked}", library.display()));
+        }
         assert!(
-            exported.contains(&function.as_str()),
-            "{function} is declared in the header but not exported"
+            problems.is_empty(),
+            "{} disagrees with the header:\n{}",
+            library.display(),
+            problems.join("\n")
+        );
+
+        let dynamic = tool_output("readelf", &["-d"], &library);
+        assert!(
+            dynamic.contains(&format!("Library soname: [{}]", native::SONAME)),
+            "{}: no SONAME {}:\n{dynamic}",
+            library.display(),
+            native::SONAME
         );
     }
+}
 
-    let dynamic = tool_output("readelf", &["-d"], &library);
-    assert!(
-        dynamic.contains("Library soname: [libaa_logon.so.0]"),
-        "no SONAME with the major version:\n{dynamic}"
-    );
+#[test]
+fn testkit_library_exports_exactly_its_header_functions() {
+    let declared = header::testkit_function_names();
+    for expected in ["aa_virtual_key_new", "aa_virtual_devices_hid_io", "aa_testkit_live_objects"] {
+        assert!(declared.contains(expected), "the testkit header scan missed {expected}: {declared:?}");
+    }
+    let shipped = header::function_names();
+    let overlap: Vec<_> = declared.intersection(&shipped).collect();
+    assert!(overlap.is_empty(), "functions declared by both headers: {overlap:?}");
+    let library = native::testkit_library();
+    let problems = export_problems(&library, header::TESTKIT_HEADER, &declared);
+    assert!(problems.is_empty(), "{} disagrees with its header:\n{}", library.display(), problems.join("\n"));
+}
+
+/// Whether `line` starts a header item that needs a doc comment right above it.
+fn is_item(line: &str) -> bool {
+    const STARTS: &[&str] = &[
+        // Functions, by return type.
+        "aa_status aa_",
+        "const char *aa_",
+        "size_t aa_",
+        "void aa_",
+        "bool aa_",
+        // Types.
+        "enum aa_",
+        "typedef struct aa_",
+        "typedef void (*aa_",
+        "typedef void *(*aa_",
+        "typedef int32_t (*aa_",
+        "typedef aa_status (*aa_",
+    ];
+    STARTS.iter().any(|start| line.starts_with(start))
+        // Enum variants and struct fields (function-pointer fields are named by their typedef's doc).
+        || line.trim_start().starts_with("AA_")
+        || is_field(line)
+}
+
+/// A member of a struct: an indented `type name;` line.
+fn is_field(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    line.starts_with("  ")
+        && !trimmed.starts_with('*')
+        && !trimmed.starts_with("/*")
+        && line.trim_end().ends_with(';')
+        && !line.contains('(')
+        && !line.trim_start().starts_with("aa_hid_")
+}
+
+/// Items of the header text `text` (named `name` in messages) without a doc comment ending right
+/// above them, and how many items there are.
+fn undocumented_items(name: &str, text: &str) -> (Vec<String>, usize) {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut undocumented = Vec::new();
+    let mut items = 0;
+    for (i, line) in lines.iter().enumerate() {
+        // Lines of a multi-line declaration belong to the item they continue.
+        let continues = i > 0
+            && !lines[i - 1].trim_end().ends_with([';', '{', '}', '/'])
+            && !lines[i - 1].trim().is_empty();
+        if !is_item(line) || (continues && !line.trim_start().starts_with("AA_")) {
+            continue;
+        }
+        items += 1;
+        // The doc block ends right above the item (enums' typedef lines follow their body).
+        let previous = lines[..i].iter().rev().find(|l| !l.trim().is_empty()).map_or("", |l| l.trim());
+        if !previous.ends_with("*/") {
+            undocumented.push(format!("{name}:{}: {}", i + 1, line.trim()));
+        }
+    }
+    (undocumented, items)
 }
 
 #[test]
 fn every_header_item_has_a_doc_comment() {
-    let header = std::fs::read_to_string(repo().join("include/aa_logon.h")).unwrap();
-    let lines: Vec<&str> = header.lines().collect();
     let mut undocumented = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        let item = line.starts_with("aa_status aa_")
-            || line.starts_with("const char *aa_")
-            || line.starts_with("enum aa_")
-            || line.starts_with("typedef struct aa_")
-            || line.starts_with("typedef void (*aa_")
-            || line.trim_start().starts_with("AA_");
-        if !item {
-            continue;
-        }
-        // The doc block ends right above the item (enums' typedef lines follow their body).
-        let previous = lines[..i].iter().rev().find(|l| !l.trim().is_empty()).map_or("", |l| l.trim());
-        if !previous.ends_with("*/") {
-            undocumented.push(line.trim().to_owned());
-        }
+    for (relative, at_least) in [(header::HEADER, 100), (header::TESTKIT_HEADER, 20)] {
+        let (missing, items) = undocumented_items(relative, &header::read_repo_file(relative));
+        assert!(items >= at_least, "{relative}: the item scan found only {items} items; is it broken?");
+        undocumented.extend(missing);
     }
     assert!(undocumented.is_empty(), "header items without a doc comment:\n{}", undocumented.join("\n"));
+}
+
+/// The doc scan itself: it finds undocumented items of every shape and passes documented ones.
+#[test]
+fn the_doc_scan_finds_undocumented_items() {
+    let text = "\
+/** Documented. */
+aa_status aa_documented(const char *a,
+                        struct aa_error **error_out);
+aa_status aa_plain(void);
+typedef int32_t (*aa_fn)(void *userdata,
+                         size_t len);
+typedef void *(*aa_open_fn)(void *userdata);
+typedef aa_status (*aa_sink)(void *list);
+typedef struct aa_thing {
+  /** Documented. */
+  const char *path;
+  uint16_t vendor_id;
+} aa_thing;
+enum aa_kind {
+  AA_KIND_ONE = 1,
+};
+";
+    let (undocumented, _) = undocumented_items("test.h", text);
+    let names: Vec<&str> =
+        undocumented.iter().map(|l| l.split_once(": ").map_or("", |(_, item)| item)).collect();
+    assert_eq!(
+        names,
+        [
+            "aa_status aa_plain(void);",
+            "typedef int32_t (*aa_fn)(void *userdata,",
+            "typedef void *(*aa_open_fn)(void *userdata);",
+            "typedef aa_status (*aa_sink)(void *list);",
+            "typedef struct aa_thing {",
+            "uint16_t vendor_id;",
+            "enum aa_kind {",
+            "AA_KIND_ONE = 1,",
+        ]
+    );
+}
+
+/// Every function the headers declare is reached by the item scan above, so none can slip by.
+#[test]
+fn the_doc_scan_sees_every_declared_function() {
+    for (relative, names) in [
+        (header::HEADER, header::function_names()),
+        (header::TESTKIT_HEADER, header::testkit_function_names()),
+    ] {
+        let text = header::read_repo_file(relative);
+        let mut unseen = Vec::new();
+        for name in names {
+            let seen = text.lines().any(|line| is_item(line) && line.contains(&format!("{name}(")));
+            if !seen {
+                unseen.push(name);
+            }
+        }
+        assert!(
+            unseen.is_empty(),
+            "{relative}: functions whose declaration line the doc scan misses: {unseen:?}"
+        );
+    }
 }

@@ -1,7 +1,8 @@
-//! Drives the C tests in tests/c/: the header must compile as C11 and C++ with warnings as
-//! errors (and survive double inclusion); each test_*.c program is compiled against
-//! include/aa_logon.h, linked to the built libaa_logon.so and run against the simulator — under
-//! valgrind (zero errors, nothing definitely or indirectly lost) when valgrind is installed.
+//! Drives the C tests in libaa_logon/tests/c/: both headers (include/aa_logon.h and the
+//! testkit's aa_logon_testkit.h) must compile as C11 and C++17 with warnings as errors (and
+//! survive double inclusion); each test_*.c program is compiled against them, linked to this
+//! run's libaa_logon.so and libaa_logon_testkit.so and run against the simulator — under valgrind
+//! (zero errors, nothing definitely or indirectly lost) when valgrind is installed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,8 +12,18 @@ use aa_sim::{SimConfig, Simulator};
 #[path = "support/native.rs"]
 mod native;
 
+/// The repository root (the directory above libaa_logon/).
 fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("libaa_logon/ has a parent")
+}
+
+/// libaa_logon/tests/c/.
+fn c_tests_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c")
+}
+
+fn include_dirs() -> [PathBuf; 2] {
+    [repo().join("include"), repo().join("testkit/capi/include")]
 }
 
 fn work_dir() -> PathBuf {
@@ -39,28 +50,46 @@ fn run(command: &mut Command) -> String {
 
 const STRICT: &[&str] = &["-Wall", "-Wextra", "-Wpedantic", "-Werror"];
 
+/// Compiles `source` for syntax only, as C11 and as C++17, with warnings as errors.
+fn check_syntax(source: &Path) {
+    for (standard, language) in [("-std=c11", "c"), ("-std=c++17", "c++")] {
+        let compiler = if language == "c" { "cc" } else { "c++" };
+        let mut command = Command::new(compiler);
+        command.args([standard, "-x", language, "-fsyntax-only"]).args(STRICT);
+        for dir in include_dirs() {
+            command.arg("-I").arg(dir);
+        }
+        run(command.arg(source));
+    }
+}
+
 #[test]
-fn header_compiles_as_c11_and_cpp_and_survives_double_inclusion() {
-    let source = work_dir().join("header_twice.c");
+fn headers_compile_as_c11_and_cpp17_and_survive_double_inclusion() {
+    let dir = work_dir();
+    let shipped = dir.join("header_twice.c");
     std::fs::write(
-        &source,
-        "#include \"aa_logon.h\"\n#include \"aa_logon.h\"\nint main(void) { return aa_status_str(AA_STATUS_OK) == 0; }\n",
+        &shipped,
+        "#include \"aa_logon.h\"\n#include \"aa_logon.h\"\n\
+         int main(void) { return sizeof(aa_hid_io) + sizeof(aa_hid_device_info) == 0 || !aa_status_str(AA_STATUS_OK); }\n",
     )
     .unwrap();
-    let include = repo().join("include");
-    for define in [None, Some("-DAA_LOGON_VIRTUAL_DEVICE")] {
-        let mut c = Command::new("cc");
-        c.args(["-std=c11", "-fsyntax-only"]).args(STRICT).arg("-I").arg(&include).arg(&source);
-        c.args(define);
-        run(&mut c);
-        let mut cpp = Command::new("c++");
-        cpp.args(["-std=c++17", "-x", "c++", "-fsyntax-only"])
-            .args(STRICT)
-            .arg("-I")
-            .arg(&include)
-            .arg(&source);
-        cpp.args(define);
-        run(&mut cpp);
+    check_syntax(&shipped);
+    // The testkit header includes aa_logon.h itself: either order, each twice.
+    for (name, first, second) in [
+        ("testkit_header_twice.c", "aa_logon_testkit.h", "aa_logon.h"),
+        ("testkit_header_after.c", "aa_logon.h", "aa_logon_testkit.h"),
+    ] {
+        let source = dir.join(name);
+        std::fs::write(
+            &source,
+            format!(
+                "#include \"{first}\"\n#include \"{second}\"\n#include \"{first}\"\n#include \"{second}\"\n\
+                 int main(void) {{ aa_virtual_key *key = 0; aa_presence p = AA_PRESENCE_ON_DEMAND; (void)p;\n\
+                 return aa_virtual_key_free(key) != AA_STATUS_OK; }}\n"
+            ),
+        )
+        .unwrap();
+        check_syntax(&source);
     }
 }
 
@@ -73,28 +102,31 @@ fn simulator(name: &str) -> (Simulator, PathBuf) {
     (sim, ca)
 }
 
+/// `-L` and rpath for the directories of both libraries.
+fn link_args(command: &mut Command) -> &mut Command {
+    for dir in [native::library_dir(), native::testkit_library_dir()] {
+        command.arg("-L").arg(dir).arg(format!("-Wl,-rpath,{}", dir.display()));
+    }
+    command
+}
+
 fn compile(name: &str) -> PathBuf {
     let exe = work_dir().join(name);
     let mut cc = Command::new("cc");
-    cc.args(["-std=c11", "-g", "-DAA_LOGON_VIRTUAL_DEVICE"])
-        .args(STRICT)
-        .arg("-I")
-        .arg(repo().join("include"))
-        .arg(repo().join("tests/c").join(format!("{name}.c")))
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(native::library_dir())
-        .arg(format!("-Wl,-rpath,{}", native::library_dir().display()))
-        .args(["-laa_logon", "-lpthread"]);
+    cc.args(["-std=c11", "-g"]).args(STRICT);
+    for dir in include_dirs() {
+        cc.arg("-I").arg(dir);
+    }
+    cc.arg(c_tests_dir().join(format!("{name}.c"))).arg("-o").arg(&exe);
+    link_args(&mut cc).args(["-laa_logon", "-laa_logon_testkit", "-lpthread"]);
     run(&mut cc);
     exe
 }
 
-/// Makes the loader take this run's library: cargo's own LD_LIBRARY_PATH for tests lists
+/// Makes the loader take this run's libraries: cargo's own LD_LIBRARY_PATH for tests lists
 /// target/<profile>, where an older build's libaa_logon.so.0 may linger, and it wins over rpath.
 fn with_this_library(command: &mut Command) -> &mut Command {
-    let mut paths = vec![native::library_dir().to_path_buf()];
+    let mut paths = vec![native::library_dir().to_path_buf(), native::testkit_library_dir().to_path_buf()];
     paths.extend(std::env::var_os("LD_LIBRARY_PATH").iter().flat_map(std::env::split_paths));
     command.env("LD_LIBRARY_PATH", std::env::join_paths(paths).expect("LD_LIBRARY_PATH"))
 }
@@ -115,7 +147,7 @@ fn run_c_test(name: &str) {
     let (sim, ca) = simulator(name);
     let mut checked = Command::new("valgrind");
     with_this_library(&mut checked)
-        .arg(format!("--suppressions={}", repo().join("tests/c/valgrind.supp").display()))
+        .arg(format!("--suppressions={}", c_tests_dir().join("valgrind.supp").display()))
         .args([
             "--error-exitcode=97",
             "--leak-check=full",
@@ -149,6 +181,11 @@ fn c_cancel_from_another_thread() {
 #[test]
 fn c_misuse_is_reported_not_crashing() {
     run_c_test("test_misuse");
+}
+
+#[test]
+fn c_custom_transport_carries_a_logon() {
+    run_c_test("test_custom_transport");
 }
 
 #[test]

@@ -1,10 +1,16 @@
 //! Shared helpers of the fido_* integration tests: sign requests for virtual keys, prompt
-//! recording and independent verification of a signResponse with p256.
+//! recording (and waiting on prompts), a guard against hangs, and independent verification of a
+//! signResponse with p256.
+//!
+//! The tests wait on events (a prompt, the key asking for a touch), never on the clock: fixed
+//! sleeps race a loaded machine, and latency belongs in benchmarks.
 // Each test binary includes this module and uses a different subset of it.
 #![allow(dead_code)]
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use aa_logon::fido::{Prompt, SignOptions, SignRequest, SignResponse};
 use aa_virtual_key::VirtualKey;
@@ -27,16 +33,74 @@ pub fn request_for(key: &VirtualKey) -> SignRequest {
     }
 }
 
+/// How long a test waits for an event before it calls the code under test hung. A safety net only,
+/// never a latency check: every awaited event comes within a poll interval or two.
+pub const HANG_GUARD: Duration = Duration::from_secs(30);
+
+/// The prompts a sign operation showed, in order; other threads can wait for one to appear.
+#[derive(Debug, Default)]
+pub struct Prompts {
+    seen: Mutex<Vec<Prompt>>,
+    changed: Condvar,
+}
+
+impl Prompts {
+    /// Every prompt shown so far, in order.
+    pub fn seen(&self) -> Vec<Prompt> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn push(&self, prompt: Prompt) {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner).push(prompt);
+        self.changed.notify_all();
+    }
+
+    /// Blocks until `prompt` has been shown (now or earlier); panics after [`HANG_GUARD`].
+    pub fn wait_for(&self, prompt: Prompt) {
+        let deadline = Instant::now() + HANG_GUARD;
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        while !seen.contains(&prompt) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no {prompt:?} prompt within {HANG_GUARD:?}; prompts: {seen:?}");
+            seen = self.changed.wait_timeout(seen, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+}
+
 /// Sign options with `timeout` and a prompt recorder.
-pub fn options(timeout: Duration) -> (SignOptions, Arc<Mutex<Vec<Prompt>>>) {
-    let prompts = Arc::new(Mutex::new(Vec::new()));
+pub fn options(timeout: Duration) -> (SignOptions, Arc<Prompts>) {
+    let prompts = Arc::new(Prompts::default());
     let recorder = prompts.clone();
     let options = SignOptions {
         timeout,
-        prompt: Some(Arc::new(move |prompt| recorder.lock().unwrap().push(prompt))),
+        prompt: Some(Arc::new(move |prompt| recorder.push(prompt))),
         ..SignOptions::default()
     };
     (options, prompts)
+}
+
+/// Blocks until `key` refused a request for lack of user presence (it blinks), as a user reacts
+/// to the blinking; panics after [`HANG_GUARD`].
+pub fn wait_until_blinking(key: &VirtualKey) {
+    assert!(key.wait_for_touch_request(HANG_GUARD), "the key was never asked for a touch");
+}
+
+/// Runs `operation` on its own thread and returns its result, or panics if it is still running
+/// after [`HANG_GUARD`]. A safety net for operations that must end by themselves (at their own
+/// timeout, or at once); not a latency check. A panic in `operation` is passed on.
+pub fn without_hanging<T: Send + 'static>(operation: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = mpsc::channel();
+    let worker = thread::spawn(move || {
+        let _ = done.send(operation());
+    });
+    match result.recv_timeout(HANG_GUARD) {
+        Ok(value) => value,
+        Err(RecvTimeoutError::Timeout) => panic!("still running after {HANG_GUARD:?}: hung"),
+        Err(RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the worker ended without sending its result"),
+        },
+    }
 }
 
 /// Checks the signResponse the way AA does: clientData content, then the ECDSA signature over

@@ -12,6 +12,12 @@ namespace AaLogon
     {
         private readonly ClientHandle _handle;
 
+        // Guards the client's device source: the transport set last, and the testkit's device set
+        // that VirtualKey.AttachTo plugs keys into (created on the first attach, owned by the client).
+        private readonly object _devicesLock = new object();
+        private Testing.VirtualDevices _virtualDevices;
+        private bool _ownsVirtualDevices;
+
         /// <summary>
         /// Creates a client. No network traffic happens yet: the endpoint session is created on first use.
         /// </summary>
@@ -27,7 +33,7 @@ namespace AaLogon
             {
                 ClientHandle client;
                 IntPtr error;
-                uint status = NativeMethods.aa_client_new(native, out client, out error);
+                AaStatus status = NativeMethods.aa_client_new(native, out client, out error);
                 _handle = Interop.Created(status, client, error);
             }
         }
@@ -54,7 +60,7 @@ namespace AaLogon
             byte[] method = Utf8.Encode(methodId, nameof(methodId));
             LogonHandle logon;
             IntPtr error;
-            uint status = NativeMethods.aa_logon_new(Handle, user, evt, method, out logon, out error);
+            AaStatus status = NativeMethods.aa_logon_new(Handle, user, evt, method, out logon, out error);
             return new AaLogon(Interop.Created(status, logon, error));
         }
 
@@ -99,6 +105,94 @@ namespace AaLogon
             Interop.Check(NativeMethods.aa_client_logout(Handle, id, out error), error);
         }
 
+        /// <summary>
+        /// Makes the client reach its security keys through <paramref name="transport"/> instead of
+        /// the operating system's USB HID devices, for every later sign and device listing of the
+        /// client and of the logons started from it (a sign already running keeps its devices).
+        /// Null switches back to USB HID. Replaces the virtual keys attached with
+        /// <see cref="Testing.VirtualKey.AttachTo"/>, if any.
+        /// </summary>
+        /// <remarks>
+        /// The transport is kept reachable until the library releases it — when neither the client
+        /// nor any of its logons or open devices uses it any more — and then told so through
+        /// <see cref="HidTransport"/>'s OnReleased.
+        /// </remarks>
+        public void SetHidTransport(HidTransport transport)
+        {
+            lock (_devicesLock)
+            {
+                ClientHandle handle = Handle;
+                IntPtr error;
+                if (transport == null)
+                {
+                    Interop.Check(NativeMethods.aa_client_set_hid_io(handle, IntPtr.Zero, out error), error);
+                }
+                else
+                {
+                    NativeMethods.aa_hid_io io = HidTransportBridge.Register(transport);
+                    AaStatus status = NativeMethods.aa_client_set_hid_io(handle, ref io, out error);
+                    if (status != AaStatus.Ok && status != AaStatus.Panic)
+                    {
+                        // Not taken over, so never released by the library (after a panic it may
+                        // have been: then the state is left to leak rather than freed twice).
+                        HidTransportBridge.Abandon(io);
+                    }
+                    Interop.Check(status, error);
+                }
+                ForgetVirtualDevices();
+            }
+        }
+
+        /// <summary>
+        /// Runs <paramref name="action"/> with the testkit device set this client reaches, under the
+        /// client's device lock; with <paramref name="create"/>, first makes one (owned by the
+        /// client) and switches the client to it when there is none. The set is null otherwise.
+        /// </summary>
+        internal void WithVirtualDevices(bool create, Action<Testing.VirtualDevices> action)
+        {
+            lock (_devicesLock)
+            {
+                ClientHandle handle = Handle;
+                if (_virtualDevices == null && create)
+                {
+                    var devices = new Testing.VirtualDevices();
+                    try
+                    {
+                        devices.SetOn(handle);
+                    }
+                    catch
+                    {
+                        devices.Dispose();
+                        throw;
+                    }
+                    _virtualDevices = devices;
+                    _ownsVirtualDevices = true;
+                }
+                action(_virtualDevices);
+            }
+        }
+
+        /// <summary>Makes the client reach the keys of <paramref name="devices"/> (which the caller keeps owning).</summary>
+        internal void UseVirtualDevices(Testing.VirtualDevices devices)
+        {
+            lock (_devicesLock)
+            {
+                devices.SetOn(Handle);
+                ForgetVirtualDevices();
+                _virtualDevices = devices;
+            }
+        }
+
+        private void ForgetVirtualDevices()
+        {
+            if (_ownsVirtualDevices)
+            {
+                _virtualDevices.Dispose();
+            }
+            _virtualDevices = null;
+            _ownsVirtualDevices = false;
+        }
+
         /// <summary>The FIDO security keys present now (the virtual keys, for a client in a test).</summary>
         public IReadOnlyList<DeviceInfo> GetDevices()
         {
@@ -112,6 +206,11 @@ namespace AaLogon
         public void Dispose()
         {
             _handle.Dispose();
+            lock (_devicesLock)
+            {
+                // The library's io keeps the device set itself alive for the client's logons.
+                ForgetVirtualDevices();
+            }
         }
     }
 }

@@ -87,10 +87,11 @@ namespace AaLogon
         /// <summary>Builds the native options; the caller disposes them.</summary>
         internal ClientOptionsHandle CreateNative()
         {
+            LibraryLoader.EnsureLoaded();
             byte[] secret = Utf8.Encode(EndpointSecret, nameof(EndpointSecret));
             ClientOptionsHandle options;
             IntPtr error;
-            uint status;
+            AaStatus status;
             try
             {
                 status = NativeMethods.aa_client_options_new(Utf8.Encode(BaseUrl, nameof(BaseUrl)),
@@ -159,6 +160,6 @@ namespace AaLogon
             return (uint)ms;
         }
 
-        private delegate uint StringSetter(ClientOptionsHandle options, byte[] value, out IntPtr error);
+        private delegate AaStatus StringSetter(ClientOptionsHandle options, byte[] value, out IntPtr error);
     }
 }

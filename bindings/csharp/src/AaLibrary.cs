@@ -8,16 +8,37 @@ namespace AaLogon
     {
         // The one delegate ever given to aa_set_log_callback: static, so it is never collected
         // while the library may call it from any thread.
-        private static readonly NativeMethods.LogCallback LogTrampoline = OnLog;
+        private static readonly NativeMethods.aa_log_callback LogTrampoline = OnLog;
         private static readonly object LogLock = new object();
         private static Action<LogLevel, string> _logHandler;
         private static long _logHandlerFailures;
 
         /// <summary>The native library's version ("MAJOR.MINOR.PATCH").</summary>
-        /// <exception cref="DllNotFoundException">The native library (libaa_logon.so / aa_logon.dll) cannot be found.</exception>
+        /// <exception cref="DllNotFoundException">
+        /// The native library (libaa_logon.so / aa_logon.dll / libaa_logon.dylib) cannot be loaded;
+        /// the message lists every place the runtime looked. Any first call into the library
+        /// reports a missing library this way.
+        /// </exception>
         public static string Version
         {
-            get { return Utf8.Copy(NativeMethods.aa_version()); }
+            get
+            {
+                LibraryLoader.EnsureLoaded();
+                return Utf8.Copy(NativeMethods.aa_version());
+            }
+        }
+
+        /// <summary>
+        /// The version of include/aa_logon.h this binding was generated from ("MAJOR.MINOR.PATCH");
+        /// compare with <see cref="Version"/>, the loaded library's.
+        /// </summary>
+        public static string HeaderVersion
+        {
+            get
+            {
+                return NativeMethods.AA_LOGON_VERSION_MAJOR + "." + NativeMethods.AA_LOGON_VERSION_MINOR + "." +
+                       NativeMethods.AA_LOGON_VERSION_PATCH;
+            }
         }
 
         /// <summary>
@@ -29,6 +50,7 @@ namespace AaLogon
         {
             get
             {
+                LibraryLoader.EnsureLoaded();
                 UIntPtr count;
                 Interop.Check(NativeMethods.aa_live_objects(out count), IntPtr.Zero);
                 return count.ToUInt64();
@@ -44,7 +66,7 @@ namespace AaLogon
         /// <summary>The library's description of a status code (e.g. "success").</summary>
         public static string DescribeStatus(AaStatus status)
         {
-            return Interop.StatusText((uint)status);
+            return Interop.StatusText(status);
         }
 
         /// <summary>
@@ -61,6 +83,7 @@ namespace AaLogon
             {
                 throw new ArgumentOutOfRangeException(nameof(maxLevel), maxLevel, "Not a log level.");
             }
+            LibraryLoader.EnsureLoaded();
             lock (LogLock)
             {
                 bool off = handler == null || maxLevel == LogLevel.Off;
@@ -70,10 +93,10 @@ namespace AaLogon
                     // Installed before the library can call it, so no message finds the old one.
                     Volatile.Write(ref _logHandler, handler);
                 }
-                uint status = off
+                AaStatus status = off
                     ? NativeMethods.aa_set_log_callback(null, IntPtr.Zero, (uint)LogLevel.Off)
                     : NativeMethods.aa_set_log_callback(LogTrampoline, IntPtr.Zero, (uint)maxLevel);
-                if (status != NativeMethods.StatusOk)
+                if (status != AaStatus.Ok)
                 {
                     Volatile.Write(ref _logHandler, previous);
                     throw Interop.ToException(status, IntPtr.Zero);
@@ -85,7 +108,7 @@ namespace AaLogon
             }
         }
 
-        private static void OnLog(IntPtr userdata, uint level, IntPtr message)
+        private static void OnLog(IntPtr userdata, LogLevel level, IntPtr message)
         {
             // Called from native code on any thread: nothing may propagate out of here.
             try
@@ -93,7 +116,7 @@ namespace AaLogon
                 Action<LogLevel, string> handler = Volatile.Read(ref _logHandler);
                 if (handler != null)
                 {
-                    handler((LogLevel)level, Utf8.Copy(message));
+                    handler(level, Utf8.Copy(message));
                 }
             }
             catch

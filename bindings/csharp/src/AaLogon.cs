@@ -23,7 +23,7 @@ namespace AaLogon
     {
         // One static trampoline for every call, so the delegate the library holds can never be
         // collected; each call's state travels through userdata as a GCHandle.
-        private static readonly NativeMethods.PromptCallback PromptTrampoline = OnPrompt;
+        private static readonly NativeMethods.aa_prompt_callback PromptTrampoline = OnPrompt;
 
         private readonly LogonHandle _handle;
         private int _runningSigns;
@@ -43,10 +43,10 @@ namespace AaLogon
         {
             get
             {
-                uint status;
+                LogonStatus status;
                 IntPtr error;
                 Interop.Check(NativeMethods.aa_logon_server_status(Handle, out status, out error), error);
-                return (LogonStatus)status;
+                return status;
             }
         }
 
@@ -95,32 +95,6 @@ namespace AaLogon
             get { return GetOptionalString(NativeMethods.aa_logon_sign_response_json); }
         }
 
-        /// <summary>The method ids completed so far (e.g. "LDAP_PASSWORD:1").</summary>
-        public IReadOnlyList<string> CompletedMethods
-        {
-            get
-            {
-                string json = GetString(NativeMethods.aa_logon_completed_methods_json);
-                return Json.ToStrings(Json.Parse(json), "the completed methods");
-            }
-        }
-
-        /// <summary>The chains the server offers for this logon.</summary>
-        public IReadOnlyList<Chain> Chains
-        {
-            get
-            {
-                string json = GetString(NativeMethods.aa_logon_chains_json);
-                return Json.ToList(Json.Parse(json), "the chains", Chain.FromJson);
-            }
-        }
-
-        /// <summary>The server's last answer exactly as received (a JSON object), for fields without a property.</summary>
-        public string ResponseJson
-        {
-            get { return GetString(NativeMethods.aa_logon_response_json); }
-        }
-
         /// <summary>
         /// A <c>user_*</c> field of the last answer by its AA name ("user_name", "user_id",
         /// "user_email", "user_sid", …), or null when the server did not send it.
@@ -134,6 +108,27 @@ namespace AaLogon
         }
 
         /// <summary>
+        /// Every <c>user_*</c> field of the last answer (and <c>repo_id</c>, <c>tenant_name</c>) by its
+        /// AA name, read in one call: what <see cref="GetUserField"/> gives one at a time. Numbers and
+        /// booleans come as text; empty before the server sent any.
+        /// </summary>
+        public IReadOnlyDictionary<string, string> GetUserFields()
+        {
+            string json = GetString(NativeMethods.aa_logon_user_json);
+            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (KeyValuePair<string, object> field in Json.AsObject(Json.Parse(json), "the user fields"))
+            {
+                var value = field.Value as string;
+                if (value == null)
+                {
+                    throw new MalformedServerDataException("The user field " + field.Key + " is not a string.");
+                }
+                fields.Add(field.Key, value);
+            }
+            return fields;
+        }
+
+        /// <summary>
         /// Asks the server for the U2F sign request of the current method (which must be U2F:1):
         /// one entry per security key enrolled for the user. Only needed to sign elsewhere and
         /// <see cref="ForwardSignResponse"/>; <see cref="SignWithDevice"/> gathers it itself.
@@ -141,22 +136,9 @@ namespace AaLogon
         /// <exception cref="MisuseException">The current method is not U2F:1 (<see cref="AaStatus.InvalidState"/>).</exception>
         public IReadOnlyList<SignRequest> GatherSignRequest()
         {
-            GetString(NativeMethods.aa_logon_gather_sign_request); // the same data, read field by field below
-            LogonHandle handle = Handle;
-            UIntPtr count;
-            IntPtr error;
-            Interop.Check(NativeMethods.aa_logon_sign_request_count(handle, out count, out error), error);
-            var requests = new SignRequest[(int)count.ToUInt32()];
-            for (int i = 0; i < requests.Length; i++)
-            {
-                var index = new UIntPtr((uint)i);
-                requests[i] = new SignRequest(
-                    ReadSignRequestField(handle, index, global::AaLogon.SignRequestField.KeyHandle),
-                    ReadSignRequestField(handle, index, global::AaLogon.SignRequestField.Challenge),
-                    ReadSignRequestField(handle, index, global::AaLogon.SignRequestField.AppId),
-                    ReadSignRequestField(handle, index, global::AaLogon.SignRequestField.Version));
-            }
-            return requests;
+            string json = GetString(NativeMethods.aa_logon_gather_sign_request);
+            var answer = Json.AsObject(Json.Parse(json), "the sign request");
+            return Json.GetList(answer, "signRequests", SignRequest.FromJson);
         }
 
         /// <summary>
@@ -184,7 +166,7 @@ namespace AaLogon
             LogonHandle handle = Handle;
             var call = new PromptCall(prompt, handle);
             GCHandle callHandle = GCHandle.Alloc(call);
-            uint status;
+            AaStatus status;
             IntPtr error;
             Interlocked.Increment(ref _runningSigns);
             try
@@ -243,7 +225,7 @@ namespace AaLogon
         public LogonStatus Answer(string answer)
         {
             byte[] secret = Utf8.Encode(answer, nameof(answer));
-            uint status;
+            AaStatus status;
             IntPtr error;
             try
             {
@@ -325,13 +307,7 @@ namespace AaLogon
             return Interop.GetOptionalString((out IntPtr value, out IntPtr error) => call(handle, out value, out error));
         }
 
-        private static string ReadSignRequestField(LogonHandle handle, UIntPtr index, global::AaLogon.SignRequestField field)
-        {
-            return Interop.GetString((out IntPtr value, out IntPtr error) =>
-                NativeMethods.aa_logon_sign_request_field(handle, index, (uint)field, out value, out error));
-        }
-
-        private static void OnPrompt(IntPtr userdata, uint prompt)
+        private static void OnPrompt(IntPtr userdata, Prompt prompt)
         {
             // Runs on the thread inside aa_logon_sign_with_device: nothing may propagate out of here.
             try
@@ -343,14 +319,14 @@ namespace AaLogon
                 }
                 try
                 {
-                    call.Prompt((Prompt)prompt);
+                    call.Prompt(prompt);
                 }
                 catch (Exception e)
                 {
                     call.Failure = e;
                     // Once touched, the signature is on its way and the call ends by itself; a
                     // cancel then would linger and cancel the next SignWithDevice instead.
-                    if (prompt != (uint)global::AaLogon.Prompt.Touched)
+                    if (prompt != global::AaLogon.Prompt.Touched)
                     {
                         NativeMethods.aa_logon_cancel(call.Handle);
                     }
@@ -363,7 +339,7 @@ namespace AaLogon
             }
         }
 
-        private delegate uint LogonStringCall(LogonHandle logon, out IntPtr value, out IntPtr error);
+        private delegate AaStatus LogonStringCall(LogonHandle logon, out IntPtr value, out IntPtr error);
 
         /// <summary>The state of one <see cref="SignWithDevice"/> call, reached through its userdata.</summary>
         private sealed class PromptCall

@@ -5,8 +5,9 @@ namespace AaLogon
     /// <summary>
     /// A failure reported by the aa_logon library. <see cref="Status"/> is the library's status
     /// code; <see cref="Msgid"/>, <see cref="HttpStatus"/> and <see cref="Reason"/> carry the AA
-    /// server's details when the failure came from the server. Subclasses group the status codes;
-    /// catch this type to handle every library failure.
+    /// server's details when the failure came from the server, <see cref="DeviceCodeKind"/> and
+    /// <see cref="DeviceCode"/> the security key's own error code when a key reported one.
+    /// Subclasses group the status codes; catch this type to handle every library failure.
     /// </summary>
     public class AaException : Exception
     {
@@ -17,14 +18,19 @@ namespace AaLogon
         /// <param name="httpStatus">The HTTP status of the AA server's answer, or null.</param>
         /// <param name="reason">The AA server's reason (e.g. "PASSWORD_WRONG"), or null.</param>
         /// <param name="innerException">The exception that caused this one, or null.</param>
+        /// <param name="deviceCodeKind">The family of the security key's own error code, or null.</param>
+        /// <param name="deviceCode">The security key's own error code, or null.</param>
         public AaException(AaStatus status, string message, string msgid = null, int? httpStatus = null,
-            string reason = null, Exception innerException = null)
+            string reason = null, Exception innerException = null, DeviceCodeKind? deviceCodeKind = null,
+            uint? deviceCode = null)
             : base(message, innerException)
         {
             Status = status;
             Msgid = msgid;
             HttpStatus = httpStatus;
             Reason = reason;
+            DeviceCodeKind = deviceCodeKind;
+            DeviceCode = deviceCode;
         }
 
         /// <summary>The library's status code of the failure.</summary>
@@ -38,6 +44,20 @@ namespace AaLogon
 
         /// <summary>The AA server's reason (e.g. "PASSWORD_WRONG"), or null when there is none.</summary>
         public string Reason { get; }
+
+        /// <summary>
+        /// Which family <see cref="DeviceCode"/> belongs to — a CTAPHID error byte, an ISO 7816
+        /// status word of a U2F answer, or a CTAP2 status — or null when the failure carries no
+        /// device code (it did not come from a key, or the key was unplugged). Set for
+        /// <see cref="DeviceException"/> and, when a key caused it, <see cref="NoMatchingKeyException"/>.
+        /// </summary>
+        public DeviceCodeKind? DeviceCodeKind { get; internal set; }
+
+        /// <summary>
+        /// The security key's own error code (e.g. 0x6985 for an ISO 7816 status word, SW1 in the
+        /// high byte), or null when the failure carries none; see <see cref="DeviceCodeKind"/>.
+        /// </summary>
+        public uint? DeviceCode { get; internal set; }
 
         /// <summary>
         /// A new exception of the class that represents <paramref name="status"/>, carrying the

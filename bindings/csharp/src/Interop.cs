@@ -7,14 +7,14 @@ namespace AaLogon
     internal static class Interop
     {
         /// <summary>A call that writes a caller-owned string (or nothing, on failure).</summary>
-        internal delegate uint StringCall(out IntPtr value, out IntPtr error);
+        internal delegate AaStatus StringCall(out IntPtr value, out IntPtr error);
 
-        private delegate uint ErrorStringCall(ErrorHandle error, out IntPtr text);
+        private delegate AaStatus ErrorStringCall(ErrorHandle error, out IntPtr text);
 
         /// <summary>Throws the exception for a failed call; frees the error either way.</summary>
-        internal static void Check(uint status, IntPtr error)
+        internal static void Check(AaStatus status, IntPtr error)
         {
-            if (status != NativeMethods.StatusOk)
+            if (status != AaStatus.Ok)
             {
                 throw ToException(status, error);
             }
@@ -25,9 +25,9 @@ namespace AaLogon
         /// The handle a constructor-like call wrote to its <c>out</c> parameter; on failure the
         /// (invalid) handle is disposed and the call's exception thrown.
         /// </summary>
-        internal static T Created<T>(uint status, T handle, IntPtr error) where T : SafeHandle
+        internal static T Created<T>(AaStatus status, T handle, IntPtr error) where T : SafeHandle
         {
-            if (status != NativeMethods.StatusOk && handle != null)
+            if (status != AaStatus.Ok && handle != null)
             {
                 handle.Dispose();
             }
@@ -45,10 +45,12 @@ namespace AaLogon
         }
 
         /// <summary>Reads everything <paramref name="error"/> says, frees it, and builds the typed exception.</summary>
-        internal static AaException ToException(uint status, IntPtr error)
+        internal static AaException ToException(AaStatus status, IntPtr error)
         {
             string message = null, msgid = null, reason = null;
             int? httpStatus = null;
+            DeviceCodeKind? deviceCodeKind = null;
+            uint? deviceCode = null;
             if (error != IntPtr.Zero)
             {
                 using (var handle = new ErrorHandle(error))
@@ -57,9 +59,16 @@ namespace AaLogon
                     msgid = ErrorString(NativeMethods.aa_error_msgid, handle);
                     reason = ErrorString(NativeMethods.aa_error_reason, handle);
                     ushort http;
-                    if (NativeMethods.aa_error_http_status(handle, out http) == NativeMethods.StatusOk)
+                    if (NativeMethods.aa_error_http_status(handle, out http) == AaStatus.Ok)
                     {
                         httpStatus = http;
+                    }
+                    DeviceCodeKind kind;
+                    uint code;
+                    if (NativeMethods.aa_error_device_code(handle, out kind, out code) == AaStatus.Ok)
+                    {
+                        deviceCodeKind = kind;
+                        deviceCode = code;
                     }
                 }
             }
@@ -67,27 +76,31 @@ namespace AaLogon
             {
                 message = StatusText(status);
             }
-            return AaException.Create((AaStatus)status, message, msgid, httpStatus, reason);
+            AaException exception = AaException.Create(status, message, msgid, httpStatus, reason);
+            exception.DeviceCodeKind = deviceCodeKind;
+            exception.DeviceCode = deviceCode;
+            return exception;
         }
 
         /// <summary>One string of an error, or null when it has none.</summary>
         private static string ErrorString(ErrorStringCall call, ErrorHandle error)
         {
             IntPtr text;
-            return call(error, out text) == NativeMethods.StatusOk ? Utf8.Take(text) : null;
+            return call(error, out text) == AaStatus.Ok ? Utf8.Take(text) : null;
         }
 
         /// <summary>The library's static description of a status code.</summary>
-        internal static string StatusText(uint status)
+        internal static string StatusText(AaStatus status)
         {
-            return Utf8.Copy(NativeMethods.aa_status_str(status));
+            LibraryLoader.EnsureLoaded();
+            return Utf8.Copy(NativeMethods.aa_status_str((uint)status));
         }
 
         /// <summary>Runs a string-returning call; throws on any failure.</summary>
         internal static string GetString(StringCall call)
         {
             IntPtr value, error;
-            uint status = call(out value, out error);
+            AaStatus status = call(out value, out error);
             Check(status, error);
             return Utf8.Take(value);
         }
@@ -96,8 +109,8 @@ namespace AaLogon
         internal static string GetOptionalString(StringCall call)
         {
             IntPtr value, error;
-            uint status = call(out value, out error);
-            if (status == NativeMethods.StatusNotAvailable)
+            AaStatus status = call(out value, out error);
+            if (status == AaStatus.NotAvailable)
             {
                 Discard(error);
                 return null;

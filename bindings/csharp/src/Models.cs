@@ -25,6 +25,20 @@ namespace AaLogon
 
         /// <summary>The U2F version, "U2F_V2".</summary>
         public string Version { get; }
+
+        /// <summary>One entry of <c>{"signRequests":[{"version","challenge","keyHandle","appId"},…]}</c>.</summary>
+        internal static SignRequest FromJson(object value)
+        {
+            var obj = Json.AsObject(value, "a sign request");
+            return new SignRequest(Required(obj, "keyHandle"), Required(obj, "challenge"), Required(obj, "appId"),
+                Required(obj, "version"));
+        }
+
+        private static string Required(Dictionary<string, object> obj, string name)
+        {
+            return Json.GetString(obj, name) ??
+                   throw new MalformedServerDataException("a sign request has no \"" + name + "\"");
+        }
     }
 
     /// <summary>An authentication chain: the methods a user passes, in order, to log on.</summary>

@@ -17,17 +17,17 @@ namespace AaLogon
 
         protected sealed override bool ReleaseHandle()
         {
-            return Free(handle) == NativeMethods.StatusOk;
+            return Free(handle) == AaStatus.Ok;
         }
 
         /// <summary>Calls the <c>aa_*_free</c> function of this handle's type.</summary>
-        protected abstract uint Free(IntPtr value);
+        protected abstract AaStatus Free(IntPtr value);
     }
 
     /// <summary>An <c>aa_client_options *</c>; released with <c>aa_client_options_free</c>.</summary>
     internal sealed class ClientOptionsHandle : NativeHandle
     {
-        protected override uint Free(IntPtr value)
+        protected override AaStatus Free(IntPtr value)
         {
             return NativeMethods.aa_client_options_free(value);
         }
@@ -36,7 +36,7 @@ namespace AaLogon
     /// <summary>An <c>aa_client *</c>; released with <c>aa_client_free</c>.</summary>
     internal sealed class ClientHandle : NativeHandle
     {
-        protected override uint Free(IntPtr value)
+        protected override AaStatus Free(IntPtr value)
         {
             return NativeMethods.aa_client_free(value);
         }
@@ -45,7 +45,7 @@ namespace AaLogon
     /// <summary>An <c>aa_logon *</c>; released with <c>aa_logon_free</c>.</summary>
     internal sealed class LogonHandle : NativeHandle
     {
-        protected override uint Free(IntPtr value)
+        protected override AaStatus Free(IntPtr value)
         {
             return NativeMethods.aa_logon_free(value);
         }
@@ -63,18 +63,27 @@ namespace AaLogon
             SetHandle(error);
         }
 
-        protected override uint Free(IntPtr value)
+        protected override AaStatus Free(IntPtr value)
         {
             return NativeMethods.aa_error_free(value);
         }
     }
 
-    /// <summary>An <c>aa_virtual_key *</c> (test-only); released with <c>aa_virtual_key_free</c>.</summary>
+    /// <summary>An <c>aa_virtual_key *</c> of libaa_logon_testkit; released with <c>aa_virtual_key_free</c>.</summary>
     internal sealed class VirtualKeyHandle : NativeHandle
     {
-        protected override uint Free(IntPtr value)
+        protected override AaStatus Free(IntPtr value)
         {
             return NativeMethods.aa_virtual_key_free(value);
+        }
+    }
+
+    /// <summary>An <c>aa_virtual_devices *</c> of libaa_logon_testkit; released with <c>aa_virtual_devices_free</c>.</summary>
+    internal sealed class VirtualDevicesHandle : NativeHandle
+    {
+        protected override AaStatus Free(IntPtr value)
+        {
+            return NativeMethods.aa_virtual_devices_free(value);
         }
     }
 

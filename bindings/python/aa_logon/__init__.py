@@ -10,18 +10,20 @@ A ctypes binding of ``libaa_logon``::
             print(logon.user.name, logon.login_session_id)
 
 The shared library is looked up in ``$AA_LOGON_LIBRARY``, next to this package, then on the
-system library path.
+system library path. ``Client.set_hid_io`` plugs in another way to reach security keys
+(:class:`HidIo`, written in Python, or a :class:`NativeHidIo` from a C library).
 """
 
 from __future__ import annotations
 
-from ._native import BOUND_FUNCTIONS, LIBRARY_ENV_VAR, LibraryLoadError, library
+from ._native import BOUND_FUNCTIONS, LIBRARY_ENV_VAR, TESTKIT_LIBRARY_ENV_VAR, LibraryLoadError, library
 from .client import Client
 from .errors import (
     AaError,
     Cancelled,
     ClosedError,
     ConfigError,
+    DeviceCodeKind,
     DeviceError,
     HandleBusyError,
     InternalError,
@@ -43,6 +45,7 @@ from .errors import (
     TlsError,
     UserPresenceTimeout,
 )
+from .hid import REPORT_LEN, HidIo, NativeHidIo
 from .log import forward_to_logging, set_log_handler
 from .logon import Logon, PromptHandler, Secret
 from .types import Chain, DeviceInfo, LoginSession, LogLevel, Prompt, ServerStatus, SignRequest, User, UserChains
@@ -68,15 +71,19 @@ def status_description(status: int) -> str:
 __all__ = [
     "BOUND_FUNCTIONS",
     "LIBRARY_ENV_VAR",
+    "REPORT_LEN",
+    "TESTKIT_LIBRARY_ENV_VAR",
     "AaError",
     "Cancelled",
     "Chain",
     "Client",
     "ClosedError",
     "ConfigError",
+    "DeviceCodeKind",
     "DeviceError",
     "DeviceInfo",
     "HandleBusyError",
+    "HidIo",
     "InternalError",
     "InvalidArgumentError",
     "InvalidHandleError",
@@ -89,6 +96,7 @@ __all__ = [
     "LogonStopped",
     "MalformedServerDataError",
     "MisuseError",
+    "NativeHidIo",
     "NetworkError",
     "NetworkTimeoutError",
     "NoDeviceError",

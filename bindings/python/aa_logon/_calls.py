@@ -8,8 +8,8 @@ import os
 from ctypes import c_uint16, c_uint32, c_void_p
 from typing import Any, Callable, Optional, Union
 
-from ._native import NativeLibrary, library
-from .errors import AaError, InternalError, Status, error_class, status_from_int
+from ._native import AaLogonLibrary, NativeLibrary, library
+from .errors import AaError, InternalError, Status, device_code_kind_from_int, error_class, status_from_int
 
 NativeFunction = Callable[..., int]
 
@@ -70,7 +70,7 @@ def status_error(status: int, message: str) -> AaError:
     return error_class(status)(message, status=status_from_int(status))
 
 
-def exception_from(lib: NativeLibrary, status: int, error: c_void_p) -> AaError:
+def exception_from(lib: AaLogonLibrary, status: int, error: c_void_p) -> AaError:
     """Builds the exception for a failed call from its ``aa_error`` (then frees it)."""
     handle = error.value
     if handle is None:
@@ -83,15 +83,25 @@ def exception_from(lib: NativeLibrary, status: int, error: c_void_p) -> AaError:
         reason = _error_string(lib, lib.aa_error_reason, handle)
         http = c_uint16()
         http_status = http.value if lib.aa_error_http_status(handle, ctypes.byref(http)) == Status.OK else None
+        kind, device_code = c_uint32(), c_uint32()
+        has_device_code = (
+            lib.aa_error_device_code(handle, ctypes.byref(kind), ctypes.byref(device_code)) == Status.OK
+        )
     finally:
         lib.aa_error_free(handle)
     code = raw_status.value
     return error_class(code)(
-        message, status=status_from_int(code), msgid=msgid, reason=reason, http_status=http_status
+        message,
+        status=status_from_int(code),
+        msgid=msgid,
+        reason=reason,
+        http_status=http_status,
+        device_code_kind=device_code_kind_from_int(kind.value) if has_device_code else None,
+        device_code=device_code.value if has_device_code else None,
     )
 
 
-def _error_string(lib: NativeLibrary, function: NativeFunction, handle: int) -> Optional[str]:
+def _error_string(lib: AaLogonLibrary, function: NativeFunction, handle: int) -> Optional[str]:
     out = c_void_p()
     if function(handle, ctypes.byref(out)) != Status.OK:
         return None
@@ -139,9 +149,9 @@ def written(out: c_void_p, function_name: str) -> int:
     return out.value
 
 
-def check_free(function_name: str, handle: int, what: str) -> None:
+def check_free(function_name: str, handle: int, what: str, lib: Optional[NativeLibrary] = None) -> None:
     """Frees a handle; a failure here means the binding lost track of it, which must not pass."""
-    lib = library()
-    status = getattr(lib, function_name)(handle)
+    owner = library() if lib is None else lib
+    status = getattr(owner, function_name)(handle)
     if status != Status.OK:
-        raise status_error(status, f"freeing the {what} failed: {lib.status_text(status)}")
+        raise status_error(status, f"freeing the {what} failed: {owner.failure_text(status)}")

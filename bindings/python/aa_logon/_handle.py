@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Optional, Type, TypeVar
+from typing import Callable, Optional, Type, TypeVar
 
 from ._calls import check_free
-from ._native import library
+from ._native import NativeLibrary, library
 from .errors import ClosedError
 
 _Owner = TypeVar("_Owner", bound="HandleOwner")
@@ -15,15 +15,19 @@ _Owner = TypeVar("_Owner", bound="HandleOwner")
 
 class NativeHandle:
     """Owns one library handle: frees it exactly once (``close()`` or garbage collection) and
-    refuses use after that with :class:`ClosedError` instead of passing a stale handle on."""
+    refuses use after that with :class:`ClosedError` instead of passing a stale handle on.
+    ``owner`` gives the library that issued the handle (libaa_logon unless told otherwise)."""
 
-    __slots__ = ("_value", "_free_function", "_what", "_lock", "__weakref__")
+    __slots__ = ("_value", "_free_function", "_what", "_lock", "_owner", "__weakref__")
 
-    def __init__(self, value: int, free_function: str, what: str) -> None:
+    def __init__(
+        self, value: int, free_function: str, what: str, owner: Callable[[], NativeLibrary] = library
+    ) -> None:
         self._value: Optional[int] = value
         self._lock = threading.Lock()
         self._free_function = free_function
         self._what = what
+        self._owner = owner
 
     @property
     def closed(self) -> bool:
@@ -43,13 +47,13 @@ class NativeHandle:
         with self._lock:
             value, self._value = self._value, None
         if value is not None:
-            check_free(self._free_function, value, self._what)
+            check_free(self._free_function, value, self._what, self._owner())
 
     def __del__(self) -> None:
         value, self._value = self._value, None
         if value is not None:
             try:
-                getattr(library(), self._free_function)(value)
+                getattr(self._owner(), self._free_function)(value)
             except Exception:  # interpreter shutdown: the library may already be unloaded
                 pass
 

@@ -19,6 +19,7 @@ from ._calls import (
     written,
 )
 from ._handle import HandleOwner, NativeHandle
+from .hid import HidIo, NativeHidIo, set_hid_io
 from .logon import Logon
 from .types import Chain, DeviceInfo, LoginSession, UserChains
 
@@ -109,6 +110,7 @@ class Client(HandleOwner):
         finally:
             check_free("aa_client_options_free", written(options, "aa_client_options_new"), "client options")
         self._handle = NativeHandle(written(client, "aa_client_new"), "aa_client_free", "Client")
+        self._hid_io: Optional[Union[HidIo, NativeHidIo]] = None
 
     # -- lifecycle (closed, close(), context manager: HandleOwner) ---------------------------
 
@@ -119,6 +121,29 @@ class Client(HandleOwner):
         """The ``aa_client *`` handle, for code that calls the C API directly (raises
         :class:`ClosedError` once closed)."""
         return self._handle.get()
+
+    # -- security keys ----------------------------------------------------------------------
+
+    def set_hid_io(self, io: Optional[Union[HidIo, NativeHidIo]]) -> None:
+        """Makes the client reach its security keys through ``io`` instead of the operating
+        system's USB HID devices, for every later sign and device listing of the client and of
+        the logons made from it (a sign already running keeps its devices). ``None`` switches
+        back to USB HID.
+
+        ``io`` is a :class:`~aa_logon.HidIo` implemented in Python (it may be given to several
+        clients; its ``release()`` is called once per client when that client and its logons
+        are done with it) or a :class:`~aa_logon.NativeHidIo` filled in by a C library (given to
+        one client only: the client takes over its reference).
+        """
+        if io is not None and not isinstance(io, (HidIo, NativeHidIo)):
+            raise TypeError(f"io must be an aa_logon.HidIo, a NativeHidIo or None, not {type(io).__name__}")
+        set_hid_io(self._handle.get(), io)
+        self._hid_io = io
+
+    @property
+    def hid_io(self) -> Optional[Union[HidIo, NativeHidIo]]:
+        """The transport last given to :meth:`set_hid_io`; ``None`` for USB HID."""
+        return self._hid_io
 
     # -- operations ------------------------------------------------------------------------
 

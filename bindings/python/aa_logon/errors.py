@@ -2,42 +2,16 @@
 
 Every failing library call raises a subclass of :class:`AaError` that carries the status code,
 the library's complete message and, when the AA server sent them, its ``msgid``, ``reason`` and
-HTTP status.
+HTTP status; security key failures also carry the key's own error code when it sent one.
+:class:`Status` and :class:`DeviceCodeKind` are generated from ``aa_logon.h``.
 """
 
 from __future__ import annotations
 
 import builtins
-from enum import IntEnum
 from typing import Dict, Optional, Type, Union
 
-
-class Status(IntEnum):
-    """``enum aa_status`` of ``aa_logon.h``: 0 is success, every other value a failure class."""
-
-    OK = 0
-    NULL_ARGUMENT = 1
-    INVALID_UTF8 = 2
-    ARGUMENT_TOO_LONG = 3
-    INVALID_ARGUMENT = 4
-    INVALID_HANDLE = 5
-    INVALID_STATE = 6
-    HANDLE_BUSY = 7
-    PANIC = 8
-    NOT_AVAILABLE = 9
-    CONFIG = 100
-    TLS = 200
-    NETWORK = 201
-    TIMEOUT = 202
-    SERVER_ERROR = 300
-    LOGON_FAILED = 301
-    LOGON_STOPPED = 302
-    MALFORMED_SERVER_DATA = 303
-    NO_DEVICE = 400
-    NO_MATCHING_KEY = 401
-    USER_PRESENCE_TIMEOUT = 402
-    CANCELLED = 403
-    DEVICE_ERROR = 404
+from ._generated import DeviceCodeKind, Status
 
 
 def status_from_int(value: int) -> Union[Status, int]:
@@ -45,6 +19,15 @@ def status_from_int(value: int) -> Union[Status, int]:
     does not know yet (newer library)."""
     try:
         return Status(value)
+    except ValueError:
+        return value
+
+
+def device_code_kind_from_int(value: int) -> Union[DeviceCodeKind, int]:
+    """The :class:`DeviceCodeKind` member for ``value``, or the plain number for a family this
+    binding does not know yet (newer library)."""
+    try:
+        return DeviceCodeKind(value)
     except ValueError:
         return value
 
@@ -58,6 +41,10 @@ class AaError(Exception):
         msgid: the AA server's message id (e.g. ``"AUCORE-2007"``), if it sent one.
         reason: the AA server's reason (e.g. ``"PASSWORD_WRONG"``), if it sent one.
         http_status: the HTTP status of the AA server's answer, if the failure came from one.
+        device_code_kind: for a failure a security key reported (mostly :class:`DeviceError`),
+            the family of its own code (a :class:`DeviceCodeKind`: a CTAPHID error byte, an
+            ISO 7816 status word, a CTAP2 status); ``None`` when the failure carries none.
+        device_code: that code (e.g. ``0x6F00``), or ``None``.
     """
 
     def __init__(
@@ -68,6 +55,8 @@ class AaError(Exception):
         msgid: Optional[str] = None,
         reason: Optional[str] = None,
         http_status: Optional[int] = None,
+        device_code_kind: Optional[Union[DeviceCodeKind, int]] = None,
+        device_code: Optional[int] = None,
     ) -> None:
         super().__init__(message)
         self.status: Union[Status, int] = status
@@ -75,6 +64,8 @@ class AaError(Exception):
         self.msgid: Optional[str] = msgid
         self.reason: Optional[str] = reason
         self.http_status: Optional[int] = http_status
+        self.device_code_kind: Optional[Union[DeviceCodeKind, int]] = device_code_kind
+        self.device_code: Optional[int] = device_code
 
     def __str__(self) -> str:
         return self.message
@@ -88,6 +79,11 @@ class AaError(Exception):
             details.append(f"reason={self.reason!r}")
         if self.http_status is not None:
             details.append(f"http_status={self.http_status}")
+        if self.device_code_kind is not None:
+            kind = self.device_code_kind
+            details.append(f"device_code_kind={kind.name if isinstance(kind, DeviceCodeKind) else kind}")
+        if self.device_code is not None:
+            details.append(f"device_code=0x{self.device_code:04X}")
         return f"{type(self).__name__}({', '.join(details)})"
 
 
@@ -175,7 +171,8 @@ class UserPresenceTimeout(SecurityKeyError, builtins.TimeoutError):
 
 
 class DeviceError(SecurityKeyError):
-    """A security key broke the CTAPHID/U2F protocol, reported an error, or was removed."""
+    """A security key broke the CTAPHID/U2F protocol, reported an error, or was removed; when the
+    key sent an error code, ``device_code_kind`` and ``device_code`` carry it."""
 
 
 class Cancelled(AaError):
@@ -229,6 +226,7 @@ __all__ = [
     "Cancelled",
     "ClosedError",
     "ConfigError",
+    "DeviceCodeKind",
     "DeviceError",
     "HandleBusyError",
     "InternalError",
@@ -249,6 +247,7 @@ __all__ = [
     "Status",
     "TlsError",
     "UserPresenceTimeout",
+    "device_code_kind_from_int",
     "error_class",
     "status_from_int",
 ]

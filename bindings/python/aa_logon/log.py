@@ -13,7 +13,8 @@ import threading
 from typing import Callable, Optional
 
 from ._calls import status_error
-from ._native import LOG_CALLBACK, library
+from ._generated import aa_log_callback as LOG_CALLBACK
+from ._native import library
 from .errors import Status
 from .types import LogLevel
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import logging
-from ctypes import c_size_t, c_uint32, c_void_p
+from ctypes import c_uint32, c_void_p
 from types import TracebackType
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Type, Union
 
@@ -21,8 +21,9 @@ from ._calls import (
     wipe,
 )
 from ._handle import HandleOwner, NativeHandle
-from ._native import PROMPT_CALLBACK, library
-from .errors import AaError, Status
+from ._generated import aa_prompt_callback as PROMPT_CALLBACK
+from ._native import library
+from .errors import AaError, MalformedServerDataError, Status
 from .types import Chain, Prompt, ServerStatus, SignRequest, User
 
 _logger = logging.getLogger("aa_logon")
@@ -33,7 +34,6 @@ PromptHandler = Callable[[Prompt], None]
 Secret = Union[str, bytes, bytearray]
 """A password or one-time code: copied into a C buffer that is wiped after the call."""
 
-_SIGN_REQUEST_FIELDS = {"key_handle": 1, "challenge": 2, "app_id": 3, "version": 4}
 _UNFINISHED = (ServerStatus.MORE_DATA, ServerStatus.NEXT)
 
 
@@ -82,20 +82,24 @@ class Logon(HandleOwner):
 
     def gather_sign_request(self) -> List[SignRequest]:
         """Asks the server for the U2F sign request of the current method (which must be
-        ``U2F:1``); one entry per key enrolled for the user. Kept for :meth:`sign_with_device`."""
-        handle = self._handle.get()
-        call_string("aa_logon_gather_sign_request", handle)  # the same data, read field by field below
-        count = c_size_t()
-        call("aa_logon_sign_request_count", handle, ctypes.byref(count))
-        return [
-            SignRequest(
-                **{
-                    name: call_string("aa_logon_sign_request_field", handle, index, field)
-                    for name, field in _SIGN_REQUEST_FIELDS.items()
-                }
-            )
-            for index in range(count.value)
-        ]
+        ``U2F:1``); one entry per key enrolled for the user. Kept for :meth:`sign_with_device`.
+        One C call: the library's ``{"signRequests": [...]}`` JSON is parsed here."""
+        data = call_json("aa_logon_gather_sign_request", self._handle.get())
+        try:
+            return [
+                SignRequest(
+                    version=_text(entry["version"]),
+                    challenge=_text(entry["challenge"]),
+                    key_handle=_text(entry["keyHandle"]),
+                    app_id=_text(entry["appId"]),
+                )
+                for entry in data["signRequests"]
+            ]
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedServerDataError(
+                f"aa_logon_gather_sign_request gave an unexpected sign request: {error!r}",
+                status=Status.MALFORMED_SERVER_DATA,
+            ) from error
 
     def sign_with_device(self, timeout: float = 30.0, prompt: Optional[PromptHandler] = None) -> ServerStatus:
         """The whole U2F step in one blocking call (the GIL is released while it waits):
@@ -270,7 +274,17 @@ class Logon(HandleOwner):
 
     @property
     def user(self) -> User:
-        """The user of the last answer, from its ``user_*`` fields."""
-        names = [name for name in self.response if name.startswith("user_")]
-        fields = {name: value for name in names if (value := self.user_field(name)) is not None}
-        return User.from_fields(fields)
+        """The user of the last answer, from its ``user_*`` fields (one C call:
+        ``aa_logon_user_json``)."""
+        data = call_json("aa_logon_user_json", self._handle.get())
+        if not isinstance(data, dict):
+            raise MalformedServerDataError(
+                f"aa_logon_user_json gave {type(data).__name__}, not an object", status=Status.MALFORMED_SERVER_DATA
+            )
+        return User.from_fields({str(name): str(value) for name, value in data.items() if value is not None})
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+    return value

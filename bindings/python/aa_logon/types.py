@@ -1,49 +1,17 @@
-"""Enumerations and result types of the binding (plain, typed, immutable values)."""
+"""Enumerations and result types of the binding (plain, typed, immutable values).
+
+The enumerations are generated from ``aa_logon.h`` (``_generated.py``), so their values are the
+C API's: :class:`ServerStatus` (``enum aa_server_status``: MORE_DATA, NEXT, OK, FAILED, STOP,
+UNKNOWN), :class:`Prompt` (``enum aa_prompt``: INSERT_KEY, TOUCH_KEY, TOUCHED) and
+:class:`LogLevel` (``enum aa_log_level``: OFF, ERROR, WARN, INFO, DEBUG, TRACE).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any, Mapping, Optional, Tuple
 
-
-class ServerStatus(IntEnum):
-    """The AA server's verdict after the last exchange (``enum aa_server_status``)."""
-
-    MORE_DATA = 1
-    """The server wants (more) input for the current method."""
-    NEXT = 2
-    """The current method passed; call ``Logon.next()`` with the chain's next method."""
-    OK = 3
-    """The chain is complete; ``Logon.login_session_id`` is the login session."""
-    FAILED = 4
-    """The attempt was rejected; see ``Logon.msgid`` and ``Logon.reason``."""
-    STOP = 5
-    """The server stopped the logon."""
-    UNKNOWN = 6
-    """A status the library does not know; ``Logon.response`` has the raw answer."""
-
-
-class Prompt(IntEnum):
-    """What to tell the user while ``Logon.sign_with_device`` waits (``enum aa_prompt``)."""
-
-    INSERT_KEY = 1
-    """No security key is present: ask the user to insert one."""
-    TOUCH_KEY = 2
-    """A key that owns a key handle waits for a touch: ask the user to touch it."""
-    TOUCHED = 3
-    """The key was touched; the signature is being sent to the server."""
-
-
-class LogLevel(IntEnum):
-    """Severity of a library log message (``enum aa_log_level``), most severe first."""
-
-    OFF = 0
-    ERROR = 1
-    WARN = 2
-    INFO = 3
-    DEBUG = 4
-    TRACE = 5
+from ._generated import LogLevel, Prompt, ServerStatus
 
 
 @dataclass(frozen=True)
@@ -97,7 +65,8 @@ class UserChains:
 class User:
     """The user the server reported in its last answer (its ``user_*`` fields).
 
-    The common fields have attributes; ``fields`` holds every ``user_*`` field by its AA name.
+    The common fields have attributes; ``fields`` holds every field the library reports for the
+    user by its AA name: each ``user_*`` field, and ``repo_id`` and ``tenant_name`` when sent.
     """
 
     name: Optional[str] = None
@@ -177,3 +146,16 @@ def _optional_str(value: Any) -> Optional[str]:
     if value is None:
         return None
     return value if isinstance(value, str) else str(value)
+
+
+__all__ = [
+    "Chain",
+    "DeviceInfo",
+    "LogLevel",
+    "LoginSession",
+    "Prompt",
+    "ServerStatus",
+    "SignRequest",
+    "User",
+    "UserChains",
+]

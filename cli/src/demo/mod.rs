@@ -1,6 +1,8 @@
 //! `aa-logon demo`: the seed's whole U2F logon, driven through the C ABI (the functions of
 //! include/aa_logon.h) against the AA simulator started in-process over HTTPS, with the virtual
-//! key of seed "demo" enrolled for the demo user. Needs nothing but the Rust toolchain.
+//! key of seed "demo" enrolled for the demo user. The key comes from libaa_logon_testkit
+//! (testkit/capi/include/aa_logon_testkit.h) and reaches the client through libaa_logon's public
+//! pluggable HID transport, aa_client_set_hid_io. Needs nothing but the Rust toolchain.
 
 mod capi;
 mod frames;
@@ -10,11 +12,14 @@ use std::ffi::c_void;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use aa_logon::ffi::{self as c, aa_prompt, aa_server_status, aa_sign_request_field};
+use aa_logon_ffi::{self as c, aa_prompt, aa_server_status, aa_sign_request_field};
+use aa_logon_testkit as tk;
 use aa_sim::{demo, SimConfig, Simulator};
 use serde_json::{json, Value};
 
-use self::capi::{arg, call, handle, string, CallResult, Owned};
+use self::capi::{
+    arg, c_call, call, handle, hid_io, string, testkit_call, testkit_handle, CallResult, NoUserdata,
+};
 use self::frames::Summary;
 use self::tempdir::TempDir;
 use crate::args::DemoArgs;
@@ -49,6 +54,7 @@ extern "C" fn show_prompt(_userdata: *mut c_void, prompt: aa_prompt) {
 pub fn run(args: &DemoArgs) -> CmdResult<Outcome> {
     STEPS_TO_STDERR.store(args.json, Ordering::Relaxed);
     let live_before = capi::live_objects();
+    let testkit_before = capi::testkit_live_objects();
     step(&format!(
         "aa-logon demo: a complete U2F logon through the C ABI of libaa_logon {}",
         c::static_str(c::aa_version())
@@ -70,12 +76,15 @@ pub fn run(args: &DemoArgs) -> CmdResult<Outcome> {
     let verdict = run_logon(simulator.base_url(), &ca_file.display().to_string())?;
 
     let live_after = capi::live_objects();
+    let testkit_after = capi::testkit_live_objects();
     step(&format!(
-        "[9] Cleanup      every handle freed: aa_live_objects {live_before} before, {live_after} after"
+        "[9] Cleanup      every handle freed: aa_live_objects {live_before} before, {live_after} after;"
     ));
-    if live_after != live_before {
+    step(&format!("                 aa_testkit_live_objects {testkit_before} before, {testkit_after} after"));
+    if live_after != live_before || testkit_after != testkit_before {
         return Err(Failure::internal(format!(
-            "the C objects were not all freed: {live_before} live before, {live_after} after"
+            "the C objects were not all freed: libaa_logon {live_before} live before, {live_after} after; \
+             libaa_logon_testkit {testkit_before} before, {testkit_after} after"
         )));
     }
     step("");
@@ -92,69 +101,61 @@ fn run_logon(base_url: &str, ca_file: &str) -> CmdResult<Value> {
     let url = arg("aa_client_options_new", base_url)?;
     let endpoint_id = arg("aa_client_options_new", demo::ENDPOINT_ID)?;
     let secret = arg("aa_client_options_new", demo::ENDPOINT_SECRET)?;
-    let options = Owned::new(
-        handle("aa_client_options_new", |out, error| {
-            c::aa_client_options_new(url.as_ptr(), endpoint_id.as_ptr(), secret.as_ptr(), out, error)
-        })?,
-        c::aa_client_options_free,
-    );
+    let options = handle(c::aa_client_options_free, |out, error| {
+        c_call!(c::aa_client_options_new(&url, &endpoint_id, &secret, out, error))
+    })?;
     drop(secret);
     let ca = arg("aa_client_options_set_ca_file", ca_file)?;
-    call("aa_client_options_set_ca_file", |error| {
-        c::aa_client_options_set_ca_file(options.ptr, ca.as_ptr(), error)
-    })?;
-    let client = Owned::new(
-        handle("aa_client_new", |out, error| c::aa_client_new(options.ptr, out, error))?,
-        c::aa_client_free,
-    );
+    call(|error| c_call!(c::aa_client_options_set_ca_file(&options, &ca, error)))?;
+    let client = handle(c::aa_client_free, |out, error| c_call!(c::aa_client_new(&options, out, error)))?;
     drop(options);
     step(&format!("[2] Endpoint     aa_client_new: {base_url}, endpoint id {}", demo::ENDPOINT_ID));
     step("                 (TLS verified against the CA file; the endpoint session is opened on first use)");
 
     let seed = arg("aa_virtual_key_new", demo::VIRTUAL_KEY_SEED)?;
-    let key = Owned::new(
-        handle("aa_virtual_key_new", |out, error| c::aa_virtual_key_new(seed.as_ptr(), out, error))?,
-        c::aa_virtual_key_free,
-    );
-    call("aa_client_attach_virtual_key", |error| {
-        c::aa_client_attach_virtual_key(client.ptr, key.ptr, error)
-    })?;
+    let key = testkit_handle(tk::aa_virtual_key_free, |out| c_call!(tk::aa_virtual_key_new(&seed, out)))?;
+    let devices =
+        testkit_handle(tk::aa_virtual_devices_free, |out| c_call!(tk::aa_virtual_devices_new(out)))?;
+    testkit_call(|| c_call!(tk::aa_virtual_devices_plug(&devices, &key)))?;
+    let io = hid_io(|io| c_call!(tk::aa_virtual_devices_hid_io(&devices, io)))?;
+    // The io holds its own reference to the device set: the set's handle can go now.
+    drop(devices);
+    call(|error| c_call!(c::aa_client_set_hid_io(&client, &io, error)))?;
+    io.handed_over();
     step(&format!(
-        "[3] Security key aa_virtual_key_new(\"{}\") + aa_client_attach_virtual_key (software U2F key speaking CTAPHID)",
+        "[3] Security key aa_virtual_key_new(\"{}\") -> aa_virtual_devices_new -> aa_virtual_devices_plug",
         demo::VIRTUAL_KEY_SEED
     ));
+    step(
+        "                 -> aa_virtual_devices_hid_io -> aa_client_set_hid_io: a software U2F key speaking",
+    );
+    step(
+        "                 CTAPHID, reached through the public pluggable HID transport (aa_hid_io callbacks);",
+    );
+    step("                 the key lives in libaa_logon_testkit, not in libaa_logon");
 
     let user = arg("aa_logon_new", demo::USER)?;
     let event = arg("aa_logon_new", demo::EVENT)?;
     let method = arg("aa_logon_new", "U2F:1")?;
-    let logon = Owned::new(
-        handle("aa_logon_new", |out, error| {
-            c::aa_logon_new(client.ptr, user.as_ptr(), event.as_ptr(), method.as_ptr(), out, error)
-        })?,
-        c::aa_logon_free,
-    );
-    let process_id =
-        string("aa_logon_process_id", |out, error| c::aa_logon_process_id(logon.ptr, out, error))?;
-    let current =
-        string("aa_logon_current_method", |out, error| c::aa_logon_current_method(logon.ptr, out, error))?;
+    let logon = handle(c::aa_logon_free, |out, error| {
+        c_call!(c::aa_logon_new(&client, &user, &event, &method, out, error))
+    })?;
+    let process_id = string(|out, error| c_call!(c::aa_logon_process_id(&logon, out, error)))?;
+    let current = string(|out, error| c_call!(c::aa_logon_current_method(&logon, out, error)))?;
     step(&format!("[4] Logon        aa_logon_new(\"{}\", \"{}\", \"U2F:1\")", demo::USER, demo::EVENT));
     step(&format!("                 logon process {process_id}, current method {current}"));
 
-    let request_json = string("aa_logon_gather_sign_request", |out, error| {
-        c::aa_logon_gather_sign_request(logon.ptr, out, error)
-    })?;
+    let request_json = string(|out, error| c_call!(c::aa_logon_gather_sign_request(&logon, out, error)))?;
     let mut count = 0usize;
-    call("aa_logon_sign_request_count", |error| {
-        c::aa_logon_sign_request_count(logon.ptr, &mut count, error)
-    })?;
+    call(|error| c_call!(c::aa_logon_sign_request_count(&logon, &mut count, error)))?;
     step(&format!(
         "[5] Sign request aa_logon_gather_sign_request: {count} entr{}",
         if count == 1 { "y" } else { "ies" }
     ));
     for index in 0..count {
         let field = |name: aa_sign_request_field| {
-            string("aa_logon_sign_request_field", |out, error| {
-                c::aa_logon_sign_request_field(logon.ptr, index, name as u32, out, error)
+            string(|out, error| {
+                c_call!(c::aa_logon_sign_request_field(&logon, index, name as u32, out, error))
             })
         };
         step(&format!("                 appId     {}", field(aa_sign_request_field::AppId)?));
@@ -165,31 +166,24 @@ fn run_logon(base_url: &str, ca_file: &str) -> CmdResult<Value> {
     log::debug!("sign request JSON: {request_json}");
 
     let mut counter_before = 0u32;
-    call("aa_virtual_key_counter", |error| c::aa_virtual_key_counter(key.ptr, &mut counter_before, error))?;
+    testkit_call(|| c_call!(tk::aa_virtual_key_counter(&key, &mut counter_before)))?;
     step(&format!(
         "[6] Key exchange aa_logon_sign_with_device(timeout {} s, prompt callback)",
         SIGN_TIMEOUT_MS / 1000
     ));
     logger::start_frame_capture();
-    let signed: CallResult = call("aa_logon_sign_with_device", |error| {
-        c::aa_logon_sign_with_device(
-            logon.ptr,
-            SIGN_TIMEOUT_MS,
-            Some(show_prompt as unsafe extern "C" fn(*mut c_void, aa_prompt)),
-            std::ptr::null_mut(),
-            error,
-        )
+    let prompt: c::aa_prompt_callback = Some(show_prompt);
+    let signed: CallResult = call(|error| {
+        c_call!(c::aa_logon_sign_with_device(&logon, SIGN_TIMEOUT_MS, prompt, NoUserdata, error))
     });
     let frames = Summary::from_lines(&logger::take_frames());
-    step("                 CTAPHID exchange (trace target aa_logon::fido::frames):");
+    step("                 CTAPHID exchange over the aa_hid_io callbacks (trace target aa_logon::fido::frames):");
     step(frames.describe("                   ").trim_end());
     signed?;
 
     let mut counter = 0u32;
-    call("aa_virtual_key_counter", |error| c::aa_virtual_key_counter(key.ptr, &mut counter, error))?;
-    let sent_json = string("aa_logon_sign_response_json", |out, error| {
-        c::aa_logon_sign_response_json(logon.ptr, out, error)
-    })?;
+    testkit_call(|| c_call!(tk::aa_virtual_key_counter(&key, &mut counter)))?;
+    let sent_json = string(|out, error| c_call!(c::aa_logon_sign_response_json(&logon, out, error)))?;
     let sent: Value = serde_json::from_str(&sent_json).unwrap_or(Value::Null);
     let text = |name: &str| sent[name].as_str().unwrap_or("?").to_owned();
     step("[7] signResponse forwarded to the server and verified by the simulator:");
@@ -202,9 +196,8 @@ fn run_logon(base_url: &str, ca_file: &str) -> CmdResult<Value> {
     ));
 
     let mut status = aa_server_status::Unknown;
-    call("aa_logon_server_status", |error| c::aa_logon_server_status(logon.ptr, &mut status, error))?;
-    let message = string("aa_logon_message", |out, error| c::aa_logon_message(logon.ptr, out, error))
-        .unwrap_or_default();
+    call(|error| c_call!(c::aa_logon_server_status(&logon, &mut status, error)))?;
+    let message = string(|out, error| c_call!(c::aa_logon_message(&logon, out, error))).unwrap_or_default();
     if status != aa_server_status::Ok {
         return Err(Failure::new(
             Exit::LogonFailed,
@@ -212,19 +205,14 @@ fn run_logon(base_url: &str, ca_file: &str) -> CmdResult<Value> {
             format!("the server answered {status:?}: {message}"),
         ));
     }
-    let session = string("aa_logon_login_session_id", |out, error| {
-        c::aa_logon_login_session_id(logon.ptr, out, error)
-    })?;
+    let session = string(|out, error| c_call!(c::aa_logon_login_session_id(&logon, out, error)))?;
     let user_field = |name: &str| -> CallResult<String> {
         let name = arg("aa_logon_user_field", name)?;
-        string("aa_logon_user_field", |out, error| {
-            c::aa_logon_user_field(logon.ptr, name.as_ptr(), out, error)
-        })
+        string(|out, error| c_call!(c::aa_logon_user_field(&logon, &name, out, error)))
     };
     let user_name = user_field("user_name")?;
     let user_id = user_field("user_id").ok();
-    let response_json =
-        string("aa_logon_response_json", |out, error| c::aa_logon_response_json(logon.ptr, out, error))?;
+    let response_json = string(|out, error| c_call!(c::aa_logon_response_json(&logon, out, error)))?;
     let response: Value = serde_json::from_str(&response_json).unwrap_or(Value::Null);
     let chain = response.pointer("/completed_chain/name").and_then(Value::as_str).map(str::to_owned);
     step(&format!("[8] Verdict      aa_logon_server_status: AA_SERVER_STATUS_OK ({message})"));
@@ -237,9 +225,8 @@ fn run_logon(base_url: &str, ca_file: &str) -> CmdResult<Value> {
         step(&format!("                 chain            {chain}"));
     }
     let session_arg = arg("aa_client_login_session_json", &session)?;
-    let session_json = string("aa_client_login_session_json", |out, error| {
-        c::aa_client_login_session_json(client.ptr, session_arg.as_ptr(), out, error)
-    })?;
+    let session_json =
+        string(|out, error| c_call!(c::aa_client_login_session_json(&client, &session_arg, out, error)))?;
     let session_info: Value = serde_json::from_str(&session_json).unwrap_or(Value::Null);
     step(&format!(
         "                 aa_client_login_session_json: {} at {:?}, created {}",

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::app_id::AppIdPolicy;
 use super::config::ClientConfig;
 use super::http::{encode, ApiRequest, Http, Method};
 use super::logon::Logon;
 use super::model::{ChainsInfo, LoginSessionInfo, LogonResponse};
+use super::redact::redact;
 use super::session::EndpointSessions;
 use crate::secret::SecretBytes;
 use crate::{Error, ErrorKind, Result};
@@ -24,22 +26,29 @@ pub struct Client {
 struct Inner {
     http: Http,
     sessions: EndpointSessions,
+    app_ids: AppIdPolicy,
     base_url: String,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("base_url", &self.inner.base_url).finish_non_exhaustive()
+        f.debug_struct("Client").field("base_url", &redact(&self.inner.base_url)).finish_non_exhaustive()
     }
 }
 
 impl Client {
-    /// Checks the configuration (URL, CA file, proxy, timeouts) and builds the connection pool.
-    /// Nothing is sent until the first call.
+    /// Checks the configuration ([`ClientConfig::validate`]: URL, header values, CA file, proxy,
+    /// timeouts, appId hosts) and builds the connection pool. Nothing is sent until the first call.
     pub fn new(config: ClientConfig) -> Result<Client> {
         let http = Http::new(&config)?;
+        let app_ids = AppIdPolicy::new(&config)?;
         let sessions = EndpointSessions::new(config.endpoint_id, config.endpoint_secret)?;
-        Ok(Client { inner: Arc::new(Inner { http, sessions, base_url: config.base_url }) })
+        Ok(Client { inner: Arc::new(Inner { http, sessions, app_ids, base_url: config.base_url }) })
+    }
+
+    /// Which U2F appIds this client signs for.
+    pub(crate) fn app_ids(&self) -> &AppIdPolicy {
+        &self.inner.app_ids
     }
 
     /// The endpoint session in use, created on first use.
@@ -120,14 +129,14 @@ impl Client {
     where
         F: Fn(&str) -> Result<SessionCall>,
     {
-        let call = build(session)?;
+        let mut call = build(session)?;
         self.inner.http.call(ApiRequest {
             method: call.method,
             route: call.route,
             path_and_query: call.path_and_query,
-            body: call.body.as_ref().map(|body| body.as_slice()),
+            body: call.body.as_mut(),
         })
-        // `call.body` (possibly holding an answer) is wiped when dropped here.
+        // `call.body` (possibly holding an answer) was wiped once sent, and again when dropped here.
     }
 }
 

@@ -11,6 +11,7 @@ use ureq::unversioned::transport::{
     Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout,
     TcpConnector, Transport, TransportAdapter,
 };
+use zeroize::Zeroize;
 
 /// TCP (directly or through an HTTP `CONNECT` proxy), then TLS for `https` URLs.
 pub(crate) fn connector_chain(tls: Arc<ClientConfig>) -> impl Connector {
@@ -86,10 +87,17 @@ impl Transport for TlsTransport {
         &mut self.buffers
     }
 
+    /// Writes `amount` bytes of ureq's output buffer (request line, headers, body: a password
+    /// among them) through TLS, then overwrites them with zeros, so the plaintext does not stay
+    /// in the pooled connection's buffer until a later request happens to overwrite it. rustls
+    /// encrypts the plaintext in place into its own record buffer (the handshake is complete
+    /// before the first write, so nothing waits in its plaintext queue).
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
         self.stream.get_mut().set_timeout(timeout);
-        let output = &self.buffers.output()[..amount];
-        self.stream.write_all(output)?;
+        let output = &mut self.buffers.output()[..amount];
+        let written = self.stream.write_all(output);
+        output.zeroize();
+        written?;
         Ok(())
     }
 

@@ -5,10 +5,13 @@ use std::time::Instant;
 
 use serde_json::Value;
 use ureq::unversioned::resolver::DefaultResolver;
+use zeroize::{Zeroize, Zeroizing};
 
-use super::config::ClientConfig;
+use super::config::{parse_base_url, ClientConfig};
 use super::connector::connector_chain;
+use super::redact::redact;
 use super::tls;
+use crate::secret::SecretBytes;
 use crate::{Error, ErrorKind, Result};
 
 /// The API prefix every path is relative to.
@@ -36,8 +39,11 @@ pub(crate) struct ApiRequest<'a> {
     pub method: Method,
     pub route: &'a str,
     pub path_and_query: String,
-    /// Serialized JSON body; zeroized by its owner after the call.
-    pub body: Option<&'a [u8]>,
+    /// Serialized JSON body, in a buffer of its owner (see `client::json_body`). It is sent from
+    /// there as bytes (ureq copies it only into the connection's output buffer, which the TLS
+    /// transport wipes after each write) and overwritten with zeros as soon as it has been sent,
+    /// before the answer is read; the owner's `Zeroizing` wipes it once more when dropped.
+    pub body: Option<&'a mut SecretBytes>,
 }
 
 pub(crate) struct Http {
@@ -49,18 +55,12 @@ pub(crate) struct Http {
 
 impl Http {
     pub(crate) fn new(config: &ClientConfig) -> Result<Self> {
+        config.validate()?;
         let api_base = api_base(&config.base_url)?;
-        if config.connect_timeout.is_zero() || config.request_timeout.is_zero() {
-            return Err(Error::new(ErrorKind::Config, "timeouts must be greater than zero"));
-        }
-        if config.max_response_bytes == 0 {
-            return Err(Error::new(ErrorKind::Config, "max_response_bytes must be greater than zero"));
-        }
         let proxy = match &config.proxy {
-            Some(url) => Some(
-                ureq::Proxy::new(url)
-                    .map_err(|e| Error::new(ErrorKind::Config, format!("invalid proxy URL {url:?}: {e}")))?,
-            ),
+            Some(url) => Some(ureq::Proxy::new(url.trim_matches(' ')).map_err(|e| {
+                Error::new(ErrorKind::Config, format!("invalid proxy URL {:?}: {e}", redact(url)))
+            })?),
             None => None,
         };
         let tls_config = tls::client_config(&config.tls)?;
@@ -85,10 +85,16 @@ impl Http {
     }
 
     /// Sends the request; returns the JSON answer of a 2xx (`Null` for an empty body) or the error.
-    pub(crate) fn call(&self, request: ApiRequest<'_>) -> Result<Value> {
+    /// The request body is wiped once sent (see [`ApiRequest::body`]).
+    pub(crate) fn call(&self, mut request: ApiRequest<'_>) -> Result<Value> {
         let url = format!("{}{}", self.api_base, request.path_and_query);
         let started = Instant::now();
-        let outcome = self.send(&url, &request).and_then(|mut response| {
+        let sent = self.send(&url, &request);
+        if let Some(body) = request.body.as_deref_mut() {
+            // Sent (or failed): the body is not needed any more, whatever comes next.
+            body.as_mut_slice().zeroize();
+        }
+        let outcome = sent.and_then(|mut response| {
             let status = response.status().as_u16();
             let body = response
                 .body_mut()
@@ -96,28 +102,35 @@ impl Http {
                 .limit(self.max_response_bytes)
                 .read_to_vec()
                 .map_err(|e| transport_error(e, self.max_response_bytes));
-            body.map(|body| (status, body))
+            // The answer may carry tokens (login_session_id); its bytes are wiped when dropped.
+            body.map(|body| (status, Zeroizing::new(body)))
         });
         let elapsed = started.elapsed();
         let (status, body) = match outcome {
             Ok(answer) => answer,
             Err(e) => {
-                log::debug!("{} {} failed after {elapsed:?}: {e}", request.method.as_str(), request.route);
+                let error = e.to_string();
+                log::debug!(
+                    "{} {} failed after {elapsed:?}: {}",
+                    request.method.as_str(),
+                    request.route,
+                    redact(&error)
+                );
                 return Err(e);
             }
         };
-        log::debug!("{} {} -> {status} in {elapsed:?}", request.method.as_str(), request.route);
+        log::debug!("{} {} -> {status} in {elapsed:?}", request.method.as_str(), redact(request.route));
         interpret_answer(status, &body)
     }
 
     fn send(&self, url: &str, request: &ApiRequest<'_>) -> Result<ureq::http::Response<ureq::Body>> {
         let language = self.accept_language.as_deref();
-        let result = match (request.method, request.body) {
+        let result = match (request.method, request.body.as_deref()) {
             (Method::Get, _) => with_language(self.agent.get(url), language).call(),
             (Method::Delete, _) => with_language(self.agent.delete(url), language).call(),
             (Method::Post, body) => with_language(self.agent.post(url), language)
                 .header("Content-Type", "application/json")
-                .send(body.unwrap_or(b"{}")),
+                .send(body.map_or(&b"{}"[..], |body| body.as_slice())),
         };
         result.map_err(|e| transport_error(e, self.max_response_bytes))
     }
@@ -132,22 +145,11 @@ fn with_language<B>(request: ureq::RequestBuilder<B>, language: Option<&str>) ->
 
 /// `https://host[:port][/prefix]` → `https://host[:port][/prefix]/api/v1` (prefix kept when present).
 pub(crate) fn api_base(base_url: &str) -> Result<String> {
-    let invalid = |why: &str| Error::new(ErrorKind::Config, format!("invalid base URL {base_url:?}: {why}"));
-    let uri: ureq::http::Uri = base_url.trim().parse().map_err(|_| invalid("not a URL"))?;
-    match uri.scheme_str() {
-        Some("https") => {}
-        Some("http") => {
-            log::warn!("base URL {base_url:?} is plain HTTP: passwords and OTPs travel unencrypted")
-        }
-        _ => return Err(invalid("scheme must be https or http")),
+    let (uri, trimmed) = parse_base_url(base_url)?;
+    if uri.scheme_str() == Some("http") {
+        log::warn!("base URL {:?} is plain HTTP: passwords and OTPs travel unencrypted", redact(trimmed));
     }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(invalid("no host"));
-    }
-    if uri.query().is_some() {
-        return Err(invalid("must not carry a query"));
-    }
-    let trimmed = base_url.trim().trim_end_matches('/');
+    let trimmed = trimmed.trim_end_matches('/');
     Ok(if trimmed.ends_with(API_PREFIX) { trimmed.to_owned() } else { format!("{trimmed}{API_PREFIX}") })
 }
 
@@ -254,7 +256,16 @@ mod tests {
 
     #[test]
     fn bad_base_urls_are_config_errors() {
-        for url in ["", "aa.example", "ftp://aa.example", "https://", "https://aa.example/?x=1", "::::"] {
+        for url in [
+            "",
+            "aa.example",
+            "ftp://aa.example",
+            "https://",
+            "https://aa.example/?x=1",
+            "::::",
+            "https://u:p@aa.example",
+            "https://aa.example/#x",
+        ] {
             assert_eq!(api_base(url).unwrap_err().kind(), ErrorKind::Config, "{url}");
         }
     }

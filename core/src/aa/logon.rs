@@ -14,6 +14,23 @@ use crate::{CancelToken, Error, ErrorKind, Result, Secret};
 /// The method whose challenge [`Logon::gather_sign_request`] fetches.
 const U2F_METHOD: &str = "U2F:1";
 
+/// What an answer responded to; decides which statuses are acceptable (see `Logon::apply_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// `POST /logon`.
+    Start,
+    /// `do_logon` without a response on `U2F:1`: only `MORE_DATA` with sign requests will do.
+    Gather,
+    /// `do_logon` with a signResponse: only `OK` and `NEXT` are success.
+    Signature,
+    /// `do_logon` with an answer: `OK`, `NEXT`, or `MORE_DATA` (the server wants another answer).
+    Answer,
+    /// `do_logon` without a response on another method (OTP sending, polling).
+    Poll,
+    /// `POST /logon/{id}/next`.
+    Next,
+}
+
 /// One logon process. `Send`: use it from one thread at a time; only its [`CancelToken`] may be
 /// used from other threads.
 pub struct Logon {
@@ -72,7 +89,7 @@ impl Logon {
             finished: false,
             cancel: CancelToken::new(),
         };
-        logon.apply_status()?;
+        logon.apply_status(Step::Start)?;
         Ok(logon)
     }
 
@@ -102,7 +119,11 @@ impl Logon {
     }
 
     /// Asks the server for the U2F sign requests (`do_logon` without a response). The current
-    /// method must be `U2F:1`.
+    /// method must be `U2F:1`. Only a `MORE_DATA` answer is a challenge: `OK` or `NEXT` without a
+    /// signature is refused as malformed server data, `FAILED`/`STOP` are their errors, and no
+    /// challenge is kept. Every sign request's appId must pass the client's appId policy
+    /// ([`ClientConfig::allowed_app_id_hosts`](super::ClientConfig::allowed_app_id_hosts)), else
+    /// the challenge is refused (malformed server data) before any key could see it.
     pub fn gather_sign_request(&mut self) -> Result<&U2fChallenge> {
         self.ensure_active()?;
         if self.response.current_method != U2F_METHOD {
@@ -111,17 +132,22 @@ impl Logon {
                 format!("the current method is {:?}, not {U2F_METHOD}", self.response.current_method),
             ));
         }
-        self.do_logon::<()>(None)?;
+        self.challenge = None;
+        self.do_logon::<()>(None, Step::Gather)?;
         let challenge = U2fChallenge::from_response(&self.response)?;
+        self.client.app_ids().check_all(&challenge.sign_requests)?;
         Ok(self.challenge.insert(challenge))
     }
 
-    /// Sends the security key's answer to the gathered challenge and returns the verdict.
+    /// Sends the security key's answer to the gathered challenge and returns the verdict: `OK` or
+    /// `NEXT`. Anything else is an error: `FAILED` (or `MORE_DATA`: the server did not take the
+    /// signature) is [`ErrorKind::LogonFailed`], `STOP` [`ErrorKind::LogonStopped`], a status
+    /// this library does not know [`ErrorKind::MalformedServerData`].
     pub fn forward_sign_response(&mut self, response: &SignResponse) -> Result<&LogonResponse> {
         self.ensure_active()?;
         self.challenge = None;
         self.sign_response = Some(response.clone());
-        self.do_logon(Some(SignResponseBody { sign_response: response }))
+        self.do_logon(Some(SignResponseBody { sign_response: response }), Step::Signature)
     }
 
     /// The last signResponse forwarded to the server (what the key signed), if any.
@@ -130,9 +156,13 @@ impl Logon {
     }
 
     /// Gathers the challenge (unless already gathered), signs it with the first security key the
-    /// user touches, and forwards the signature. Both `options.cancel` and this logon's
-    /// [`cancel_token`](Self::cancel_token) cancel it; a cancellation is consumed by the call
-    /// it ends (the logon's token is reset afterwards).
+    /// user touches, and forwards the signature; returns the verdict as
+    /// [`forward_sign_response`](Self::forward_sign_response) does (only `OK` and `NEXT` are
+    /// success). No key is used when the gather fails, including when it is answered with a
+    /// verdict instead of a challenge or carries an appId the client does not allow (see
+    /// [`gather_sign_request`](Self::gather_sign_request)). Both `options.cancel` and this
+    /// logon's [`cancel_token`](Self::cancel_token) cancel it; a cancellation is consumed by the
+    /// call it ends (the logon's token is reset afterwards).
     pub fn sign_with_device(
         &mut self,
         devices: &dyn DeviceProvider,
@@ -146,6 +176,8 @@ impl Logon {
             Some(challenge) => challenge.sign_requests.clone(),
             None => self.gather_sign_request()?.sign_requests.clone(),
         };
+        // Checked when gathered; checked again right before a key sees it.
+        self.client.app_ids().check_all(&requests)?;
         let options =
             SignOptions { cancel: CancelToken::linked(&[&self.cancel, &options.cancel]), ..options.clone() };
         let signed = fido::sign(devices, &requests, &options);
@@ -156,16 +188,21 @@ impl Logon {
     }
 
     /// Answers a knowledge or OTP method (`{"answer": …}`: PASSWORD, LDAP_PASSWORD, TOTP, HOTP and
-    /// the second step of SMS_OTP / EMAIL_OTP). The answer is wiped from memory after sending.
+    /// the second step of SMS_OTP / EMAIL_OTP). The answer is serialized into a buffer of ours
+    /// and wiped once sent. Returns the answer for `OK`, `NEXT` and `MORE_DATA` — the last means
+    /// the server wants another answer for the same method (e.g. a RADIUS challenge): it is no
+    /// verdict, the logon goes on, and only `OK` completes it. `FAILED`/`STOP` are their errors, a
+    /// status this library does not know is [`ErrorKind::MalformedServerData`].
     pub fn answer(&mut self, answer: Secret) -> Result<&LogonResponse> {
         self.ensure_active()?;
-        self.do_logon(Some(AnswerResponse { answer: answer.expose() }))
+        self.do_logon(Some(AnswerResponse { answer: answer.expose() }), Step::Answer)
     }
 
     /// `do_logon` without a response: makes the server send an OTP, or polls an out-of-band method.
+    /// An unknown status is [`ErrorKind::MalformedServerData`], never success.
     pub fn request_challenge(&mut self) -> Result<&LogonResponse> {
         self.ensure_active()?;
-        self.do_logon::<()>(None)
+        self.do_logon::<()>(None, Step::Poll)
     }
 
     /// Moves to `method_id`, the next method of the chain, after a `NEXT` answer.
@@ -183,7 +220,7 @@ impl Logon {
             )
         })?;
         self.challenge = None;
-        self.record_answer(answer)
+        self.record_answer(answer, Step::Next)
     }
 
     /// Ends the logon process on the server (`DELETE /logon/{id}`). Does nothing when it already ended.
@@ -214,7 +251,7 @@ impl Logon {
         }
     }
 
-    fn do_logon<R: Serialize>(&mut self, response: Option<R>) -> Result<&LogonResponse> {
+    fn do_logon<R: Serialize>(&mut self, response: Option<R>, step: Step) -> Result<&LogonResponse> {
         let path = format!("/logon/{}/do_logon", encode(&self.process_id));
         let answer = self.send(|session| {
             SessionCall::post(
@@ -223,7 +260,7 @@ impl Logon {
                 &DoLogonBody { endpoint_session_id: session, response: response.as_ref() },
             )
         })?;
-        self.record_answer(answer)
+        self.record_answer(answer, step)
     }
 
     /// Sends a call; a 444 (process unknown or expired) ends this logon.
@@ -241,31 +278,62 @@ impl Logon {
         result
     }
 
-    fn record_answer(&mut self, answer: Value) -> Result<&LogonResponse> {
+    fn record_answer(&mut self, answer: Value, step: Step) -> Result<&LogonResponse> {
         let response = LogonResponse::from_json(answer)?;
-        self.record(response)?;
+        self.record(response, step)?;
         Ok(&self.response)
     }
 
     /// Keeps the answer as the last one and applies its status.
-    fn record(&mut self, response: LogonResponse) -> Result<()> {
+    fn record(&mut self, response: LogonResponse, step: Step) -> Result<()> {
         self.response = response;
-        self.apply_status()
+        self.apply_status(step)
     }
 
-    /// Ends the logon on a final status of the last answer; `FAILED` and `STOP` become errors.
-    fn apply_status(&mut self) -> Result<()> {
+    /// Ends the logon on a final status of the last answer and decides whether the status is
+    /// success for `step`. Fails closed: `FAILED` and `STOP` are their errors everywhere; a status
+    /// this library does not know is malformed server data everywhere; after a signature only
+    /// `OK` and `NEXT` are success (`MORE_DATA` means the signature was not accepted); a gather
+    /// must be answered `MORE_DATA` (a verdict without a signature is refused).
+    fn apply_status(&mut self, step: Step) -> Result<()> {
         if self.response.is_final() {
             self.finished = true;
             self.challenge = None;
         }
-        let kind = match self.response.status {
-            LogonStatus::Failed => ErrorKind::LogonFailed,
-            LogonStatus::Stop => ErrorKind::LogonStopped,
+        let response = &self.response;
+        let server_message =
+            if response.msg.is_empty() { String::new() } else { format!(": {}", response.msg) };
+        let (kind, message) = match (&response.status, step) {
+            (LogonStatus::Failed, _) => (ErrorKind::LogonFailed, None),
+            (LogonStatus::Stop, _) => (ErrorKind::LogonStopped, None),
+            (LogonStatus::Other(status), _) => (
+                ErrorKind::MalformedServerData,
+                Some(format!(
+                    "the server answered status {status:?}, which this library does not know and \
+                     never takes as success{server_message}"
+                )),
+            ),
+            (LogonStatus::MoreData, Step::Signature) => (
+                ErrorKind::LogonFailed,
+                Some(format!("the server did not accept the signature (MORE_DATA){server_message}")),
+            ),
+            (LogonStatus::Ok | LogonStatus::Next, Step::Gather) => (
+                ErrorKind::MalformedServerData,
+                Some(format!(
+                    "the server answered {} to the request for a U2F challenge, without any \
+                     signature; no security key is used{server_message}",
+                    response.status.as_str()
+                )),
+            ),
             _ => return Ok(()),
         };
-        let message =
-            if self.response.msg.is_empty() { self.response.status.as_str() } else { &self.response.msg };
-        Err(Error::new(kind, message).with_msgid(&self.response.msgid).with_reason(&self.response.reason))
+        let message = message.unwrap_or_else(|| {
+            if response.msg.is_empty() {
+                response.status.as_str().to_owned()
+            } else {
+                response.msg.clone()
+            }
+        });
+        Err(Error::new(kind, message).with_msgid(&response.msgid).with_reason(&response.reason))
     }
 }

@@ -1,5 +1,6 @@
 //! The Advanced Authentication REST client (`/api/v1/...`).
 
+mod app_id;
 mod client;
 #[cfg(test)]
 mod client_tests;
@@ -8,6 +9,7 @@ mod connector;
 mod http;
 mod logon;
 mod model;
+pub mod redact;
 mod session;
 mod tls;
 

@@ -2,7 +2,8 @@
 
 use std::sync::Mutex;
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -55,16 +56,17 @@ impl EndpointSessions {
     fn create(&self, http: &Http) -> Result<String> {
         let salt = fresh_salt()?;
         let hash = Zeroizing::new(endpoint_secret_hash(&self.endpoint_id, &self.endpoint_secret, &salt));
-        let body = json_body(&json!({
-            "salt": salt,
-            "endpoint_secret_hash": hash.as_str(),
-            "session_data": {},
-        }))?;
+        // Serialized from borrowed text straight into the wiped buffer: no `Value` copy of the hash.
+        let mut body = json_body(&SessionBody {
+            salt: &salt,
+            endpoint_secret_hash: hash.as_str(),
+            session_data: EmptyObject {},
+        })?;
         let answer = http.call(ApiRequest {
             method: Method::Post,
             route: "/endpoints/{id}/sessions",
             path_and_query: format!("/endpoints/{}/sessions", encode(&self.endpoint_id)),
-            body: Some(&body),
+            body: Some(&mut body),
         })?;
         match answer.get("endpoint_session_id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => Ok(id.to_owned()),
@@ -75,6 +77,18 @@ impl EndpointSessions {
         }
     }
 }
+
+/// `POST /endpoints/{id}/sessions` body (§1.2).
+#[derive(Serialize)]
+struct SessionBody<'a> {
+    salt: &'a str,
+    endpoint_secret_hash: &'a str,
+    session_data: EmptyObject,
+}
+
+/// Serializes as `{}`.
+#[derive(Serialize)]
+struct EmptyObject {}
 
 /// 32 random bytes as lowercase hex.
 fn fresh_salt() -> Result<String> {

@@ -93,6 +93,23 @@ pub fn spki_sha256(cert_der: &[u8]) -> Result<[u8; 32]> {
     Ok(Sha256::digest(cert.subject_public_key_info().as_ref()).into())
 }
 
+/// The verdict to report when both the OS store and the configured CAs refuse a chain. A verifier
+/// that does not know the issuer says only that (`UnknownIssuer`); one that does know it found
+/// the real fault (a name mismatch, an expired certificate, …), so that one wins: a certificate of
+/// the configured CA for another host is reported as `NotValidForName`, not as an unknown issuer.
+/// When both merely do not know the issuer, the OS store's verdict is kept.
+fn more_telling(platform: Option<rustls::Error>, extra: Option<rustls::Error>) -> rustls::Error {
+    fn unknown_issuer(e: &rustls::Error) -> bool {
+        matches!(e, rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
+    }
+    match (platform, extra) {
+        (Some(platform), Some(extra)) if unknown_issuer(&platform) && !unknown_issuer(&extra) => extra,
+        (Some(platform), _) => platform,
+        (None, Some(extra)) => extra,
+        (None, None) => rustls::Error::General("no trust anchors configured".into()),
+    }
+}
+
 #[derive(Debug)]
 struct AaServerVerifier {
     /// The OS store; `None` when it could not be loaded and extra CAs are configured.
@@ -145,10 +162,7 @@ impl AaServerVerifier {
                 Err(e) => platform_error = Some(e),
             }
         }
-        // The OS store's verdict is the more telling one when both refuse.
-        Err(platform_error
-            .or(extra_error)
-            .unwrap_or_else(|| rustls::Error::General("no trust anchors configured".into())))
+        Err(more_telling(platform_error, extra_error))
     }
 
     fn check_pin(&self, end_entity: &CertificateDer<'_>) -> std::result::Result<(), rustls::Error> {
@@ -228,6 +242,22 @@ mod tests {
     #[test]
     fn garbage_certificate_cannot_be_pinned() {
         assert_eq!(spki_sha256(b"\x30\x03\x02\x01\x00").unwrap_err().kind(), ErrorKind::Tls);
+    }
+
+    #[test]
+    fn the_verifier_that_knows_the_issuer_explains_the_refusal() {
+        use rustls::CertificateError::{Expired, NotValidForName, UnknownIssuer};
+        let cert = |e| Some(rustls::Error::InvalidCertificate(e));
+        let name = rustls::Error::InvalidCertificate(NotValidForName);
+        assert_eq!(more_telling(cert(UnknownIssuer), cert(NotValidForName)), name);
+        assert_eq!(
+            more_telling(cert(Expired), cert(UnknownIssuer)),
+            rustls::Error::InvalidCertificate(Expired)
+        );
+        let unknown = rustls::Error::InvalidCertificate(UnknownIssuer);
+        assert_eq!(more_telling(cert(UnknownIssuer), cert(UnknownIssuer)), unknown);
+        assert_eq!(more_telling(None, cert(NotValidForName)), name);
+        assert_eq!(more_telling(cert(UnknownIssuer), None), unknown);
     }
 
     #[test]

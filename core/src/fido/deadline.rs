@@ -40,6 +40,12 @@ impl<'a> Deadline<'a> {
         Deadline { at: self.at.min(at), cancel: self.cancel }
     }
 
+    /// This deadline cut to `budget` from now: the share of one exchange with one device, so a
+    /// device that never finishes answering gives the others their turn. Same cancel token.
+    pub fn within(self, budget: Duration) -> Self {
+        self.earliest(Instant::now().checked_add(budget).unwrap_or_else(far_future))
+    }
+
     /// Time left (zero once passed).
     pub fn remaining(&self) -> Duration {
         self.at.saturating_duration_since(Instant::now())
@@ -101,5 +107,20 @@ mod tests {
         assert_eq!(deadline.check(), Err(ExchangeError::DeadlinePassed));
         let huge = Deadline::after(Duration::MAX, &cancel);
         assert!(huge.remaining() > Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn a_budget_never_outlasts_the_deadline_and_keeps_the_cancel() {
+        let cancel = CancelToken::new();
+        let overall = Deadline::after(Duration::from_secs(60), &cancel);
+        let share = overall.within(Duration::from_millis(20));
+        assert!(share.remaining() <= Duration::from_millis(20));
+        assert_eq!(share.sleep(Duration::from_secs(60)), Ok(()));
+        assert_eq!(share.check(), Err(ExchangeError::DeadlinePassed));
+        assert_eq!(overall.check(), Ok(()));
+        let short = Deadline::after(Duration::from_millis(10), &cancel);
+        assert!(short.within(Duration::MAX).remaining() <= Duration::from_millis(10));
+        cancel.cancel();
+        assert_eq!(overall.within(Duration::from_secs(1)).check(), Err(ExchangeError::Cancelled));
     }
 }

@@ -1,92 +1,17 @@
 //! What a device tells about itself (for the CLI's `devices` command), and WINK.
 
-use std::fmt;
 use std::time::Duration;
 
 use super::ctaphid::Channel;
+use super::init::{Capabilities, DeviceVersion};
 use super::deadline::{Deadline, ExchangeError};
 use super::frame::command;
-use super::{u2f, DeviceInfo, DeviceProvider};
+use super::transport::{DeviceInfo, DeviceProvider};
+use super::u2f;
 use crate::{CancelToken, Error, ErrorKind, Result};
 
 /// Budget for the short exchanges of [`describe`] and [`wink`].
 const QUERY_BUDGET: Duration = Duration::from_secs(5);
-
-/// Firmware version from the INIT reply.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DeviceVersion {
-    pub major: u8,
-    pub minor: u8,
-    pub build: u8,
-}
-
-impl fmt::Display for DeviceVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.build)
-    }
-}
-
-/// CTAPHID capability flags from the INIT reply.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Capabilities {
-    bits: u8,
-}
-
-impl Capabilities {
-    const WINK: u8 = 0x01;
-    const LOCK: u8 = 0x02;
-    const CBOR: u8 = 0x04;
-    const NMSG: u8 = 0x08;
-
-    /// From the raw flag byte.
-    pub fn from_bits(bits: u8) -> Self {
-        Capabilities { bits }
-    }
-
-    /// The raw flag byte.
-    pub fn bits(&self) -> u8 {
-        self.bits
-    }
-
-    /// The key can blink on request (CTAPHID_WINK).
-    pub fn wink(&self) -> bool {
-        self.bits & Self::WINK != 0
-    }
-
-    /// The key supports CTAPHID_LOCK (U2F-era flag).
-    pub fn lock(&self) -> bool {
-        self.bits & Self::LOCK != 0
-    }
-
-    /// The key speaks CTAP2 (CTAPHID_CBOR).
-    pub fn cbor(&self) -> bool {
-        self.bits & Self::CBOR != 0
-    }
-
-    /// The key refuses CTAPHID_MSG, i.e. has no U2F/CTAP1.
-    pub fn no_msg(&self) -> bool {
-        self.bits & Self::NMSG != 0
-    }
-
-    /// Names of the flags that are set (`WINK`, `LOCK`, `CBOR`, `NMSG`).
-    pub fn names(&self) -> Vec<&'static str> {
-        [(self.wink(), "WINK"), (self.lock(), "LOCK"), (self.cbor(), "CBOR"), (self.no_msg(), "NMSG")]
-            .into_iter()
-            .filter_map(|(set, name)| set.then_some(name))
-            .collect()
-    }
-}
-
-impl fmt::Display for Capabilities {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = self.names();
-        if names.is_empty() {
-            write!(f, "none (0x{:02x})", self.bits)
-        } else {
-            write!(f, "{} (0x{:02x})", names.join("|"), self.bits)
-        }
-    }
-}
 
 /// Everything known about one FIDO device.
 #[derive(Clone, Debug, PartialEq, Eq)]

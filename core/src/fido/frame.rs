@@ -1,7 +1,7 @@
 //! CTAPHID packet codec: splitting a message into 64-byte reports and putting a reply back together.
 //! Pure functions over bytes; the channel logic that drives a device lives in `ctaphid`.
 
-use super::{Report, REPORT_LEN};
+use super::transport::{Report, REPORT_LEN};
 
 /// The broadcast channel: only INIT may be sent on it.
 pub const BROADCAST_CID: u32 = 0xFFFF_FFFF;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hidapi::{HidApi, HidDevice};
 
-use super::{DeviceInfo, DeviceProvider, HidTransport, Report, REPORT_LEN};
+use super::transport::{DeviceInfo, DeviceProvider, HidTransport, Report, REPORT_LEN};
 use crate::{Error, ErrorKind, Result};
 
 /// FIDO Alliance HID usage page and the CTAPHID usage within it.

@@ -1,14 +1,21 @@
 //! The U2F sign flow across all present devices: wait for a key, find which key owns which handle
 //! (check-only), then poll the owners for a touch; the first touched owner signs.
+//!
+//! Every exchange with one device has its own short budget (cut to the overall deadline), and the
+//! devices take turns: owners are polled first in each round, then the devices still being probed
+//! get one turn each. A device that does not answer within its budget sits out for as long as it
+//! held the others up; after [`MAX_STRIKES`] such exchanges in a row it is dropped for this sign.
+//! So a key that streams KEEPALIVE, stays BUSY or answers on the wrong channel never keeps a good
+//! key beside it from being opened, probed and polled.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::ctaphid::Channel;
+use super::ctaphid::{Channel, Stall};
 use super::deadline::{Deadline, ExchangeError};
+use super::request::{Prompt, SignOptions, SignRequest, SignResponse};
+use super::transport::DeviceProvider;
 use super::u2f::{self, Authentication, Control, PreparedRequest};
-use super::{DeviceProvider, Prompt, SignOptions, SignRequest, SignResponse};
-use crate::{Error, ErrorKind, Result};
+use crate::{DeviceCode, Error, ErrorKind, Result};
 
 /// Pace of enforce-presence polling: a touch is seen within one interval (libfido2's U2F pace).
 const TOUCH_POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -16,10 +23,34 @@ const TOUCH_POLL_INTERVAL: Duration = Duration::from_millis(100);
 const INSERT_SCAN_INTERVAL: Duration = Duration::from_millis(200);
 /// How often the device list is read while waiting for a touch (for extra keys and removals).
 const TOUCH_SCAN_INTERVAL: Duration = Duration::from_millis(500);
-/// Longest time spent opening and probing one device, so a mute device cannot stall the others.
-const PROBE_BUDGET: Duration = Duration::from_secs(5);
+/// Longest one exchange of the probe may take (INIT, or one check-only AUTHENTICATE; neither needs
+/// a touch, and keys answer them in milliseconds). Also the soft limit of one device's probe turn.
+const PROBE_BUDGET: Duration = Duration::from_secs(1);
+/// Longest one enforce-presence poll may take: U2F keys answer `6985` at once until touched.
+const POLL_BUDGET: Duration = Duration::from_millis(300);
+/// Exchanges in a row a device may leave unanswered within their budget before it is dropped.
+const MAX_STRIKES: u32 = 3;
 
 /// Signs the first request whose key handle a present device owns, once the user touches it.
+///
+/// Errors, by kind:
+/// - [`ErrorKind::Config`] / [`ErrorKind::MalformedServerData`]: no request, or a request that
+///   cannot be sent to a key; no device is touched.
+/// - [`ErrorKind::NoDevice`]: no FIDO device was listed at any time before the deadline.
+/// - [`ErrorKind::NoMatchingKey`]: every present key answered the check-only probe and none owns
+///   a handle; returned as soon as that is known, without waiting for the deadline.
+/// - [`ErrorKind::UserPresenceTimeout`]: an owning key waited for a touch until the deadline
+///   (also when it was pulled out meanwhile and not plugged back in).
+/// - [`ErrorKind::DeviceProtocol`], at once: an owning key answered an enforce-presence request
+///   with something other than `6985` or a valid signature (a short or malformed signature after
+///   the touch, an unexpected status word, a CTAPHID error, broken framing); the key's status
+///   word or CTAPHID error code is attached as [`DeviceCode`] when it sent one. Also at once when
+///   every present key failed or stopped answering, so that the sign cannot succeed.
+/// - [`ErrorKind::DeviceProtocol`], at the deadline: devices were present but had not finished
+///   answering the check-only probe ("did not answer in time"). A key that does not answer a
+///   probe which needs no touch is a device fault, not a missing touch, so this is not reported
+///   as a presence timeout (the user was never asked to touch anything) nor as "no device".
+/// - [`ErrorKind::Cancelled`]: the caller's cancel token fired.
 pub fn sign(
     devices: &dyn DeviceProvider,
     requests: &[SignRequest],
@@ -33,14 +64,34 @@ pub fn sign(
     SignFlow::new(devices, &prepared, deadline, options).run()
 }
 
+/// A device seen in the list, in the order it was first listed.
+struct Device {
+    path: String,
+    state: State,
+}
+
 /// What became of a device seen in the list.
-enum Seen {
+enum State {
+    /// Being asked, handle by handle, whether it owns them.
+    Probing(Probe),
     /// Owns at least one handle: polled for a touch.
     Owner(Owner),
     /// Owns none of the handles (or has no U2F): left alone.
     NotOwner,
-    /// Failed to open, INIT or answer: left alone until it is plugged in again.
-    Failed,
+    /// Failed to open, answer or keep answering: left alone until it is plugged in again.
+    Failed { error: Error, was_owner: bool },
+}
+
+/// A device whose check-only probe is under way.
+struct Probe {
+    /// `None` until INIT succeeded.
+    channel: Option<Channel>,
+    /// Index of the next request whose handle is to be checked.
+    next_request: usize,
+    /// Indices of the requests whose handles this device owns.
+    owned: Vec<usize>,
+    strikes: u32,
+    next_turn: Instant,
 }
 
 /// An opened device that owns handles, waiting for its touch.
@@ -48,22 +99,38 @@ struct Owner {
     channel: Channel,
     /// Indices into the prepared requests whose handles this device owns.
     owned: Vec<usize>,
+    strikes: u32,
     next_poll: Instant,
 }
 
-/// What one round of touch polling found.
-enum PollResult {
+/// How one exchange within its budget ended.
+enum Step<T> {
+    Answered(T),
+    /// The device did not finish answering within its budget (the overall deadline holds).
+    Unanswered,
+    Failed(Error),
+    /// The overall deadline passed or the caller cancelled.
+    Stopped(ExchangeError),
+}
+
+/// How one device's turn ended.
+enum Turn {
+    Continue(State),
     Signed(SignResponse),
-    Waiting,
+    /// The sign ends now with this error; the device keeps `State`.
+    End(Error, State),
+    /// Deadline or cancel during the turn.
+    Stopped(ExchangeError, State),
 }
 
 struct SignFlow<'a> {
-    devices: &'a dyn DeviceProvider,
+    provider: &'a dyn DeviceProvider,
     requests: &'a [PreparedRequest],
     deadline: Deadline<'a>,
     options: &'a SignOptions,
-    /// Devices present at the last scan, by path.
-    seen: HashMap<String, Seen>,
+    /// Devices present at the last scan.
+    devices: Vec<Device>,
+    ever_listed: bool,
     owner_found: bool,
     non_owner_found: bool,
     last_failure: Option<Error>,
@@ -72,17 +139,18 @@ struct SignFlow<'a> {
 
 impl<'a> SignFlow<'a> {
     fn new(
-        devices: &'a dyn DeviceProvider,
+        provider: &'a dyn DeviceProvider,
         requests: &'a [PreparedRequest],
         deadline: Deadline<'a>,
         options: &'a SignOptions,
     ) -> Self {
         SignFlow {
-            devices,
+            provider,
             requests,
             deadline,
             options,
-            seen: HashMap::new(),
+            devices: Vec::new(),
+            ever_listed: false,
             owner_found: false,
             non_owner_found: false,
             last_failure: None,
@@ -99,157 +167,282 @@ impl<'a> SignFlow<'a> {
                 let interval = if self.has_owner() { TOUCH_SCAN_INTERVAL } else { INSERT_SCAN_INTERVAL };
                 next_scan = Instant::now() + interval;
             }
+            if let Some(response) = self.round()? {
+                self.prompt(Prompt::Touched);
+                return Ok(response);
+            }
             if self.has_owner() {
                 self.prompt(Prompt::TouchKey);
-            } else if self.seen.is_empty() || self.owner_found {
+            } else if self.has_probing() {
+                // Keys are still being asked; nothing to tell the user yet.
+            } else if self.devices.is_empty() || self.owner_found {
                 // Nothing plugged in, or the owning key was pulled out: wait for (re-)insertion.
                 self.prompt(Prompt::InsertKey);
             } else {
                 // Every present key was asked and none owns a handle: waiting would not help.
                 return Err(self.ineligible_error());
             }
-            if let PollResult::Signed(response) = self.poll_owners()? {
-                self.prompt(Prompt::Touched);
-                return Ok(response);
-            }
-            let wake = self.next_poll().map_or(next_scan, |poll| poll.min(next_scan));
+            let wake = self.next_turn().map_or(next_scan, |turn| turn.min(next_scan));
             self.deadline.sleep_until(wake).map_err(|stop| self.stop_error(stop))?;
         }
     }
 
-    /// Reads the device list: forgets removed devices, probes new ones.
+    /// Reads the device list: forgets removed devices, queues new ones for probing.
     fn scan(&mut self) -> Result<()> {
-        let present = self.devices.list()?;
-        self.seen.retain(|path, state| {
-            let still_there = present.iter().any(|info| &info.path == path);
+        let present = self.provider.list()?;
+        self.devices.retain(|device| {
+            let still_there = present.iter().any(|info| info.path == device.path);
             if !still_there {
-                let role = if matches!(state, Seen::Owner(_)) { "owning key" } else { "device" };
-                log::info!("{path}: {role} removed");
+                let role = if matches!(device.state, State::Owner(_)) { "owning key" } else { "device" };
+                log::info!("{}: {role} removed", device.path);
             }
             still_there
         });
         for info in present {
-            if !self.seen.contains_key(&info.path) {
-                let state = self.probe(&info.path)?;
-                self.seen.insert(info.path, state);
+            self.ever_listed = true;
+            if !self.devices.iter().any(|device| device.path == info.path) {
+                let probe = Probe {
+                    channel: None,
+                    next_request: 0,
+                    owned: Vec::new(),
+                    strikes: 0,
+                    next_turn: Instant::now(),
+                };
+                self.devices.push(Device { path: info.path, state: State::Probing(probe) });
             }
         }
         Ok(())
     }
 
-    /// Opens a new device and asks it, handle by handle, whether it owns them (never signs).
-    fn probe(&mut self, path: &str) -> Result<Seen> {
-        let deadline = self.deadline.earliest(Instant::now() + PROBE_BUDGET);
-        let transport = match self.devices.open(path) {
-            Ok(transport) => transport,
-            Err(e) => return Ok(self.device_failed(path, e)),
-        };
-        let mut channel = match Channel::open(transport, path, &deadline) {
-            Ok(channel) => channel,
-            Err(e) => return self.probe_failed(path, e),
-        };
-        if channel.init_reply().capabilities.no_msg() {
-            log::info!("{path}: key without U2F (NMSG); left alone");
-            self.non_owner_found = true;
-            return Ok(Seen::NotOwner);
-        }
-        let mut owned = Vec::new();
-        for (index, request) in self.requests.iter().enumerate() {
-            match u2f::authenticate(&mut channel, Control::CheckOnly, request, &deadline) {
-                Ok(Authentication::PresenceRequired) => owned.push(index),
-                Ok(Authentication::NotThisKey | Authentication::Signed(_)) => {}
-                Err(e) => return self.probe_failed(path, e),
-            }
-        }
-        if owned.is_empty() {
-            log::debug!("{path}: owns none of the {} key handles; left alone", self.requests.len());
-            self.non_owner_found = true;
-            return Ok(Seen::NotOwner);
-        }
-        log::debug!("{path}: owns {} of the {} key handles", owned.len(), self.requests.len());
-        self.owner_found = true;
-        Ok(Seen::Owner(Owner { channel, owned, next_poll: Instant::now() }))
-    }
-
-    /// Sends enforce-presence to every owner whose turn it is; the first signature wins.
-    fn poll_owners(&mut self) -> Result<PollResult> {
-        let now = Instant::now();
-        let mut dropped = Vec::new();
-        let mut outcome = PollResult::Waiting;
-        let mut stop = None;
-        for (path, state) in self.seen.iter_mut() {
-            let Seen::Owner(owner) = state else { continue };
-            if owner.next_poll > now {
-                continue;
-            }
-            let started = Instant::now();
-            let request = &self.requests[owner.owned[0]];
-            match u2f::authenticate(&mut owner.channel, Control::EnforcePresence, request, &self.deadline) {
-                Ok(Authentication::Signed(signature)) => {
-                    log::debug!("{path}: touched; signature counter {}", signature.counter());
-                    outcome = PollResult::Signed(request.sign_response(&signature));
-                    break;
+    /// One turn for every device whose turn it is: owners first (a poll is short and it is what
+    /// the user waits for), then the devices being probed.
+    fn round(&mut self) -> Result<Option<SignResponse>> {
+        for polling in [true, false] {
+            for index in 0..self.devices.len() {
+                let now = Instant::now();
+                let due = match &self.devices[index].state {
+                    State::Owner(owner) => polling && owner.next_poll <= now,
+                    State::Probing(probe) => !polling && probe.next_turn <= now,
+                    State::NotOwner | State::Failed { .. } => false,
+                };
+                if !due {
+                    continue;
                 }
-                Ok(Authentication::PresenceRequired) => owner.next_poll = started + TOUCH_POLL_INTERVAL,
-                Ok(Authentication::NotThisKey) => {
-                    // It claimed the handle in the probe but now refuses it: try its next one.
-                    owner.owned.remove(0);
-                    if owner.owned.is_empty() {
-                        let error = Error::new(
-                            ErrorKind::DeviceProtocol,
-                            format!("{path}: refused the key handles it claimed when probed"),
-                        );
-                        dropped.push((path.clone(), error));
+                let path = self.devices[index].path.clone();
+                // The device's state is out of the list during its turn; NotOwner stands in.
+                let turn = match std::mem::replace(&mut self.devices[index].state, State::NotOwner) {
+                    State::Owner(owner) => self.poll_turn(&path, owner),
+                    State::Probing(probe) => self.probe_turn(&path, probe),
+                    other => Turn::Continue(other),
+                };
+                match turn {
+                    Turn::Continue(state) => self.devices[index].state = state,
+                    Turn::Signed(response) => return Ok(Some(response)),
+                    Turn::End(error, state) => {
+                        self.devices[index].state = state;
+                        return Err(error);
+                    }
+                    Turn::Stopped(stop, state) => {
+                        self.devices[index].state = state;
+                        return Err(self.stop_error(stop));
                     }
                 }
-                Err(ExchangeError::Device(error)) => dropped.push((path.clone(), error)),
-                Err(interrupted) => {
-                    stop = Some(interrupted);
-                    break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Opens the device if needed and asks it about the remaining handles (never signs), each
+    /// exchange within [`PROBE_BUDGET`]; yields once the turn used up that budget.
+    fn probe_turn(&mut self, path: &str, mut probe: Probe) -> Turn {
+        let requests = self.requests;
+        let turn_started = Instant::now();
+        loop {
+            let budget = self.deadline.within(PROBE_BUDGET);
+            if let Some(channel) = probe.channel.as_mut() {
+                let result =
+                    u2f::authenticate(channel, Control::CheckOnly, &requests[probe.next_request], &budget);
+                match self.step(result) {
+                    Step::Answered(Authentication::PresenceRequired) => probe.owned.push(probe.next_request),
+                    Step::Answered(Authentication::NotThisKey | Authentication::Signed(_)) => {}
+                    Step::Unanswered => return self.probe_unanswered(path, probe),
+                    Step::Failed(error) => return Turn::Continue(self.failed(path, error, false)),
+                    Step::Stopped(stop) => return Turn::Stopped(stop, State::Probing(probe)),
+                }
+                probe.next_request += 1;
+            } else {
+                let transport = match self.provider.open(path) {
+                    Ok(transport) => transport,
+                    Err(error) => return Turn::Continue(self.failed(path, error, false)),
+                };
+                match self.step(Channel::open(transport, path, &budget)) {
+                    Step::Answered(channel) if channel.init_reply().capabilities.no_msg() => {
+                        log::info!("{path}: key without U2F (NMSG); left alone");
+                        self.non_owner_found = true;
+                        return Turn::Continue(State::NotOwner);
+                    }
+                    Step::Answered(channel) => probe.channel = Some(channel),
+                    Step::Unanswered => return self.probe_unanswered(path, probe),
+                    Step::Failed(error) => return Turn::Continue(self.failed(path, error, false)),
+                    Step::Stopped(stop) => return Turn::Stopped(stop, State::Probing(probe)),
                 }
             }
-        }
-        if let Some(stop) = stop {
-            return Err(self.stop_error(stop));
-        }
-        for (path, error) in dropped {
-            log::warn!("{path}: dropped while waiting for a touch: {error}");
-            self.seen.insert(path, Seen::Failed);
-            self.last_failure = Some(error);
-        }
-        Ok(outcome)
-    }
-
-    fn probe_failed(&mut self, path: &str, error: ExchangeError) -> Result<Seen> {
-        match error {
-            ExchangeError::Device(e) => Ok(self.device_failed(path, e)),
-            ExchangeError::DeadlinePassed if self.deadline.check().is_ok() => {
-                let e = Error::new(
-                    ErrorKind::DeviceProtocol,
-                    format!("{path}: no answer within {PROBE_BUDGET:?}"),
-                );
-                Ok(self.device_failed(path, e))
+            probe.strikes = 0;
+            if probe.next_request == requests.len() {
+                return Turn::Continue(self.probed(path, probe));
             }
-            stop => Err(self.stop_error(stop)),
+            if turn_started.elapsed() >= PROBE_BUDGET {
+                // A slow but answering key: the others get their turn before it goes on.
+                probe.next_turn = Instant::now();
+                return Turn::Continue(State::Probing(probe));
+            }
         }
     }
 
-    fn device_failed(&mut self, path: &str, error: Error) -> Seen {
+    fn probed(&mut self, path: &str, probe: Probe) -> State {
+        let count = self.requests.len();
+        match probe.channel {
+            Some(channel) if !probe.owned.is_empty() => {
+                log::debug!("{path}: owns {} of the {count} key handles", probe.owned.len());
+                self.owner_found = true;
+                State::Owner(Owner { channel, owned: probe.owned, strikes: 0, next_poll: Instant::now() })
+            }
+            _ => {
+                log::debug!("{path}: owns none of the {count} key handles; left alone");
+                self.non_owner_found = true;
+                State::NotOwner
+            }
+        }
+    }
+
+    /// A probe exchange ran out of its budget: the device sits out a while, or is dropped.
+    fn probe_unanswered(&mut self, path: &str, mut probe: Probe) -> Turn {
+        probe.strikes += 1;
+        let stall = probe.channel.as_ref().and_then(Channel::stall);
+        if probe.strikes >= MAX_STRIKES {
+            let error = unanswered_error(path, PROBE_BUDGET, stall);
+            log::debug!("{path}: dropped from this sign: {error}");
+            self.last_failure = Some(error.clone());
+            return Turn::Continue(State::Failed { error, was_owner: false });
+        }
+        log::debug!(
+            "{path}: no answer to the probe within {PROBE_BUDGET:?} ({}/{MAX_STRIKES}); the others go first",
+            probe.strikes
+        );
+        probe.next_turn = Instant::now() + PROBE_BUDGET;
+        Turn::Continue(State::Probing(probe))
+    }
+
+    /// One enforce-presence request within [`POLL_BUDGET`]; a signature wins the sign.
+    fn poll_turn(&mut self, path: &str, mut owner: Owner) -> Turn {
+        let requests = self.requests;
+        let started = Instant::now();
+        let request = &requests[owner.owned[0]];
+        let budget = self.deadline.within(POLL_BUDGET);
+        let result = u2f::authenticate(&mut owner.channel, Control::EnforcePresence, request, &budget);
+        match self.step(result) {
+            Step::Answered(Authentication::Signed(signature)) => {
+                log::debug!("{path}: touched; signature counter {}", signature.counter());
+                Turn::Signed(request.sign_response(&signature))
+            }
+            Step::Answered(Authentication::PresenceRequired) => {
+                owner.strikes = 0;
+                owner.next_poll = started + TOUCH_POLL_INTERVAL;
+                Turn::Continue(State::Owner(owner))
+            }
+            Step::Answered(Authentication::NotThisKey) => {
+                // It claimed the handle in the probe but now refuses it: try its next one.
+                owner.strikes = 0;
+                owner.owned.remove(0);
+                if owner.owned.is_empty() {
+                    let error = Error::new(
+                        ErrorKind::DeviceProtocol,
+                        format!("{path}: refused the key handles it claimed when probed"),
+                    );
+                    return self.owner_dropped(path, error);
+                }
+                owner.next_poll = Instant::now();
+                Turn::Continue(State::Owner(owner))
+            }
+            Step::Unanswered if owner.channel.stall().is_some_and(Stall::awaits_touch) => {
+                // The key holds its answer until touched (KEEPALIVE UPNEEDED): alive and waiting.
+                owner.strikes = 0;
+                owner.next_poll = Instant::now();
+                Turn::Continue(State::Owner(owner))
+            }
+            Step::Unanswered => {
+                owner.strikes += 1;
+                if owner.strikes >= MAX_STRIKES {
+                    let error = unanswered_error(path, POLL_BUDGET, owner.channel.stall());
+                    log::debug!("{path}: dropped from this sign: {error}");
+                    return self.owner_dropped(path, error);
+                }
+                log::debug!(
+                    "{path}: no answer to a poll within {POLL_BUDGET:?} ({}/{MAX_STRIKES}); the others go first",
+                    owner.strikes
+                );
+                owner.next_poll = Instant::now() + POLL_BUDGET;
+                Turn::Continue(State::Owner(owner))
+            }
+            Step::Failed(error) if owner.channel.transport_failed() => {
+                // Unplugged (or lost by the OS): like a removal, wait for it to come back.
+                log::info!("{path}: owning key went away while waiting for a touch: {error}");
+                self.last_failure = Some(error.clone());
+                Turn::Continue(State::Failed { error, was_owner: true })
+            }
+            Step::Failed(error) => {
+                // The key answered, but wrongly (bad signature after the touch, error status, CTAPHID
+                // error, broken framing). The user is probably touching it: tell them now.
+                log::warn!("{path}: failed while waiting for a touch: {error}");
+                self.last_failure = Some(error.clone());
+                Turn::End(error.clone(), State::Failed { error, was_owner: true })
+            }
+            Step::Stopped(stop) => Turn::Stopped(stop, State::Owner(owner)),
+        }
+    }
+
+    /// An owner left the round; with no other owner and no probe left, the sign cannot succeed.
+    fn owner_dropped(&mut self, path: &str, error: Error) -> Turn {
+        self.last_failure = Some(error.clone());
+        let state = State::Failed { error: error.clone(), was_owner: true };
+        if self.has_owner() || self.has_probing() {
+            log::warn!("{path}: dropped while waiting for a touch: {error}");
+            Turn::Continue(state)
+        } else {
+            Turn::End(error, state)
+        }
+    }
+
+    fn step<T>(&self, result: std::result::Result<T, ExchangeError>) -> Step<T> {
+        match result {
+            Ok(answer) => Step::Answered(answer),
+            Err(ExchangeError::Device(error)) => Step::Failed(error),
+            Err(ExchangeError::DeadlinePassed) if self.deadline.check().is_ok() => Step::Unanswered,
+            Err(stop) => Step::Stopped(stop),
+        }
+    }
+
+    fn failed(&mut self, path: &str, error: Error, was_owner: bool) -> State {
         log::warn!("{path}: left alone after a failure: {error}");
-        self.last_failure = Some(error);
-        Seen::Failed
+        self.last_failure = Some(error.clone());
+        State::Failed { error, was_owner }
     }
 
     fn has_owner(&self) -> bool {
-        self.seen.values().any(|state| matches!(state, Seen::Owner(_)))
+        self.devices.iter().any(|device| matches!(device.state, State::Owner(_)))
     }
 
-    fn next_poll(&self) -> Option<Instant> {
-        self.seen
-            .values()
-            .filter_map(|state| match state {
-                Seen::Owner(owner) => Some(owner.next_poll),
-                _ => None,
+    fn has_probing(&self) -> bool {
+        self.devices.iter().any(|device| matches!(device.state, State::Probing(_)))
+    }
+
+    fn next_turn(&self) -> Option<Instant> {
+        self.devices
+            .iter()
+            .filter_map(|device| match &device.state {
+                State::Owner(owner) => Some(owner.next_poll),
+                State::Probing(probe) => Some(probe.next_turn),
+                State::NotOwner | State::Failed { .. } => None,
             })
             .min()
     }
@@ -275,21 +468,90 @@ impl<'a> SignFlow<'a> {
 
     /// The error for a deadline or cancel, chosen by how far the flow got.
     fn stop_error(&self, stop: ExchangeError) -> Error {
-        let timeout = self.options.timeout;
         match stop {
             ExchangeError::Device(error) => error,
             ExchangeError::Cancelled => {
                 Error::new(ErrorKind::Cancelled, "the sign operation was stopped by the caller")
             }
-            ExchangeError::DeadlinePassed if self.owner_found => {
-                Error::new(ErrorKind::UserPresenceTimeout, format!("no touch within {timeout:?}"))
-            }
-            ExchangeError::DeadlinePassed if self.non_owner_found || self.last_failure.is_some() => {
-                self.ineligible_error()
-            }
-            ExchangeError::DeadlinePassed => {
-                Error::new(ErrorKind::NoDevice, format!("no security key was inserted within {timeout:?}"))
-            }
+            ExchangeError::DeadlinePassed => self.deadline_error(),
         }
+    }
+
+    /// What the deadline found: see the error list of [`sign`].
+    fn deadline_error(&self) -> Error {
+        let timeout = self.options.timeout;
+        let no_touch = || Error::new(ErrorKind::UserPresenceTimeout, format!("no touch within {timeout:?}"));
+        if self.has_owner() {
+            return no_touch();
+        }
+        let failed_owner = self.devices.iter().find_map(|device| match &device.state {
+            State::Failed { error, was_owner: true } => Some(error.clone()),
+            _ => None,
+        });
+        if let Some(error) = failed_owner {
+            return error;
+        }
+        if self.owner_found {
+            // The owning key was pulled out and not plugged back in.
+            return no_touch();
+        }
+        let unanswered: Vec<(&str, Option<Stall>)> = self
+            .devices
+            .iter()
+            .filter_map(|device| match &device.state {
+                State::Probing(probe) => {
+                    Some((device.path.as_str(), probe.channel.as_ref().and_then(Channel::stall)))
+                }
+                _ => None,
+            })
+            .collect();
+        if !unanswered.is_empty() {
+            let keys = unanswered
+                .iter()
+                .map(|(path, stall)| match stall {
+                    Some(stall) => format!("{path} ({stall})"),
+                    None => (*path).to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (noun, verb) = if unanswered.len() == 1 { ("key", "was") } else { ("keys", "were") };
+            let mut error = Error::new(
+                ErrorKind::DeviceProtocol,
+                format!("the security {noun} {keys} {verb} plugged in but did not answer within {timeout:?}"),
+            );
+            if unanswered.iter().any(|(_, stall)| *stall == Some(Stall::Busy)) {
+                error = error.with_device_code(DeviceCode::Ctaphid(CTAPHID_CHANNEL_BUSY));
+            }
+            return error;
+        }
+        if self.non_owner_found || self.last_failure.is_some() {
+            return self.ineligible_error();
+        }
+        if self.ever_listed {
+            return Error::new(
+                ErrorKind::DeviceProtocol,
+                format!("a security key was plugged in but removed before it answered (within {timeout:?})"),
+            );
+        }
+        Error::new(ErrorKind::NoDevice, format!("no security key was inserted within {timeout:?}"))
+    }
+}
+
+/// CTAPHID ERR_CHANNEL_BUSY, attached to errors of keys that kept answering it.
+const CTAPHID_CHANNEL_BUSY: u8 = 0x06;
+
+/// The error of a device dropped for leaving [`MAX_STRIKES`] exchanges in a row unanswered.
+fn unanswered_error(path: &str, budget: Duration, stall: Option<Stall>) -> Error {
+    let what = match stall {
+        Some(stall) => stall.to_string(),
+        None => "did not answer".to_owned(),
+    };
+    let error = Error::new(
+        ErrorKind::DeviceProtocol,
+        format!("{path}: {what} within {budget:?}, {MAX_STRIKES} times in a row"),
+    );
+    match stall {
+        Some(Stall::Busy) => error.with_device_code(DeviceCode::Ctaphid(CTAPHID_CHANNEL_BUSY)),
+        _ => error,
     }
 }

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{HidTransport, Report, REPORT_LEN};
+use super::transport::{HidTransport, Report, REPORT_LEN};
 use crate::Result;
 
 pub fn hex(text: &str) -> Vec<u8> {

@@ -2,7 +2,7 @@
 //! [`FRAMES_TARGET`], at debug level. Costs one level check when that target is off.
 
 use super::frame::{command, Packet};
-use super::Report;
+use super::transport::Report;
 
 /// The `log` target of the per-report trace, for an application that wants an exchange summary.
 pub const FRAMES_TARGET: &str = "aa_logon::fido::frames";

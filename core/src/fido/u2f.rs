@@ -12,7 +12,7 @@ use super::apdu::{self, ins, status};
 use super::ctaphid::Channel;
 use super::deadline::{Deadline, ExchangeError};
 use super::frame::command;
-use super::{SignRequest, SignResponse};
+use super::request::{SignRequest, SignResponse};
 use crate::{DeviceCode, Error, ErrorKind, Result};
 
 /// base64url that accepts input with or without `=` padding but rejects any other deviation.
@@ -190,9 +190,11 @@ pub fn authenticate(
         status::NO_ERROR if control == Control::CheckOnly => {
             Err(channel.error("the key signed a check-only AUTHENTICATE").into())
         }
-        status::NO_ERROR => {
-            SignatureData::parse(data).map(Authentication::Signed).map_err(|e| channel.error(e).into())
-        }
+        // 9000 on enforce-presence means the user touched the key: a bad signature after that is
+        // the key's fault, never a reason to keep waiting for another touch.
+        status::NO_ERROR => SignatureData::parse(data).map(Authentication::Signed).map_err(|e| {
+            channel.error(format!("the key was touched but answered bad signature data: {e}")).into()
+        }),
         status::CONDITIONS_NOT_SATISFIED => Ok(Authentication::PresenceRequired),
         status::WRONG_DATA | status::WRONG_DATA_LEGACY | status::WRONG_LENGTH => {
             Ok(Authentication::NotThisKey)

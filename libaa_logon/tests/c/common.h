@@ -1,5 +1,7 @@
 /* Shared helpers for the C tests: they run against the simulator whose URL and CA file the Rust
- * driver (tests/c_abi.rs) passes in AA_TEST_URL and AA_TEST_CA_FILE. */
+ * driver (tests/c_abi.rs) passes in AA_TEST_URL and AA_TEST_CA_FILE, and reach virtual security
+ * keys of the test-only libaa_logon_testkit through libaa_logon's public HID transport
+ * (aa_client_set_hid_io), exactly as a caller's own devices would be reached. */
 #ifndef AA_TEST_COMMON_H
 #define AA_TEST_COMMON_H
 
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #include "aa_logon.h"
+#include "aa_logon_testkit.h"
 
 #define DEMO_ENDPOINT_ID "178fa64ebafe11eaa1fb0242ac110003"
 #define DEMO_ENDPOINT_SECRET "hVqFAFfQmfUqfrLMRf6y86Heslm3GtGt"
@@ -56,6 +59,17 @@ static void must(aa_status status, aa_error **error_slot, const char *what) {
     exit(1);
 }
 
+/* Runs a testkit call that must succeed; prints aa_testkit_last_error and aborts otherwise. */
+static inline void must_tk(aa_status status, const char *what) {
+    if (status == AA_STATUS_OK) {
+        return;
+    }
+    char message[512];
+    aa_testkit_last_error(message, sizeof message);
+    fprintf(stderr, "%s failed: %s (%s)\n", what, aa_status_str(status), message);
+    exit(1);
+}
+
 static const char *env_or_die(const char *name) {
     const char *value = getenv(name);
     if (value == NULL || value[0] == '\0') {
@@ -82,6 +96,29 @@ static aa_client *new_test_client(void) {
     return client;
 }
 
+/* A virtual key of `seed` plugged into a fresh device set that `client` reaches through
+ * aa_client_set_hid_io. The set's handle is freed at once (the io keeps the set alive until
+ * libaa_logon releases it); the key handle is the caller's (aa_virtual_key_free). When
+ * `devices_out` is not NULL it receives the set's handle instead (the caller frees it). */
+static inline aa_virtual_key *plug_virtual_key(const aa_client *client, const char *seed,
+                                               aa_virtual_devices **devices_out) {
+    aa_error *error = NULL;
+    aa_virtual_devices *devices = NULL;
+    aa_virtual_key *key = NULL;
+    aa_hid_io io;
+    must_tk(aa_virtual_devices_new(&devices), "aa_virtual_devices_new");
+    must_tk(aa_virtual_key_new(seed, &key), "aa_virtual_key_new");
+    must_tk(aa_virtual_devices_plug(devices, key), "aa_virtual_devices_plug");
+    must_tk(aa_virtual_devices_hid_io(devices, &io), "aa_virtual_devices_hid_io");
+    must(aa_client_set_hid_io(client, &io, &error), &error, "aa_client_set_hid_io");
+    if (devices_out != NULL) {
+        *devices_out = devices;
+    } else {
+        must_tk(aa_virtual_devices_free(devices), "aa_virtual_devices_free");
+    }
+    return key;
+}
+
 /* Returns a copy of a library string (freed through the library) for easy comparisons. */
 static inline char *take_string(char *library_string) {
     char *copy = NULL;
@@ -94,6 +131,23 @@ static inline char *take_string(char *library_string) {
     return copy;
 }
 
+/* Every handle and string of both libraries was freed (call after freeing everything). */
+static inline void check_nothing_live(void) {
+    size_t live = 99;
+    CHECK(aa_live_objects(&live) == AA_STATUS_OK);
+    if (live != 0) {
+        fprintf(stderr, "aa_live_objects: %zu handles or strings still allocated\n", live);
+        failures++;
+    }
+    live = 99;
+    CHECK(aa_testkit_live_objects(&live) == AA_STATUS_OK);
+    if (live != 0) {
+        fprintf(stderr, "aa_testkit_live_objects: %zu testkit handles still allocated\n", live);
+        failures++;
+    }
+}
+
+/* Prints the verdict; call it last, after check_nothing_live. */
 static int finish(const char *name) {
     if (failures == 0) {
         printf("%s: all checks passed\n", name);

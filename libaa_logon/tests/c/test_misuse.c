@@ -28,6 +28,12 @@ int main(void) {
     aa_string_free(message);
     uint16_t http = 0;
     EXPECT_STATUS(AA_STATUS_NOT_AVAILABLE, aa_error_http_status(error, &http));
+    /* A failure that did not come from a security key carries no device code. */
+    aa_device_code_kind code_kind = 0;
+    uint32_t device_code = 12345;
+    EXPECT_STATUS(AA_STATUS_NOT_AVAILABLE, aa_error_device_code(error, &code_kind, &device_code));
+    CHECK(code_kind == 0 && device_code == 12345); /* nothing written */
+    EXPECT_STATUS(AA_STATUS_NULL_ARGUMENT, aa_error_device_code(error, NULL, &device_code));
     CHECK(aa_error_free(error) == AA_STATUS_OK);
     EXPECT_STATUS(AA_STATUS_INVALID_HANDLE, aa_error_free(error)); /* double free */
     error = NULL;
@@ -114,5 +120,36 @@ int main(void) {
     EXPECT_STATUS(AA_STATUS_INVALID_ARGUMENT, aa_set_log_callback(NULL, NULL, 77));
 
     CHECK(aa_client_free(client) == AA_STATUS_OK);
+
+    /* The testkit reports its misuse the same way. */
+    aa_virtual_key *key = NULL;
+    aa_virtual_devices *devices = NULL;
+    aa_hid_io io;
+    EXPECT_STATUS(AA_STATUS_NULL_ARGUMENT, aa_virtual_key_new(NULL, &key));
+    char reason_text[256] = "";
+    CHECK(aa_testkit_last_error(reason_text, sizeof reason_text) > 0 && strstr(reason_text, "seed") != NULL);
+    EXPECT_STATUS(AA_STATUS_NULL_ARGUMENT, aa_virtual_key_new("demo", NULL));
+    EXPECT_STATUS(AA_STATUS_INVALID_UTF8, aa_virtual_key_new("\xff", &key));
+    CHECK(key == NULL);
+    must_tk(aa_virtual_key_new("misuse", &key), "aa_virtual_key_new");
+    must_tk(aa_virtual_devices_new(&devices), "aa_virtual_devices_new");
+    EXPECT_STATUS(AA_STATUS_INVALID_ARGUMENT, aa_virtual_key_set_presence(key, 77, 0));
+    EXPECT_STATUS(AA_STATUS_INVALID_HANDLE, aa_virtual_devices_plug((const aa_virtual_devices *)key, key));
+    EXPECT_STATUS(AA_STATUS_INVALID_HANDLE, aa_virtual_devices_plug(devices, (const aa_virtual_key *)devices));
+    EXPECT_STATUS(AA_STATUS_INVALID_HANDLE, aa_virtual_key_touch((const aa_virtual_key *)&on_stack));
+    EXPECT_STATUS(AA_STATUS_INVALID_STATE, aa_virtual_devices_unplug(devices, key));
+    must_tk(aa_virtual_devices_plug(devices, key), "aa_virtual_devices_plug");
+    EXPECT_STATUS(AA_STATUS_INVALID_STATE, aa_virtual_devices_plug(devices, key));
+    must_tk(aa_virtual_devices_unplug(devices, key), "aa_virtual_devices_unplug");
+    EXPECT_STATUS(AA_STATUS_NULL_ARGUMENT, aa_virtual_devices_hid_io(devices, NULL));
+    EXPECT_STATUS(AA_STATUS_NULL_ARGUMENT, aa_virtual_devices_hid_io(NULL, &io));
+    CHECK(aa_virtual_key_free(key) == AA_STATUS_OK);
+    EXPECT_STATUS(AA_STATUS_INVALID_HANDLE, aa_virtual_key_free(key));
+    EXPECT_STATUS(AA_STATUS_INVALID_HANDLE, aa_virtual_devices_free((aa_virtual_devices *)key));
+    CHECK(aa_virtual_devices_free(devices) == AA_STATUS_OK);
+    EXPECT_STATUS(AA_STATUS_INVALID_HANDLE, aa_virtual_devices_free(devices));
+    CHECK(aa_virtual_key_free(NULL) == AA_STATUS_OK);
+
+    check_nothing_live();
     return finish("test_misuse");
 }

@@ -1,5 +1,6 @@
-/* The seed's U2F logon through the C ABI: endpoint session, logon, sign request, virtual key
- * signature, OK with a login session; then the login session and logout. */
+/* The seed's U2F logon through the C ABI: endpoint session, logon, sign request, signature of a
+ * virtual key (libaa_logon_testkit, reached through aa_client_set_hid_io), OK with a login
+ * session; then the login session and logout. */
 #include "common.h"
 
 static int prompts[4];
@@ -15,9 +16,7 @@ int main(void) {
     aa_error *error = NULL;
     aa_client *client = new_test_client();
 
-    aa_virtual_key *key = NULL;
-    must(aa_virtual_key_new("demo", &key, &error), &error, "aa_virtual_key_new");
-    must(aa_client_attach_virtual_key(client, key, &error), &error, "aa_client_attach_virtual_key");
+    aa_virtual_key *key = plug_virtual_key(client, "demo", NULL);
 
     aa_logon *logon = NULL;
     must(aa_logon_new(client, DEMO_USER, DEMO_EVENT, "U2F:1", &logon, &error), &error, "aa_logon_new");
@@ -70,7 +69,7 @@ int main(void) {
     aa_string_free(message);
 
     uint32_t counter = 0;
-    must(aa_virtual_key_counter(key, &counter, &error), &error, "aa_virtual_key_counter");
+    must_tk(aa_virtual_key_counter(key, &counter), "aa_virtual_key_counter");
     CHECK(counter == 1);
 
     char *info = NULL;
@@ -98,5 +97,6 @@ int main(void) {
     CHECK(aa_logon_free(logon) == AA_STATUS_OK);
     CHECK(aa_virtual_key_free(key) == AA_STATUS_OK);
     CHECK(aa_client_free(client) == AA_STATUS_OK);
+    check_nothing_live();
     return finish("test_u2f_logon");
 }

@@ -1,7 +1,12 @@
-//! Where this test run's C library is. `cargo test` compiles the aa-logon cdylib (with this run's
-//! features) into target/<profile>/deps/ but only copies it up to target/<profile>/ for
-//! `cargo build`, so the drivers of C, Python and C# tests take it from deps/ and stage it in
-//! target/<profile>/aa-native/ together with the SONAME link libaa_logon.so.0.
+//! Where this test run's C libraries are. `cargo test` compiles the libaa_logon cdylib (crate
+//! libaa-logon) and the test-only libaa_logon_testkit cdylib (crate aa-logon-testkit, a
+//! dev-dependency) into target/<profile>/deps/ but only copies them up to target/<profile>/ for
+//! `cargo build`, so the drivers of C, Python and C# tests take them from deps/ and stage them:
+//! libaa_logon.so in target/<profile>/aa-native/ together with the SONAME link libaa_logon.so.0,
+//! libaa_logon_testkit.so in target/<profile>/aa-native-testkit/ (kept apart, so the directory of
+//! the shipped library holds only what ships).
+
+#![allow(dead_code)] // every test crate uses its own part
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -12,31 +17,54 @@ pub fn profile_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
 }
 
+/// Copies `file` from deps/ to target/<profile>/<dir_name>/ (adding the `soname` link when given)
+/// and returns that directory.
+fn stage(file: &str, dir_name: &str, soname: Option<&str>, built_by: &str) -> PathBuf {
+    let built = profile_dir().join("deps").join(file);
+    assert!(built.is_file(), "{} is missing: cargo builds it with {built_by}", built.display());
+    let dir = profile_dir().join(dir_name);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    // Copy then rename, so a concurrently running test binary never sees a partial file.
+    let staging = dir.join(format!("{file}.{}", std::process::id()));
+    std::fs::copy(&built, &staging).unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
+    std::fs::rename(&staging, dir.join(file)).unwrap_or_else(|e| panic!("stage {file}: {e}"));
+    if let Some(soname) = soname {
+        let link = dir.join(soname);
+        if std::fs::symlink_metadata(&link).is_err() {
+            // Another test binary may create it at the same moment: an existing link is fine.
+            let _ = std::os::unix::fs::symlink(file, &link);
+        }
+    }
+    dir
+}
+
 /// The directory holding libaa_logon.so (and libaa_logon.so.0) of this test run.
 pub fn library_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let built = profile_dir().join("deps").join(LIBRARY);
-        assert!(built.is_file(), "{} is missing: cargo builds it with the aa-logon library", built.display());
-        let dir = profile_dir().join("aa-native");
-        std::fs::create_dir_all(&dir).expect("create aa-native dir");
-        // Copy then rename, so a concurrently running test binary never sees a partial file.
-        let staging = dir.join(format!("{LIBRARY}.{}", std::process::id()));
-        std::fs::copy(&built, &staging).expect("copy the built library");
-        std::fs::rename(&staging, dir.join(LIBRARY)).expect("stage the built library");
-        let soname = dir.join(format!("{LIBRARY}.0"));
-        if std::fs::symlink_metadata(&soname).is_err() {
-            // Another test binary may create it at the same moment: an existing link is fine.
-            let _ = std::os::unix::fs::symlink(LIBRARY, &soname);
-        }
-        dir
-    })
+    DIR.get_or_init(|| stage(LIBRARY, "aa-native", Some(SONAME), "the libaa-logon crate"))
 }
 
 /// The library file of this test run.
-#[allow(dead_code)] // the C driver links through library_dir() instead
 pub fn library() -> PathBuf {
     library_dir().join(LIBRARY)
 }
 
-const LIBRARY: &str = "libaa_logon.so";
+/// The directory holding libaa_logon_testkit.so of this test run (not the one of libaa_logon).
+pub fn testkit_library_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        stage(TESTKIT_LIBRARY, "aa-native-testkit", None, "the aa-logon-testkit dev-dependency")
+    })
+}
+
+/// The testkit library file of this test run.
+pub fn testkit_library() -> PathBuf {
+    testkit_library_dir().join(TESTKIT_LIBRARY)
+}
+
+/// The file name of the shipped library.
+pub const LIBRARY: &str = "libaa_logon.so";
+/// Its SONAME (build.rs of libaa-logon).
+pub const SONAME: &str = "libaa_logon.so.0";
+/// The file name of the test-only testkit library.
+pub const TESTKIT_LIBRARY: &str = "libaa_logon_testkit.so";

@@ -39,6 +39,17 @@ pub enum aa_presence {
     OnDemand = 4,
 }
 
+impl TryFrom<u32> for aa_presence {
+    type Error = u32;
+
+    fn try_from(value: u32) -> Result<Self, u32> {
+        [aa_presence::Always, aa_presence::AfterDelay, aa_presence::Never, aa_presence::OnDemand]
+            .into_iter()
+            .find(|p| *p as u32 == value)
+            .ok_or(value)
+    }
+}
+
 /// # Safety
 /// `out` is NULL or writable.
 unsafe fn write_out<T>(out: *mut T, name: &str, value: T) -> Outcome {
@@ -112,17 +123,13 @@ pub unsafe extern "C" fn aa_virtual_key_set_presence(
 ) -> aa_status {
     guard(|| {
         let key = objects::key(handle_of(key), "key")?;
+        let presence = aa_presence::try_from(presence)
+            .map_err(|v| Failure(INVALID_ARGUMENT, format!("presence {v} is not an aa_presence value")))?;
         let presence = match presence {
-            1 => Presence::Always,
-            2 => Presence::AfterDelay(Duration::from_millis(u64::from(delay_ms))),
-            3 => Presence::Never,
-            4 => Presence::OnDemand,
-            other => {
-                return Err(Failure(
-                    INVALID_ARGUMENT,
-                    format!("presence {other} is not an aa_presence value"),
-                ))
-            }
+            aa_presence::Always => Presence::Always,
+            aa_presence::AfterDelay => Presence::AfterDelay(Duration::from_millis(u64::from(delay_ms))),
+            aa_presence::Never => Presence::Never,
+            aa_presence::OnDemand => Presence::OnDemand,
         };
         key.set_presence(presence);
         Ok(())

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// What happens to a matching request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +22,10 @@ pub enum Fault {
     TruncatedJson,
     /// Answer 200 with a syntactically valid JSON body of this many bytes.
     OversizedBody(usize),
+    /// A hostile server: run the request normally (its state changes happen), then replace or add
+    /// these top-level fields of the JSON answer, e.g. `{"status": "PENDING"}` or a forged
+    /// `signRequests`. Answers that are not JSON objects are sent unchanged.
+    Rewrite(Map<String, Value>),
 }
 
 /// A fault and which requests it hits. Only the REST API (`/api/…`) is subject to faults, never
@@ -113,6 +118,7 @@ enum FaultSpec {
     MalformedJson,
     TruncatedJson,
     OversizedBody { bytes: usize },
+    Rewrite { fields: Map<String, Value> },
 }
 
 impl FaultRuleSpec {
@@ -133,6 +139,7 @@ impl FaultRuleSpec {
             FaultSpec::MalformedJson => Fault::MalformedJson,
             FaultSpec::TruncatedJson => Fault::TruncatedJson,
             FaultSpec::OversizedBody { bytes } => Fault::OversizedBody(bytes),
+            FaultSpec::Rewrite { fields } => Fault::Rewrite(fields),
         };
         Ok(FaultRule { method: self.method, path_pattern: self.path_pattern, fault, times: self.times })
     }

@@ -39,6 +39,9 @@ pub enum TlsMode {
     /// HTTPS with a CA and server certificate generated at start; see [`Simulator::ca_pem`].
     #[default]
     Generated,
+    /// Like `Generated`, but the server certificate names exactly these hosts (DNS names or IP
+    /// addresses): a certificate from a trusted CA that is not valid for the address clients use.
+    GeneratedFor { names: Vec<String> },
     /// HTTPS with the given certificate chain and private key (PEM text).
     FromPem { cert_pem: String, key_pem: String },
     /// Plain HTTP (benchmarks, quick experiments).
@@ -94,6 +97,10 @@ impl Simulator {
                 let material = tls::generated(address.ip())?;
                 (Some(material.acceptor), material.ca_pem)
             }
+            TlsMode::GeneratedFor { names } => {
+                let material = tls::generated_for(names.clone())?;
+                (Some(material.acceptor), material.ca_pem)
+            }
             TlsMode::FromPem { cert_pem, key_pem } => {
                 (Some(tls::from_pem(cert_pem, key_pem)?.acceptor), None)
             }
@@ -130,7 +137,28 @@ impl Simulator {
         &self.base_url
     }
 
-    /// PEM of the generated CA; `None` for plain HTTP or a caller-supplied certificate.
+    /// The U2F App ID put into every sign request (the fixture's `u2f_app_id`).
+    pub fn app_id(&self) -> &str {
+        &self.app.directory.app_id
+    }
+
+    /// The host of [`app_id`](Self::app_id) (`aa-sim.local` for the demo fixture). It is not the
+    /// host of [`base_url`](Self::base_url), so clients must allow it explicitly
+    /// (`ClientConfig::allowed_app_id_hosts`, `aa_client_options_allow_app_id_host`).
+    pub fn app_id_host(&self) -> &str {
+        let app_id = self.app_id();
+        let authority = app_id.split_once("://").map_or(app_id, |(_, rest)| rest);
+        let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        if host.starts_with('[') {
+            host.split_inclusive(']').next().unwrap_or(host)
+        } else {
+            host.split(':').next().unwrap_or(host)
+        }
+    }
+
+    /// PEM of the generated CA (`Generated`, `GeneratedFor`); `None` for plain HTTP or a
+    /// caller-supplied certificate.
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca_pem.as_deref()
     }

@@ -26,6 +26,16 @@ fn invalid(context: &str, error: impl std::fmt::Display) -> io::Error {
 /// A fresh CA ("aa-sim test CA") and a server certificate for localhost, aa-sim.local,
 /// 127.0.0.1, ::1 and the listening address.
 pub fn generated(listen_ip: IpAddr) -> io::Result<TlsMaterial> {
+    let mut names =
+        vec!["localhost".to_owned(), "aa-sim.local".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    if !listen_ip.is_unspecified() && !names.contains(&listen_ip.to_string()) {
+        names.push(listen_ip.to_string());
+    }
+    generated_for(names)
+}
+
+/// A fresh CA and a server certificate for exactly `names` (DNS names or IP addresses).
+pub fn generated_for(names: Vec<String>) -> io::Result<TlsMaterial> {
     let rcgen_error =
         |error: rcgen::Error| io::Error::other(format!("certificate generation failed: {error}"));
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(rcgen_error)?;
@@ -36,11 +46,6 @@ pub fn generated(listen_ip: IpAddr) -> io::Result<TlsMaterial> {
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(rcgen_error)?)
         .map_err(rcgen_error)?;
 
-    let mut names =
-        vec!["localhost".to_owned(), "aa-sim.local".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
-    if !listen_ip.is_unspecified() && !names.contains(&listen_ip.to_string()) {
-        names.push(listen_ip.to_string());
-    }
     let mut server_params = CertificateParams::new(names).map_err(rcgen_error)?;
     server_params.distinguished_name.push(DnType::CommonName, "aa-sim");
     server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];

@@ -137,3 +137,26 @@ fn https_with_the_generated_ca() {
         .new_agent();
     assert!(untrusting.get(format!("{}/sim/v1/stats", simulator.base_url())).call().is_err());
 }
+
+#[test]
+fn rewrite_changes_fields_of_the_real_answer() {
+    let simulator = start_plain();
+    let client = Client::new(&simulator);
+    let session = client.endpoint_session();
+    let mut fields = serde_json::Map::new();
+    fields.insert("status".into(), json!("PENDING"));
+    fields.insert("extra".into(), json!(1));
+    simulator.inject_fault(rule("/api/v1/logon", Fault::Rewrite(fields)));
+    let logon = json!({ "method_id": "PASSWORD:1", "user_name": "denis", "endpoint_session_id": session });
+    let (status, body) = client.post("/api/v1/logon", &logon);
+    assert_eq!((status, body["status"].as_str(), body["extra"].as_i64()), (200, Some("PENDING"), Some(1)));
+    assert_eq!(body["msgid"], "AUCORE-1008", "the rest of the real answer is kept");
+    assert!(body["logon_process_id"].as_str().is_some_and(|id| !id.is_empty()));
+}
+
+#[test]
+fn app_id_host_is_the_host_of_the_app_id() {
+    let simulator = start_plain();
+    assert_eq!(simulator.app_id(), demo::APP_ID);
+    assert_eq!(simulator.app_id_host(), "aa-sim.local");
+}

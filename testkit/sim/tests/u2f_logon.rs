@@ -238,20 +238,18 @@ fn expired_and_unknown_ids_get_their_http_codes() {
         "AUCORE-1063",
     );
 
-    // Logon process idle past its lifetime.
-    simulator.set_lifetimes(Lifetimes { logon_process: Duration::from_millis(50), ..Lifetimes::default() });
+    // Logon process idle past its lifetime: with a zero lifetime, any idle time is past it, so
+    // no sleep has to outlast the lifetime.
+    simulator.set_lifetimes(Lifetimes { logon_process: Duration::ZERO, ..Lifetimes::default() });
     let process = client.logon_process(&session, "U2F:1", "denis");
-    std::thread::sleep(Duration::from_millis(120));
     assert_error_pair(client.do_logon(&session, &process, None), 444, "AUCORE-1001");
     simulator.set_lifetimes(Lifetimes::default());
     let process = client.logon_process(&session, "U2F:1", "denis");
     simulator.expire_logon_processes();
     assert_error_pair(client.do_logon(&session, &process, None), 444, "AUCORE-1001");
 
-    // Endpoint session idle past its lifetime, and forced expiry.
-    simulator
-        .set_lifetimes(Lifetimes { endpoint_session: Duration::from_millis(50), ..Lifetimes::default() });
-    std::thread::sleep(Duration::from_millis(120));
+    // Endpoint session idle past its (zero) lifetime, and forced expiry.
+    simulator.set_lifetimes(Lifetimes { endpoint_session: Duration::ZERO, ..Lifetimes::default() });
     assert_error_pair(client.start_logon(&session, "U2F:1", "denis"), 433, "AUCORE-1063");
     simulator.set_lifetimes(Lifetimes::default());
     let session = client.endpoint_session();

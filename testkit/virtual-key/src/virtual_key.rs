@@ -34,20 +34,25 @@ struct Shared {
     state: Mutex<State>,
     /// Signalled whenever reports are queued or the key is unplugged.
     changed: Condvar,
+    /// Signalled whenever a reader starts waiting in `read_report` (see wait_for_blocked_reader).
+    reader_blocked: Condvar,
 }
 
 struct State {
     device: Device,
     connected: bool,
+    /// Readers waiting inside `read_report` for a report.
+    blocked_readers: usize,
 }
 
 impl VirtualKey {
     /// A plugged-in key whose keys all derive from `seed`, with [`Presence::Always`].
     pub fn new(seed: &[u8]) -> Self {
         let material = KeyMaterial::from_seed(seed);
-        let state = State { device: Device::new(material.clone()), connected: true };
+        let state = State { device: Device::new(material.clone()), connected: true, blocked_readers: 0 };
+        let (changed, reader_blocked) = (Condvar::new(), Condvar::new());
         VirtualKey {
-            shared: Arc::new(Shared { material, state: Mutex::new(state), changed: Condvar::new() }),
+            shared: Arc::new(Shared { material, state: Mutex::new(state), changed, reader_blocked }),
         }
     }
 
@@ -91,6 +96,8 @@ impl VirtualKey {
             }
             // Sleep until the caller's deadline or the device's next timer, whichever is first.
             let wake = [deadline, state.device.next_deadline()].into_iter().flatten().min();
+            state.blocked_readers += 1;
+            self.shared.reader_blocked.notify_all();
             state = match wake {
                 Some(wake) => {
                     let wait = wake.saturating_duration_since(now);
@@ -98,6 +105,31 @@ impl VirtualKey {
                 }
                 None => self.shared.changed.wait(state).unwrap_or_else(PoisonError::into_inner),
             };
+            state.blocked_readers -= 1;
+        }
+    }
+
+    /// Blocks until another thread waits in [`read_report`](Self::read_report) with nothing to
+    /// read, or `timeout` passes; returns whether one does. Once it returns true, that reader is
+    /// asleep and only a report, an unplug or its own timeout wakes it: lets a test unplug the key
+    /// under a blocked reader instead of sleeping and hoping the reader got there.
+    pub fn wait_for_blocked_reader(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        loop {
+            if state.blocked_readers > 0 {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            state = self
+                .shared
+                .reader_blocked
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 

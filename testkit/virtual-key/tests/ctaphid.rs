@@ -258,19 +258,21 @@ fn read_times_out_with_none_when_the_key_has_nothing_to_say() {
 fn disconnect_wakes_a_blocked_reader_and_fails_later_io() {
     let key = VirtualKey::new(b"ctaphid");
     let cid = allocate(&key);
+    // A read that would time out long after the unplug, so how it ends tells the two apart.
+    let read_timeout = Duration::from_secs(30);
     let reader = {
         let key = key.clone();
         thread::spawn(move || {
             let started = Instant::now();
-            (key.read_report(Duration::from_secs(30)), started.elapsed())
+            (key.read_report(read_timeout), started.elapsed())
         })
     };
-    thread::sleep(Duration::from_millis(100));
+    assert!(key.wait_for_blocked_reader(Duration::from_secs(30)), "the reader never blocked");
     assert!(key.is_connected());
     key.disconnect();
     let (result, waited) = reader.join().unwrap();
     assert!(result.is_err(), "a blocked read fails on unplug");
-    assert!(waited < Duration::from_secs(10), "promptly, not at its timeout: {waited:?}");
+    assert!(waited < read_timeout, "woken by the unplug, not at its timeout: {waited:?}");
     assert!(!key.is_connected());
     let error = key.write_report(&init_packet(cid, PING, 0, &[])).unwrap_err();
     assert_eq!(error.to_string(), "the virtual security key was disconnected");

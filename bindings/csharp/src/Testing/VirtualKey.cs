@@ -2,61 +2,41 @@ using System;
 
 namespace AaLogon.Testing
 {
-    /// <summary>When a <see cref="VirtualKey"/> reports user presence (a touch).</summary>
-    public enum Presence : uint
-    {
-        /// <summary>Every signature request is touched at once.</summary>
-        Always = 1,
-        /// <summary>Touched a delay after the key first asked for a touch.</summary>
-        AfterDelay = 2,
-        /// <summary>Never touched (for timeout and cancel tests).</summary>
-        Never = 3,
-        /// <summary>Touched when <see cref="VirtualKey.Touch"/> is called.</summary>
-        OnDemand = 4,
-    }
-
     /// <summary>
     /// A software U2F security key for tests and demos, plugged into an <see cref="AaClient"/>
     /// instead of USB devices. Keys derive from the seed: the simulator's demo user has the key of
-    /// seed "demo" enrolled. Thread-safe. Only libraries built with the test-only
-    /// <c>virtual-device</c> feature have it; with others every member throws
+    /// seed "demo" enrolled. Thread-safe. It lives in libaa_logon_testkit, the test-only companion
+    /// library (see <see cref="Testkit"/>); without it every member throws
     /// <see cref="NotSupportedException"/>.
     /// </summary>
+    /// <remarks>
+    /// The key's signature counter starts at 0, so a server that already accepted signatures from
+    /// another key of the same seed rejects its first ones as replays: keep one key per seed for
+    /// the life of a server.
+    /// </remarks>
     public sealed class VirtualKey : IDisposable
     {
-        private const string MissingFeature =
-            "The loaded aa_logon library has no virtual security keys: they exist only in test builds " +
-            "(cargo build --features virtual-device).";
-
         private readonly VirtualKeyHandle _handle;
 
         /// <summary>Creates a key whose credentials derive from <paramref name="seed"/>; presence: <see cref="Presence.Always"/>.</summary>
-        /// <exception cref="NotSupportedException">The library was built without the virtual-device feature.</exception>
+        /// <exception cref="NotSupportedException">libaa_logon_testkit cannot be loaded.</exception>
         public VirtualKey(string seed)
         {
             byte[] seedBytes = Utf8.Encode(seed, nameof(seed));
             VirtualKeyHandle key = null;
-            IntPtr error = IntPtr.Zero;
-            uint status = Guard(() => NativeMethods.aa_virtual_key_new(seedBytes, out key, out error));
-            _handle = Interop.Created(status, key, error);
+            AaStatus status = Testkit.Call(() => NativeMethods.aa_virtual_key_new(seedBytes, out key));
+            if (status != AaStatus.Ok && key != null)
+            {
+                key.Dispose();
+            }
+            Testkit.Check(status);
+            _handle = key;
         }
 
-        /// <summary>Whether the loaded library has virtual keys (was built with the virtual-device feature).</summary>
+        /// <summary>Whether virtual keys can be made: libaa_logon_testkit can be loaded.</summary>
         public static bool IsAvailable
         {
-            get
-            {
-                try
-                {
-                    // Freeing NULL is a no-op that only proves the symbol exists.
-                    NativeMethods.aa_virtual_key_free(IntPtr.Zero);
-                    return true;
-                }
-                catch (EntryPointNotFoundException)
-                {
-                    return false;
-                }
-            }
+            get { return Testkit.IsAvailable; }
         }
 
         /// <summary>The key's signature counter (one more after each signature).</summary>
@@ -66,13 +46,28 @@ namespace AaLogon.Testing
             {
                 VirtualKeyHandle handle = Handle;
                 uint counter = 0;
-                IntPtr error = IntPtr.Zero;
-                Interop.Check(Guard(() => NativeMethods.aa_virtual_key_counter(handle, out counter, out error)), error);
+                Testkit.Check(Testkit.Call(() => NativeMethods.aa_virtual_key_counter(handle, out counter)));
                 return counter;
             }
         }
 
-        private VirtualKeyHandle Handle
+        /// <summary>
+        /// Whether the key is waiting for a touch right now (it told the host "user presence
+        /// required" and was not touched since): lets a test touch at the moment a real user would,
+        /// without sleeping.
+        /// </summary>
+        public bool IsWaitingForTouch
+        {
+            get
+            {
+                VirtualKeyHandle handle = Handle;
+                bool waiting = false;
+                Testkit.Check(Testkit.Call(() => NativeMethods.aa_virtual_key_is_waiting_for_touch(handle, out waiting)));
+                return waiting;
+            }
+        }
+
+        internal VirtualKeyHandle Handle
         {
             get { return _handle.OrDisposed(nameof(VirtualKey)); }
         }
@@ -82,29 +77,51 @@ namespace AaLogon.Testing
         {
             uint delayMs = delay == TimeSpan.Zero ? 0 : AaClientOptions.ToMilliseconds(delay, nameof(delay));
             VirtualKeyHandle handle = Handle;
-            IntPtr error = IntPtr.Zero;
-            Interop.Check(Guard(() => NativeMethods.aa_virtual_key_set_presence(handle, (uint)presence, delayMs,
-                out error)), error);
+            Testkit.Check(Testkit.Call(() => NativeMethods.aa_virtual_key_set_presence(handle, (uint)presence, delayMs)));
         }
 
         /// <summary>Touches the key (for <see cref="Presence.OnDemand"/>). Callable from any thread.</summary>
         public void Touch()
         {
             VirtualKeyHandle handle = Handle;
-            IntPtr error = IntPtr.Zero;
-            Interop.Check(Guard(() => NativeMethods.aa_virtual_key_touch(handle, out error)), error);
+            Testkit.Check(Testkit.Call(() => NativeMethods.aa_virtual_key_touch(handle)));
         }
 
-        /// <summary>Plugs the key into <paramref name="client"/>: its logons use virtual keys instead of USB devices from now on.</summary>
+        /// <summary>
+        /// Plugs the key into <paramref name="client"/>: its logons reach it instead of USB devices
+        /// from now on. The first attach gives the client a set of virtual devices of its own
+        /// (replacing any <see cref="HidTransport"/> set on it); later attaches of other keys plug
+        /// into the same set. A key may be attached to several clients at once.
+        /// </summary>
+        /// <exception cref="MisuseException">The key is attached to this client already (<see cref="AaStatus.InvalidState"/>).</exception>
         public void AttachTo(AaClient client)
         {
-            Plug(NativeMethods.aa_client_attach_virtual_key, client);
+            if (client == null)
+            {
+                throw new ArgumentNullException(nameof(client));
+            }
+            client.WithVirtualDevices(true, devices => devices.Plug(this));
         }
 
-        /// <summary>Unplugs the key from <paramref name="client"/>, as if pulled out of the USB port (also mid-operation).</summary>
+        /// <summary>
+        /// Unplugs the key from <paramref name="client"/>, as if pulled out of the USB port (also in
+        /// the middle of an exchange). <see cref="AttachTo"/> plugs it back in.
+        /// </summary>
+        /// <exception cref="MisuseException">The key is not attached to this client (<see cref="AaStatus.InvalidState"/>).</exception>
         public void DetachFrom(AaClient client)
         {
-            Plug(NativeMethods.aa_client_detach_virtual_key, client);
+            if (client == null)
+            {
+                throw new ArgumentNullException(nameof(client));
+            }
+            client.WithVirtualDevices(false, devices =>
+            {
+                if (devices == null)
+                {
+                    throw new MisuseException(AaStatus.InvalidState, "The key is not attached to this client.");
+                }
+                devices.Unplug(this);
+            });
         }
 
         /// <summary>Frees the handle; a key attached to a client stays plugged in until detached.</summary>
@@ -112,31 +129,5 @@ namespace AaLogon.Testing
         {
             _handle.Dispose();
         }
-
-        private void Plug(PlugCall call, AaClient client)
-        {
-            if (client == null)
-            {
-                throw new ArgumentNullException(nameof(client));
-            }
-            ClientHandle clientHandle = client.Handle;
-            VirtualKeyHandle handle = Handle;
-            IntPtr error = IntPtr.Zero;
-            Interop.Check(Guard(() => call(clientHandle, handle, out error)), error);
-        }
-
-        private static uint Guard(Func<uint> call)
-        {
-            try
-            {
-                return call();
-            }
-            catch (EntryPointNotFoundException e)
-            {
-                throw new NotSupportedException(MissingFeature, e);
-            }
-        }
-
-        private delegate uint PlugCall(ClientHandle client, VirtualKeyHandle key, out IntPtr error);
     }
 }

@@ -97,11 +97,15 @@ pub async fn handle(
             b"{\"status\": \"MORE_DATA\", \"msg\": \"Process has been sta",
         ))),
         Some(Fault::OversizedBody(size)) => raw_json(ResponseBody::oversized_json(size)),
-        Some(Fault::Delay(_) | Fault::ResetConnection) | None => {
-            let reply = match ApiRequest::parse(method.clone(), &path, query.as_deref(), &body) {
+        Some(Fault::Delay(_) | Fault::ResetConnection | Fault::Rewrite(_)) | None => {
+            let mut reply = match ApiRequest::parse(method.clone(), &path, query.as_deref(), &body) {
                 Ok(api_request) => dispatch(&app, &api_request),
                 Err(error) => error.into_reply(),
             };
+            if let (Some(Fault::Rewrite(fields)), Some(answer)) = (&fault, reply.body.as_object_mut()) {
+                log::info!("{method} {template}: answer rewritten (injected fault)");
+                answer.extend(fields.clone());
+            }
             json_response(reply)
         }
     };
