@@ -202,7 +202,8 @@ enum aa_log_level
    */
   AA_LOG_LEVEL_DEBUG = 4,
   /**
-   * Everything, including frame-level traces.
+   * Everything of the library's own, including frame-level traces (the HTTP and TLS
+   * dependencies' trace records are never passed on: they would show tokens).
    */
   AA_LOG_LEVEL_TRACE = 5,
 };
@@ -272,7 +273,8 @@ enum aa_server_status
    */
   AA_SERVER_STATUS_STOP = 5,
   /**
-   * A status this library does not know; aa_logon_response_json has the raw answer.
+   * A status this library does not know; aa_logon_response_json has the raw answer. The call
+   * that received it failed with AA_STATUS_MALFORMED_SERVER_DATA: it is never success.
    */
   AA_SERVER_STATUS_UNKNOWN = 6,
 };
@@ -471,7 +473,9 @@ extern "C" {
 /**
  * Starts a client configuration for the AA server at `base_url` (e.g. "https://aa.example.com")
  * and the endpoint `endpoint_id` with its `endpoint_secret`. TLS verification uses the
- * operating system's trust store. The secret is copied; the library wipes its copy after use.
+ * operating system's trust store. A `base_url` with credentials ("https://user:pass@host"), a
+ * query, a "#fragment", spaces, control characters or non-ASCII bytes (spell international host
+ * names in punycode) fails with AA_STATUS_INVALID_ARGUMENT. The secret is copied; the library wipes its copy after use.
  * On success `*options_out` receives a handle owned by the caller (free with
  * aa_client_options_free).
  *
@@ -527,7 +531,10 @@ aa_status aa_client_options_set_timeouts(struct aa_client_options *options,
                                          struct aa_error **error_out);
 
 /**
- * Sends all requests through the proxy at `proxy_url` (e.g. "http://proxy:3128").
+ * Sends all requests through the HTTP CONNECT proxy at `proxy_url` (e.g. "http://proxy:3128",
+ * optionally with "user:password@" for the proxy; "https://" for TLS to the proxy). A URL with
+ * another scheme (SOCKS is not supported), a path, query or fragment, spaces or control
+ * characters fails with AA_STATUS_INVALID_ARGUMENT.
  *
  * # Safety
  * Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -539,7 +546,8 @@ aa_status aa_client_options_set_proxy(struct aa_client_options *options,
                                       struct aa_error **error_out);
 
 /**
- * Sets the User-Agent header (default "aa-logon/<version>").
+ * Sets the User-Agent header (default "aa-logon/<version>"): 1 to 512 printable ASCII
+ * characters; anything else (a CR or LF above all) fails with AA_STATUS_INVALID_ARGUMENT.
  *
  * # Safety
  * Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -575,6 +583,39 @@ aa_status aa_client_options_set_max_response_bytes(struct aa_client_options *opt
  */
 aa_status aa_client_options_danger_disable_tls_verification(struct aa_client_options *options,
                                                             struct aa_error **error_out);
+
+/**
+ * Also accepts U2F sign requests whose appId is an https URL of `host` (a bare host name or IP
+ * address, e.g. "aa-sim.local"; no scheme, port, path or wildcard — else
+ * AA_STATUS_INVALID_ARGUMENT). Callable several times to allow several hosts. By default only
+ * appIds of the AA server's own host (the host of the base URL, any port) are signed: a security
+ * key signs for whatever appId it is given, so a hostile server could otherwise obtain the user's
+ * assertions for other sites. A sign request with any other appId makes
+ * aa_logon_gather_sign_request and aa_logon_sign_with_device fail with
+ * AA_STATUS_MALFORMED_SERVER_DATA before a key is touched.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_client_options_allow_app_id_host(struct aa_client_options *options,
+                                              const char *host,
+                                              struct aa_error **error_out);
+
+/**
+ * DANGER: signs U2F sign requests for any appId the server sends (see
+ * aa_client_options_allow_app_id_host), so a hostile or impersonated server can obtain the
+ * user's assertions for other sites. For lab setups only; the library logs a warning every time
+ * such a client is created.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_client_options_danger_disable_app_id_check(struct aa_client_options *options,
+                                                        struct aa_error **error_out);
 
 /**
  * Frees client options. NULL is ignored; a freed or foreign handle gives
@@ -832,7 +873,12 @@ aa_status aa_logon_free(struct aa_logon *logon);
  * the seed's `do_logon` without a response. `*sign_request_json_out` receives
  * `{"signRequests":[{"version","challenge","keyHandle","appId"},…]}`, owned by the caller
  * (free with aa_string_free). The request is also kept for aa_logon_sign_request_* and
- * aa_logon_sign_with_device.
+ * aa_logon_sign_with_device. Only a MORE_DATA answer is a challenge: an OK or NEXT answer
+ * without a signature fails with AA_STATUS_MALFORMED_SERVER_DATA, FAILED with
+ * AA_STATUS_LOGON_FAILED, STOP with AA_STATUS_LOGON_STOPPED. A sign request whose appId is not
+ * an https URL of the AA server's host or of a host allowed with
+ * aa_client_options_allow_app_id_host fails with AA_STATUS_MALFORMED_SERVER_DATA; no request is
+ * kept after any failure.
  *
  * # Safety
  * Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -875,9 +921,13 @@ aa_status aa_logon_sign_request_field(const struct aa_logon *logon,
 /**
  * The seed's whole U2F step in one blocking call: gathers the sign request (unless already
  * gathered), signs it with the first security key that owns a key handle and is touched,
- * forwards the signature, and returns the server's verdict: AA_STATUS_OK when the server
- * answered OK or NEXT (see aa_logon_server_status), AA_STATUS_LOGON_FAILED when it rejected
- * the signature. Waits up to `timeout_ms` (0 = 30 s) for a key and a touch; `prompt` (may be
+ * forwards the signature, and returns the server's verdict: AA_STATUS_OK only when the server
+ * answered OK or NEXT (see aa_logon_server_status); AA_STATUS_LOGON_FAILED when it rejected the
+ * signature (FAILED, or MORE_DATA: it did not accept the signature; the logon process may still
+ * be alive, so a new gather or aa_logon_abort is possible); AA_STATUS_LOGON_STOPPED for STOP;
+ * AA_STATUS_MALFORMED_SERVER_DATA for a status this library does not know (never success). No
+ * key is used when the gather fails (see aa_logon_gather_sign_request: a verdict instead of a
+ * challenge, or an appId that is not allowed). Waits up to `timeout_ms` (0 = 30 s) for a key and a touch; `prompt` (may be
  * NULL) tells the user what to do. aa_logon_cancel from another thread ends the wait with
  * AA_STATUS_CANCELLED within about 100 ms; the logon stays usable afterwards.
  *
@@ -894,7 +944,9 @@ aa_status aa_logon_sign_with_device(struct aa_logon *logon,
 
 /**
  * Forwards a signResponse produced elsewhere (JSON `{"keyHandle","clientData","signatureData"}`,
- * base64url) and records the server's verdict, as aa_logon_sign_with_device does.
+ * base64url) and records the server's verdict, as aa_logon_sign_with_device does: AA_STATUS_OK
+ * only for OK and NEXT; MORE_DATA gives AA_STATUS_LOGON_FAILED, an unknown status
+ * AA_STATUS_MALFORMED_SERVER_DATA.
  *
  * # Safety
  * Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -924,7 +976,12 @@ aa_status aa_logon_sign_response_json(const struct aa_logon *logon,
  * Answers the current method with `answer` — a password (PASSWORD:1, LDAP_PASSWORD:1), a
  * one-time code (TOTP:1, HOTP:1) or the code received by SMS/e-mail (second step of
  * SMS_OTP:1, EMAIL_OTP:1). The library copies the answer and wipes its copy after sending;
- * wipe yours too. Returns AA_STATUS_LOGON_FAILED when the server rejects it.
+ * wipe yours too. Returns AA_STATUS_OK when the server answered OK, NEXT or MORE_DATA — check
+ * aa_logon_server_status: MORE_DATA means the server wants another answer for the same method
+ * (e.g. a RADIUS challenge) and is no verdict; only OK completes the logon.
+ * AA_STATUS_LOGON_FAILED when the server rejects the answer (FAILED), AA_STATUS_LOGON_STOPPED
+ * for STOP, AA_STATUS_MALFORMED_SERVER_DATA for a status this library does not know (never
+ * success).
  *
  * # Safety
  * Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -937,7 +994,8 @@ aa_status aa_logon_answer(struct aa_logon *logon,
 
 /**
  * Asks the server to go on without an answer (do_logon with no response): makes SMS_OTP:1 and
- * EMAIL_OTP:1 send their code, or polls an out-of-band method.
+ * EMAIL_OTP:1 send their code, or polls an out-of-band method. A status this library does not
+ * know fails with AA_STATUS_MALFORMED_SERVER_DATA.
  *
  * # Safety
  * Every pointer argument is NULL or valid for its use: handles as received from this library

@@ -4,8 +4,10 @@
 mod logon_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use aa_logon::aa::log_filter;
 use aa_logon::fido::{DeviceInfo, DeviceProvider, HidTransport};
 use aa_logon::{Client, ErrorKind, LogonStatus, Result, Secret, SignOptions};
 use aa_sim::{demo, Fault, FaultRule, SimConfig, Simulator, TlsMode};
@@ -53,7 +55,9 @@ fn demo_devices() -> VirtualDevices {
 
 /// A client of the demo simulator that accepts the simulator's appId.
 fn trusting_client(sim: &Simulator) -> Client {
-    Client::new(config(sim)).expect("client builds")
+    let mut config = config(sim);
+    config.allow_app_id_host(sim.app_id_host()).unwrap();
+    Client::new(config).expect("client builds")
 }
 
 fn fields(value: Value) -> Map<String, Value> {
@@ -214,7 +218,7 @@ fn base_urls_with_credentials_or_a_fragment_are_refused() {
         config.base_url = bad.clone();
         let e = Client::new(config).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config, "{bad}");
-        assert!(!e.message().contains("pass"), "the error must not repeat the password: {e}");
+        assert!(!e.message().contains("user:pass@"), "the error must not repeat the credentials: {e}");
     }
 }
 
@@ -264,4 +268,84 @@ fn an_app_id_of_another_host_is_refused_before_any_key_is_touched() {
     assert!(e.message().contains("https://aa-sim.local") && e.message().contains("127.0.0.1"), "{e}");
     assert_eq!(devices.uses(), 0);
     assert!(logon.sign_request().is_none());
+}
+
+// --- 5. Logging at TRACE leaks no token or secret. ---------------------------------------------
+
+/// A sink like the C ABI's and the CLI's: everything at TRACE, through `log_filter`.
+struct CapturingLogger {
+    lines: Mutex<Vec<String>>,
+    dropped: AtomicUsize,
+}
+
+impl log::Log for CapturingLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        log_filter::enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        match log_filter::message(record) {
+            Some(message) => {
+                self.lines.lock().unwrap().push(format!("{} {}: {message}", record.level(), record.target()))
+            }
+            None => {
+                self.dropped.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+fn capturing_logger() -> &'static CapturingLogger {
+    static LOGGER: OnceLock<&'static CapturingLogger> = OnceLock::new();
+    LOGGER.get_or_init(|| {
+        let logger: &'static CapturingLogger = Box::leak(Box::new(CapturingLogger {
+            lines: Mutex::new(Vec::new()),
+            dropped: AtomicUsize::new(0),
+        }));
+        log::set_logger(logger).expect("no other logger in this test binary");
+        log::set_max_level(log::LevelFilter::Trace);
+        logger
+    })
+}
+
+#[test]
+fn a_whole_logon_logged_at_trace_shows_no_token_or_secret() {
+    let logger = capturing_logger();
+    let sim = simulator();
+    let client = trusting_client(&sim);
+    let chains = client.chains(demo::USER, demo::EVENT).unwrap();
+    assert!(!chains.chains.is_empty());
+    let first_session = client.endpoint_session_id().unwrap();
+    sim.expire_endpoint_sessions(); // the renewal is logged too
+    let mut logon = client.start_logon(demo::USER, demo::EVENT, "PASSWORD:1").unwrap();
+    let process_id = logon.process_id().to_owned();
+    let wrong = logon.answer(Secret::from("wrong-password-7")).unwrap_err();
+    assert_eq!(wrong.kind(), ErrorKind::LogonFailed);
+    let mut logon = client.start_logon(demo::USER, demo::EVENT, "PASSWORD:1").unwrap();
+    let second_process_id = logon.process_id().to_owned();
+    let done = logon.answer(Secret::from(demo::PASSWORD)).unwrap();
+    let login_session_id = done.login_session_id.clone().unwrap();
+    client.login_session(&login_session_id).unwrap();
+    client.logout(&login_session_id).unwrap();
+    let second_session = client.endpoint_session_id().unwrap();
+    assert_ne!(first_session, second_session);
+
+    let lines = logger.lines.lock().unwrap().clone();
+    assert!(lines.iter().any(|l| l.contains("aa_logon")), "our own lines were captured: {lines:#?}");
+    assert!(logger.dropped.load(Ordering::SeqCst) > 0, "dependency TRACE records existed and were dropped");
+    let all = lines.join("\n");
+    for (what, secret) in [
+        ("endpoint secret", demo::ENDPOINT_SECRET),
+        ("first endpoint session id", first_session.as_str()),
+        ("second endpoint session id", second_session.as_str()),
+        ("logon process id", process_id.as_str()),
+        ("second logon process id", second_process_id.as_str()),
+        ("login session id", login_session_id.as_str()),
+        ("password", demo::PASSWORD),
+        ("wrong password", "wrong-password-7"),
+    ] {
+        assert!(!all.contains(secret), "the {what} {secret:?} is in the log:\n{all}");
+    }
 }

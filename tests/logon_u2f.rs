@@ -5,11 +5,19 @@ mod logon_support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aa_logon::{ErrorKind, LogonStatus, Prompt, Secret, SignOptions};
-use aa_sim::demo;
+use aa_logon::{Client, ErrorKind, LogonStatus, Prompt, Secret, SignOptions};
+use aa_sim::{demo, Simulator};
 use aa_virtual_key::VirtualDevices;
 use aa_virtual_key::{Presence, VirtualKey};
-use logon_support::{client, simulator};
+use logon_support::{config, simulator};
+
+/// A client of the simulator that signs for its appId: the demo fixture's appId host
+/// (`aa-sim.local`) is not the host of the server's URL, so it must be allowed explicitly.
+fn client(sim: &Simulator) -> Client {
+    let mut config = config(sim);
+    config.allow_app_id_host(sim.app_id_host()).unwrap();
+    Client::new(config).expect("client builds")
+}
 
 fn demo_key() -> VirtualKey {
     VirtualKey::new(demo::VIRTUAL_KEY_SEED.as_bytes())

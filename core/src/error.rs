@@ -21,7 +21,8 @@ pub enum ErrorKind {
     /// The server answered with an HTTP error (400, 433, 434, 444, 5xx…); see
     /// [`Error::http_status`] and [`Error::msgid`].
     AaHttp,
-    /// The server rejected the attempt: status `FAILED`.
+    /// The server rejected the attempt: status `FAILED`, or `MORE_DATA` in answer to a forwarded
+    /// signature (the server did not accept it).
     LogonFailed,
     /// The server stopped the logon: status `STOP` (e.g. a rejected push).
     LogonStopped,
@@ -35,7 +36,9 @@ pub enum ErrorKind {
     Cancelled,
     /// A device broke the CTAPHID or U2F protocol, returned an error, or went away.
     DeviceProtocol,
-    /// The server's answer was not the JSON the API documents.
+    /// The server's answer was not the JSON the API documents, carried a status this library does
+    /// not know (never taken as success), answered a U2F gather with a verdict instead of a
+    /// challenge, or carried a U2F appId the client does not allow.
     MalformedServerData,
 }
 

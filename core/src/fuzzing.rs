@@ -152,6 +152,10 @@ pub fn logon_model(data: &[u8]) {
         Err(e) => return assert_eq!(e.kind(), ErrorKind::MalformedServerData, "{e}"),
     };
     assert!(!challenge.sign_requests.is_empty());
+    // The appId policy of a client for the recorded server (its appId is the server's host).
+    if let Err(e) = gather_client().app_ids().check_all(&challenge.sign_requests) {
+        assert_eq!(e.kind(), ErrorKind::MalformedServerData, "{e}");
+    }
     // Preparing the requests (keyHandle base64url, clientData) happens before any device is asked.
     let cancel = CancelToken::new();
     cancel.cancel();
@@ -160,20 +164,37 @@ pub fn logon_model(data: &[u8]) {
     assert!(matches!(error.kind(), ErrorKind::Cancelled | ErrorKind::MalformedServerData), "{error}");
 }
 
-/// The configuration parsers behind [`Client::new`] (base URL, endpoint id and secret, proxy URL,
-/// user agent, Accept-Language, timeouts, response cap, extra CA PEM) and the certificate parser
-/// of [`spki_sha256`](crate::aa::spki_sha256). Fields are separated by NUL bytes: flags, base URL,
-/// endpoint id, secret, proxy, user agent, language, CA PEM; whatever follows is a DER certificate.
+/// The configuration checks of [`ClientConfig`] (base URL, user agent, Accept-Language, proxy URL,
+/// appId hosts), [`Client::new`] (which also parses the extra CA PEM), the appId policy of the
+/// client built, and the certificate parser of [`spki_sha256`](crate::aa::spki_sha256). Fields
+/// are separated by NUL bytes: flags, base URL, endpoint id, secret, proxy, user agent, language,
+/// allowed appId host, appId, CA PEM; whatever follows is a DER certificate.
 pub fn config_parsers(data: &[u8]) {
-    let mut fields = data.splitn(9, |&b| b == 0);
+    let mut fields = data.splitn(11, |&b| b == 0);
     let flags = fields.next().and_then(|f| f.first().copied()).unwrap_or(0);
     let mut text = || String::from_utf8_lossy(fields.next().unwrap_or_default()).into_owned();
     let (base_url, endpoint_id, secret) = (text(), text(), text());
     let (proxy, user_agent, language) = (text(), text(), text());
+    let (allowed_host, app_id) = (text(), text());
     let pem = fields.next().map(<[u8]>::to_vec);
     let der = fields.next().unwrap_or_default();
 
-    let mut config = ClientConfig::new(base_url, endpoint_id, Secret::new(secret));
+    let config_error = |result: Result<()>| {
+        if let Err(e) = result {
+            assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+        }
+    };
+    config_error(ClientConfig::check_base_url(&base_url));
+    config_error(ClientConfig::check_user_agent(&user_agent));
+    config_error(ClientConfig::check_accept_language(&language));
+    config_error(ClientConfig::check_proxy_url(&proxy));
+    let normalized_host = ClientConfig::check_app_id_host(&allowed_host);
+    match &normalized_host {
+        Ok(host) => assert_eq!(ClientConfig::check_app_id_host(host).as_ref(), Ok(host), "not idempotent"),
+        Err(e) => assert_eq!(e.kind(), ErrorKind::Config, "{e}"),
+    }
+
+    let mut config = ClientConfig::new(base_url.clone(), endpoint_id, Secret::new(secret));
     config.proxy = (flags & 0x01 != 0).then_some(proxy);
     if flags & 0x02 != 0 {
         config.user_agent = user_agent;
@@ -185,6 +206,11 @@ pub fn config_parsers(data: &[u8]) {
     if flags & 0x10 != 0 {
         config.max_response_bytes = u64::from(flags >> 5);
     }
+    let allowed = flags & 0x20 != 0 && normalized_host.is_ok();
+    if allowed {
+        config.allow_app_id_host(&allowed_host).expect("a host check_app_id_host accepted");
+    }
+    config.danger_disable_app_id_check = flags & 0x40 != 0;
     // Verification stays off: with it on, every run would load the whole OS trust store. The
     // extra CA PEM is parsed either way.
     config.tls = TlsOptions {
@@ -192,8 +218,26 @@ pub fn config_parsers(data: &[u8]) {
         danger_disable_tls_verification: true,
         ..TlsOptions::default()
     };
-    if let Err(e) = Client::new(config) {
-        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    let valid = config.validate();
+    config_error(valid.clone());
+    match Client::new(config) {
+        Ok(client) => {
+            assert!(valid.is_ok(), "Client::new accepted what validate refused");
+            let policy = client.app_ids();
+            if let Err(e) = policy.check(&app_id) {
+                assert_eq!(e.kind(), ErrorKind::MalformedServerData, "{e}");
+                assert!(flags & 0x40 == 0, "the appId check is off, yet {app_id:?} was refused");
+            }
+            // The server's own origin, and an allowed host's, are always acceptable appIds.
+            if base_url.starts_with("https://") && base_url.trim_matches(' ') == base_url {
+                policy.check(&base_url).unwrap_or_else(|e| panic!("own base URL refused as appId: {e}"));
+            }
+            if let (true, Ok(host)) = (allowed, &normalized_host) {
+                let origin = format!("https://{host}/u2f");
+                policy.check(&origin).unwrap_or_else(|e| panic!("allowed host refused: {e}"));
+            }
+        }
+        Err(e) => assert_eq!(e.kind(), ErrorKind::Config, "{e}"),
     }
     if let Err(e) = crate::aa::spki_sha256(der) {
         assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
@@ -203,6 +247,17 @@ pub fn config_parsers(data: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // Expectations
 // ---------------------------------------------------------------------------------------------
+
+/// A client for the server of the recorded gather answer (built once: no request is ever sent).
+fn gather_client() -> &'static Client {
+    static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let mut config =
+            ClientConfig::new(GATHER_APP_ID, "178fa64ebafe11eaa1fb0242ac110003", Secret::from("s"));
+        config.tls.danger_disable_tls_verification = true;
+        Client::new(config).expect("the gather answer's client")
+    })
+}
 
 /// What a sign's signatureData must be for `reply` to an enforce-presence AUTHENTICATE: the data
 /// before a `9000`, with user presence, a counter and a DER ECDSA P-256 signature.
@@ -790,6 +845,39 @@ mod tests {
         host_stack(&[0x03]);
         ctaphid_reassembly(&[]);
         assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
+    }
+
+    fn seed(target: &str, name: &str) -> Vec<u8> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target).join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn the_signing_seeds_sign() {
+        for name in ["one_key_signs", "two_keys_two_requests", "first_key_fails_to_open"] {
+            let data = seed("host_stack", name);
+            let header = data[0];
+            let bench = Bench::new(
+                1 + usize::from(header & 1),
+                (header >> 2) & 0b11,
+                Box::new(Ops { script: Cursor::new(&data[1..]) }),
+            );
+            let outcome = bench.sign(&requests(1 + usize::from((header >> 1) & 1)));
+            assert!(outcome.result.is_ok(), "{name}: {:?}", outcome.result);
+        }
+        for name in [
+            "presence_then_libfido2_signature",
+            "presence_then_vector_signature",
+            "keepalive_stray_frames_then_signature",
+            "busy_then_presence",
+        ] {
+            let data = seed("ctaphid_reassembly", name);
+            let outcome = Bench::new(1, 0, Box::new(RawStream { data, pos: 0 })).sign(&requests(1));
+            match name {
+                "busy_then_presence" => assert_eq!(outcome.result.unwrap_err().kind(), ErrorKind::Cancelled),
+                _ => assert!(outcome.result.is_ok(), "{name}: {:?}", outcome.result),
+            }
+        }
     }
 
     fn hex(text: &str) -> Vec<u8> {

@@ -66,6 +66,11 @@ fn with_options<A>(
     change(&mut config, arguments)
 }
 
+/// A value the core's configuration checks refused, reported when it is set.
+fn invalid_argument(error: aa_logon::Error) -> FfiError {
+    FfiError::new(aa_status::InvalidArgument, error.message())
+}
+
 fn millis(value: u32, name: &str) -> FfiResult<Duration> {
     if value == 0 {
         return Err(FfiError::new(aa_status::InvalidArgument, format!("{name} must be greater than 0")));
@@ -75,7 +80,9 @@ fn millis(value: u32, name: &str) -> FfiResult<Duration> {
 
 /// Starts a client configuration for the AA server at `base_url` (e.g. "https://aa.example.com")
 /// and the endpoint `endpoint_id` with its `endpoint_secret`. TLS verification uses the
-/// operating system's trust store. The secret is copied; the library wipes its copy after use.
+/// operating system's trust store. A `base_url` with credentials ("https://user:pass@host"), a
+/// query, a "#fragment", spaces, control characters or non-ASCII bytes (spell international host
+/// names in punycode) fails with AA_STATUS_INVALID_ARGUMENT. The secret is copied; the library wipes its copy after use.
 /// On success `*options_out` receives a handle owned by the caller (free with
 /// aa_client_options_free).
 ///
@@ -95,6 +102,7 @@ pub unsafe extern "C" fn aa_client_options_new(
     unsafe {
         guard_call(error_out, || {
             let base_url = non_empty_arg(base_url, "base_url")?;
+            ClientConfig::check_base_url(base_url).map_err(invalid_argument)?;
             let endpoint_id = non_empty_arg(endpoint_id, "endpoint_id")?;
             let endpoint_secret = secret_arg(endpoint_secret, "endpoint_secret")?;
             let out = Out::new(options_out, "options_out")?;
@@ -205,7 +213,10 @@ pub unsafe extern "C" fn aa_client_options_set_timeouts(
     }
 }
 
-/// Sends all requests through the proxy at `proxy_url` (e.g. "http://proxy:3128").
+/// Sends all requests through the HTTP CONNECT proxy at `proxy_url` (e.g. "http://proxy:3128",
+/// optionally with "user:password@" for the proxy; "https://" for TLS to the proxy). A URL with
+/// another scheme (SOCKS is not supported), a path, query or fragment, spaces or control
+/// characters fails with AA_STATUS_INVALID_ARGUMENT.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -222,7 +233,11 @@ pub unsafe extern "C" fn aa_client_options_set_proxy(
         guard_call(error_out, || {
             with_options(
                 options,
-                || non_empty_arg(proxy_url, "proxy_url"),
+                || {
+                    let proxy = non_empty_arg(proxy_url, "proxy_url")?;
+                    ClientConfig::check_proxy_url(proxy).map_err(invalid_argument)?;
+                    Ok(proxy)
+                },
                 |config, proxy| {
                     config.proxy = Some(proxy.to_owned());
                     Ok(())
@@ -232,7 +247,8 @@ pub unsafe extern "C" fn aa_client_options_set_proxy(
     }
 }
 
-/// Sets the User-Agent header (default "aa-logon/<version>").
+/// Sets the User-Agent header (default "aa-logon/<version>"): 1 to 512 printable ASCII
+/// characters; anything else (a CR or LF above all) fails with AA_STATUS_INVALID_ARGUMENT.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -249,7 +265,11 @@ pub unsafe extern "C" fn aa_client_options_set_user_agent(
         guard_call(error_out, || {
             with_options(
                 options,
-                || non_empty_arg(user_agent, "user_agent"),
+                || {
+                    let user_agent = non_empty_arg(user_agent, "user_agent")?;
+                    ClientConfig::check_user_agent(user_agent).map_err(invalid_argument)?;
+                    Ok(user_agent)
+                },
                 |config, user_agent| {
                     config.user_agent = user_agent.to_owned();
                     Ok(())
@@ -311,6 +331,72 @@ pub unsafe extern "C" fn aa_client_options_danger_disable_tls_verification(
                 || Ok(()),
                 |config, ()| {
                     config.tls.danger_disable_tls_verification = true;
+                    Ok(())
+                },
+            )
+        })
+    }
+}
+
+/// Also accepts U2F sign requests whose appId is an https URL of `host` (a bare host name or IP
+/// address, e.g. "aa-sim.local"; no scheme, port, path or wildcard — else
+/// AA_STATUS_INVALID_ARGUMENT). Callable several times to allow several hosts. By default only
+/// appIds of the AA server's own host (the host of the base URL, any port) are signed: a security
+/// key signs for whatever appId it is given, so a hostile server could otherwise obtain the user's
+/// assertions for other sites. A sign request with any other appId makes
+/// aa_logon_gather_sign_request and aa_logon_sign_with_device fail with
+/// AA_STATUS_MALFORMED_SERVER_DATA before a key is touched.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_allow_app_id_host(
+    options: *mut aa_client_options,
+    host: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            with_options(
+                options,
+                || {
+                    let host = non_empty_arg(host, "host")?;
+                    ClientConfig::check_app_id_host(host).map_err(invalid_argument)
+                },
+                |config, host| {
+                    config.allow_app_id_host(&host).map_err(invalid_argument)?;
+                    Ok(())
+                },
+            )
+        })
+    }
+}
+
+/// DANGER: signs U2F sign requests for any appId the server sends (see
+/// aa_client_options_allow_app_id_host), so a hostile or impersonated server can obtain the
+/// user's assertions for other sites. For lab setups only; the library logs a warning every time
+/// such a client is created.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_danger_disable_app_id_check(
+    options: *mut aa_client_options,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            with_options(
+                options,
+                || Ok(()),
+                |config, ()| {
+                    config.danger_disable_app_id_check = true;
                     Ok(())
                 },
             )
@@ -535,5 +621,90 @@ mod tests {
         assert!(parse_sha256_hex(&"é".repeat(32)).is_err());
         assert!(parse_sha256_hex(&"+f".repeat(32)).is_err(), "a sign is not a hex digit");
         assert!(parse_sha256_hex(&"AB".repeat(32)).is_ok());
+    }
+
+    fn new_options(base_url: &std::ffi::CStr) -> (aa_status, *mut aa_client_options) {
+        let mut options = std::ptr::null_mut();
+        // SAFETY: valid NUL-terminated strings and a writable out-parameter.
+        let status = unsafe {
+            aa_client_options_new(
+                base_url.as_ptr(),
+                c"id".as_ptr(),
+                c"s".as_ptr(),
+                &mut options,
+                std::ptr::null_mut(),
+            )
+        };
+        (status, options)
+    }
+
+    fn with_new_options(check: impl FnOnce(*mut aa_client_options)) {
+        let (status, options) = new_options(c"https://aa.example.com");
+        assert_eq!(status, aa_status::Ok);
+        check(options);
+        // SAFETY: a handle from aa_client_options_new, freed once.
+        assert_eq!(unsafe { aa_client_options_free(options) }, aa_status::Ok);
+    }
+
+    #[test]
+    fn base_urls_with_credentials_fragments_or_control_bytes_are_refused_at_once() {
+        for bad in [
+            c"https://user:pass@aa.example.com",
+            c"https://aa.example.com/#x",
+            c"https://aa.example.com/\r\nX: y",
+            c"ftp://aa.example.com",
+        ] {
+            let (status, options) = new_options(bad);
+            assert_eq!(status, aa_status::InvalidArgument, "{bad:?}");
+            assert!(options.is_null());
+        }
+    }
+
+    #[test]
+    fn header_breaking_user_agents_and_bad_proxies_are_refused_when_set() {
+        with_new_options(|options| {
+            // SAFETY (all calls below): a live handle and NUL-terminated strings.
+            let agent = |value: &std::ffi::CStr| unsafe {
+                aa_client_options_set_user_agent(options, value.as_ptr(), std::ptr::null_mut())
+            };
+            assert_eq!(agent(c"evil\r\nX-Injected: 1"), aa_status::InvalidArgument);
+            assert_eq!(agent(c"caf\xc3\xa9"), aa_status::InvalidArgument);
+            assert_eq!(agent(c"my-agent/1.0"), aa_status::Ok);
+            let proxy = |value: &std::ffi::CStr| unsafe {
+                aa_client_options_set_proxy(options, value.as_ptr(), std::ptr::null_mut())
+            };
+            assert_eq!(proxy(c"socks5://127.0.0.1:1080"), aa_status::InvalidArgument);
+            assert_eq!(proxy(c"http://proxy:3128/#x"), aa_status::InvalidArgument);
+            assert_eq!(proxy(c"http://proxy:3128"), aa_status::Ok);
+        });
+    }
+
+    #[test]
+    fn app_id_hosts_are_checked_and_kept() {
+        with_new_options(|options| {
+            // SAFETY (all calls below): a live handle and NUL-terminated strings.
+            let allow = |value: &std::ffi::CStr| unsafe {
+                aa_client_options_allow_app_id_host(options, value.as_ptr(), std::ptr::null_mut())
+            };
+            assert_eq!(allow(c"AA-Sim.Local"), aa_status::Ok);
+            assert_eq!(allow(c"aa-sim.local"), aa_status::Ok);
+            assert_eq!(allow(c"10.1.2.3"), aa_status::Ok);
+            for bad in [c"https://aa-sim.local", c"aa-sim.local:443", c"*.example", c"a b"] {
+                assert_eq!(allow(bad), aa_status::InvalidArgument, "{bad:?}");
+            }
+            // SAFETY: a live handle and a NULL string.
+            let null = unsafe {
+                aa_client_options_allow_app_id_host(options, std::ptr::null(), std::ptr::null_mut())
+            };
+            assert_eq!(null, aa_status::NullArgument);
+            // SAFETY: a live handle.
+            let danger =
+                unsafe { aa_client_options_danger_disable_app_id_check(options, std::ptr::null_mut()) };
+            assert_eq!(danger, aa_status::Ok);
+            let config = OPTIONS.get(from_ptr(options), "options").unwrap();
+            let config = config.lock().unwrap();
+            assert_eq!(config.allowed_app_id_hosts, ["aa-sim.local", "10.1.2.3"]);
+            assert!(config.danger_disable_app_id_check);
+        });
     }
 }

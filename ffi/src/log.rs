@@ -1,9 +1,13 @@
 //! Forwarding the library's `log` records (and those of its HTTP and TLS dependencies) to a C
-//! callback. Secrets never reach a log record in the first place.
+//! callback. Our own records carry no secret; the dependencies' records go through
+//! `aa_logon::aa::log_filter`: dropped at TRACE (where they print full URLs with tokens and hex
+//! dumps of bodies), redacted at every other level.
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::{OnceLock, RwLock};
+
+use aa_logon::aa::log_filter;
 
 use super::boundary::{guard_static, guard_status};
 use super::enums::u32_enum;
@@ -24,7 +28,8 @@ pub enum aa_log_level {
     Info = 3,
     /// HTTP requests and device exchanges, without secrets.
     Debug = 4,
-    /// Everything, including frame-level traces.
+    /// Everything of the library's own, including frame-level traces (the HTTP and TLS
+    /// dependencies' trace records are never passed on: they would show tokens).
     Trace = 5,
 }
 
@@ -71,7 +76,7 @@ fn to_c_level(level: log::Level) -> aa_log_level {
 
 impl log::Log for CallbackLogger {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+        metadata.level() <= log::max_level() && log_filter::enabled(metadata)
     }
 
     fn log(&self, record: &log::Record<'_>) {
@@ -81,7 +86,10 @@ impl log::Log for CallbackLogger {
         let Some(sink) = *SINK.read().unwrap_or_else(|p| p.into_inner()) else {
             return;
         };
-        let line = format!("{}: {}", record.target(), record.args()).replace('\0', "\\0");
+        let Some(message) = log_filter::message(record) else {
+            return;
+        };
+        let line = format!("{}: {message}", record.target()).replace('\0', "\\0");
         let Ok(line) = CString::new(line) else {
             return;
         };

@@ -37,7 +37,8 @@ pub enum aa_server_status {
     Failed = 4,
     /// STOP: the server stopped the logon (e.g. a rejected push).
     Stop = 5,
-    /// A status this library does not know; aa_logon_response_json has the raw answer.
+    /// A status this library does not know; aa_logon_response_json has the raw answer. The call
+    /// that received it failed with AA_STATUS_MALFORMED_SERVER_DATA: it is never success.
     Unknown = 6,
 }
 
@@ -177,7 +178,12 @@ pub unsafe extern "C" fn aa_logon_free(logon: *mut aa_logon) -> aa_status {
 /// the seed's `do_logon` without a response. `*sign_request_json_out` receives
 /// `{"signRequests":[{"version","challenge","keyHandle","appId"},…]}`, owned by the caller
 /// (free with aa_string_free). The request is also kept for aa_logon_sign_request_* and
-/// aa_logon_sign_with_device.
+/// aa_logon_sign_with_device. Only a MORE_DATA answer is a challenge: an OK or NEXT answer
+/// without a signature fails with AA_STATUS_MALFORMED_SERVER_DATA, FAILED with
+/// AA_STATUS_LOGON_FAILED, STOP with AA_STATUS_LOGON_STOPPED. A sign request whose appId is not
+/// an https URL of the AA server's host or of a host allowed with
+/// aa_client_options_allow_app_id_host fails with AA_STATUS_MALFORMED_SERVER_DATA; no request is
+/// kept after any failure.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -324,9 +330,13 @@ impl PromptTarget {
 
 /// The seed's whole U2F step in one blocking call: gathers the sign request (unless already
 /// gathered), signs it with the first security key that owns a key handle and is touched,
-/// forwards the signature, and returns the server's verdict: AA_STATUS_OK when the server
-/// answered OK or NEXT (see aa_logon_server_status), AA_STATUS_LOGON_FAILED when it rejected
-/// the signature. Waits up to `timeout_ms` (0 = 30 s) for a key and a touch; `prompt` (may be
+/// forwards the signature, and returns the server's verdict: AA_STATUS_OK only when the server
+/// answered OK or NEXT (see aa_logon_server_status); AA_STATUS_LOGON_FAILED when it rejected the
+/// signature (FAILED, or MORE_DATA: it did not accept the signature; the logon process may still
+/// be alive, so a new gather or aa_logon_abort is possible); AA_STATUS_LOGON_STOPPED for STOP;
+/// AA_STATUS_MALFORMED_SERVER_DATA for a status this library does not know (never success). No
+/// key is used when the gather fails (see aa_logon_gather_sign_request: a verdict instead of a
+/// challenge, or an appId that is not allowed). Waits up to `timeout_ms` (0 = 30 s) for a key and a touch; `prompt` (may be
 /// NULL) tells the user what to do. aa_logon_cancel from another thread ends the wait with
 /// AA_STATUS_CANCELLED within about 100 ms; the logon stays usable afterwards.
 ///
@@ -365,7 +375,9 @@ pub unsafe extern "C" fn aa_logon_sign_with_device(
 }
 
 /// Forwards a signResponse produced elsewhere (JSON `{"keyHandle","clientData","signatureData"}`,
-/// base64url) and records the server's verdict, as aa_logon_sign_with_device does.
+/// base64url) and records the server's verdict, as aa_logon_sign_with_device does: AA_STATUS_OK
+/// only for OK and NEXT; MORE_DATA gives AA_STATUS_LOGON_FAILED, an unknown status
+/// AA_STATUS_MALFORMED_SERVER_DATA.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -421,7 +433,12 @@ pub unsafe extern "C" fn aa_logon_sign_response_json(
 /// Answers the current method with `answer` — a password (PASSWORD:1, LDAP_PASSWORD:1), a
 /// one-time code (TOTP:1, HOTP:1) or the code received by SMS/e-mail (second step of
 /// SMS_OTP:1, EMAIL_OTP:1). The library copies the answer and wipes its copy after sending;
-/// wipe yours too. Returns AA_STATUS_LOGON_FAILED when the server rejects it.
+/// wipe yours too. Returns AA_STATUS_OK when the server answered OK, NEXT or MORE_DATA — check
+/// aa_logon_server_status: MORE_DATA means the server wants another answer for the same method
+/// (e.g. a RADIUS challenge) and is no verdict; only OK completes the logon.
+/// AA_STATUS_LOGON_FAILED when the server rejects the answer (FAILED), AA_STATUS_LOGON_STOPPED
+/// for STOP, AA_STATUS_MALFORMED_SERVER_DATA for a status this library does not know (never
+/// success).
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -444,7 +461,8 @@ pub unsafe extern "C" fn aa_logon_answer(
 }
 
 /// Asks the server to go on without an answer (do_logon with no response): makes SMS_OTP:1 and
-/// EMAIL_OTP:1 send their code, or polls an out-of-band method.
+/// EMAIL_OTP:1 send their code, or polls an out-of-band method. A status this library does not
+/// know fails with AA_STATUS_MALFORMED_SERVER_DATA.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid for its use: handles as received from this library

@@ -1,7 +1,9 @@
 //! Drives the C# binding's tests: compiles bindings/csharp with mono's `mcs` into
-//! target/<profile>/csharp-tests/ and runs them with `mono` against this build's libaa_logon.so
-//! (with the test-only virtual keys) and the `aa-sim` simulator. Without mcs or mono the test
-//! prints a loud skip and passes, unless AA_REQUIRE_ALL=1 makes a missing toolchain a failure.
+//! target/<profile>/csharp-tests/ and runs them with `mono` against this build's libaa_logon.so,
+//! the test-only libaa_logon_testkit.so (virtual keys) and the `aa-sim` simulator; then checks
+//! that a missing libaa_logon is reported with the places the binding looked. Without mcs or mono
+//! the test prints a loud skip and passes, unless AA_REQUIRE_ALL=1 makes a missing toolchain a
+//! failure.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,7 +12,10 @@ use std::process::{Command, Stdio};
 #[path = "support/native.rs"]
 mod native;
 
-const REPO: &str = env!("CARGO_MANIFEST_DIR");
+/// The repository root: the directory above this crate (libaa_logon/).
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("libaa_logon/ has a parent")
+}
 
 #[test]
 fn csharp_binding_tests_pass_under_mono() {
@@ -19,10 +24,11 @@ fn csharp_binding_tests_pass_under_mono() {
     }
     let profile = native::profile_dir();
     let library = native::library();
+    let testkit = native::testkit_library();
     let out = profile.join("csharp-tests");
     fs::create_dir_all(&out).expect("create target/<profile>/csharp-tests");
 
-    let binding = Path::new(REPO).join("bindings/csharp");
+    let binding = repo().join("bindings/csharp");
     let dll = out.join("AaLogon.dll");
     let exe = out.join("AaLogonTests.exe");
     // The library must build warning-free, XML docs on every public member included.
@@ -40,22 +46,25 @@ fn csharp_binding_tests_pass_under_mono() {
         .arg(format!("-r:{}", dll.display()))
         .args(sources(&binding.join("tests")));
     run_checked(compile_tests, "mcs (AaLogonTests.exe)");
-    // Mono resolves DllImport("aa_logon") through this map first, then LD_LIBRARY_PATH.
+    // Mono resolves DllImport("aa_logon") and DllImport("aa_logon_testkit") through this map
+    // first, then LD_LIBRARY_PATH.
     fs::write(
         out.join("AaLogon.dll.config"),
         format!(
-            "<configuration>\n  <dllmap dll=\"aa_logon\" target=\"{}\" />\n</configuration>\n",
-            library.display()
+            "<configuration>\n  <dllmap dll=\"aa_logon\" target=\"{}\" />\n  \
+             <dllmap dll=\"aa_logon_testkit\" target=\"{}\" />\n</configuration>\n",
+            library.display(),
+            testkit.display()
         ),
     )
     .expect("write AaLogon.dll.config");
 
+    let library_path = prepend_path(native::library_dir(), std::env::var_os("LD_LIBRARY_PATH"));
     let mut run = Command::new("mono");
     run.arg("--debug")
         .arg(&exe)
         .current_dir(&out)
-        .env("AA_LOGON_LIBRARY_DIR", &profile)
-        .env("LD_LIBRARY_PATH", prepend_path(native::library_dir(), std::env::var_os("LD_LIBRARY_PATH")))
+        .env("LD_LIBRARY_PATH", prepend_path(native::testkit_library_dir(), Some(library_path)))
         .stdin(Stdio::null());
     // The simulator: the aa-sim binary of this build when it exists (cargo test --workspace builds
     // it), otherwise one in-process, handed over by URL and CA file.
@@ -80,6 +89,43 @@ fn csharp_binding_tests_pass_under_mono() {
         summary.ends_with(" 0 failed") && !summary.starts_with("0 passed"),
         "unexpected summary: {summary}"
     );
+
+    missing_library_is_reported_with_the_places_looked_at(&dll, &exe, &out.join("no-native"));
+}
+
+/// The same assemblies in a directory without the dllmap, run with no library on LD_LIBRARY_PATH:
+/// the first call fails with the binding's message, which names every place looked at.
+fn missing_library_is_reported_with_the_places_looked_at(dll: &Path, exe: &Path, dir: &Path) {
+    fs::create_dir_all(dir).expect("create csharp-tests/no-native");
+    for file in [dll, exe] {
+        fs::copy(file, dir.join(file.file_name().expect("file name"))).expect("copy an assembly");
+    }
+    let nowhere = dir.join("no-such-dir");
+    let output = Command::new("mono")
+        .arg(dir.join(exe.file_name().expect("file name")))
+        .current_dir(dir)
+        .env("LD_LIBRARY_PATH", &nowhere)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mono without the native library");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "expected the runner's load-failure exit code; stderr:\n{stderr}"
+    );
+    let config = format!("{}.config: no such file", dir.join("AaLogon.dll").display());
+    let next_to_app = format!("{}: no such file", dir.join("libaa_logon.so").display());
+    let on_path = format!("$LD_LIBRARY_PATH: {}: no such file", nowhere.join("libaa_logon.so").display());
+    for expected in [
+        "Cannot load the native library libaa_logon.so",
+        &config,
+        &next_to_app,
+        &on_path,
+        "system library path",
+    ] {
+        assert!(stderr.contains(expected), "the load failure does not say {expected:?}:\n{stderr}");
+    }
 }
 
 fn toolchain_present() -> bool {

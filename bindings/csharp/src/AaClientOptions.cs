@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace AaLogon
 {
@@ -78,6 +79,24 @@ namespace AaLogon
         public ulong? MaxResponseBytes { get; set; }
 
         /// <summary>
+        /// Hosts besides the AA server's own whose U2F appIds are signed: bare host names or IP
+        /// addresses (e.g. "aa-sim.local"; no scheme, port, path or wildcard). By default only
+        /// appIds that are https URLs of the server's host are: a security key signs for whatever
+        /// appId it is given, so a hostile server could otherwise obtain the user's assertions for
+        /// other sites. A sign request with any other appId fails with
+        /// <see cref="MalformedServerDataException"/> before a key is touched.
+        /// </summary>
+        public IList<string> AllowedAppIdHosts { get; } = new List<string>();
+
+        /// <summary>
+        /// DANGER: signs U2F sign requests for any appId the server sends (see
+        /// <see cref="AllowedAppIdHosts"/>), so a hostile or impersonated server can obtain the
+        /// user's assertions for other sites. For lab setups only; the library logs a warning every
+        /// time such a client is created.
+        /// </summary>
+        public bool DangerDisableAppIdCheck { get; set; }
+
+        /// <summary>
         /// DANGER: turns off TLS certificate verification, so anybody on the network path can
         /// impersonate the AA server and read secrets. For lab setups only; the library logs a
         /// warning every time such a client is created.
@@ -136,6 +155,18 @@ namespace AaLogon
             if (DangerDisableTlsVerification)
             {
                 Interop.Check(NativeMethods.aa_client_options_danger_disable_tls_verification(options, out error), error);
+            }
+            foreach (string host in AllowedAppIdHosts)
+            {
+                if (host == null)
+                {
+                    throw new ArgumentNullException(nameof(AllowedAppIdHosts), "An allowed appId host is null.");
+                }
+                SetString(options, NativeMethods.aa_client_options_allow_app_id_host, host, nameof(AllowedAppIdHosts));
+            }
+            if (DangerDisableAppIdCheck)
+            {
+                Interop.Check(NativeMethods.aa_client_options_danger_disable_app_id_check(options, out error), error);
             }
         }
 

@@ -95,6 +95,32 @@ namespace AaLogon
             get { return GetOptionalString(NativeMethods.aa_logon_sign_response_json); }
         }
 
+        /// <summary>The method ids completed so far (e.g. "LDAP_PASSWORD:1").</summary>
+        public IReadOnlyList<string> CompletedMethods
+        {
+            get
+            {
+                string json = GetString(NativeMethods.aa_logon_completed_methods_json);
+                return Json.ToStrings(Json.Parse(json), "the completed methods");
+            }
+        }
+
+        /// <summary>The chains the server offers for this logon.</summary>
+        public IReadOnlyList<Chain> Chains
+        {
+            get
+            {
+                string json = GetString(NativeMethods.aa_logon_chains_json);
+                return Json.ToList(Json.Parse(json), "the chains", Chain.FromJson);
+            }
+        }
+
+        /// <summary>The server's last answer exactly as received (a JSON object), for fields without a property.</summary>
+        public string ResponseJson
+        {
+            get { return GetString(NativeMethods.aa_logon_response_json); }
+        }
+
         /// <summary>
         /// A <c>user_*</c> field of the last answer by its AA name ("user_name", "user_id",
         /// "user_email", "user_sid", …), or null when the server did not send it.

@@ -204,7 +204,8 @@ namespace AaLogon
         /// </summary>
         Debug = 4,
         /// <summary>
-        /// Everything, including frame-level traces.
+        /// Everything of the library's own, including frame-level traces (the HTTP and TLS
+        /// dependencies' trace records are never passed on: they would show tokens).
         /// (<c>AA_LOG_LEVEL_TRACE</c>)
         /// </summary>
         Trace = 5,
@@ -265,7 +266,8 @@ namespace AaLogon
         /// </summary>
         Stop = 5,
         /// <summary>
-        /// A status this library does not know; aa_logon_response_json has the raw answer.
+        /// A status this library does not know; aa_logon_response_json has the raw answer. The call
+        /// that received it failed with AA_STATUS_MALFORMED_SERVER_DATA: it is never success.
         /// (<c>AA_SERVER_STATUS_UNKNOWN</c>)
         /// </summary>
         Unknown = 6,
@@ -450,7 +452,9 @@ internal static partial class NativeMethods
         /// <summary>
         /// Starts a client configuration for the AA server at <c>base_url</c> (e.g. "https://aa.example.com")
         /// and the endpoint <c>endpoint_id</c> with its <c>endpoint_secret</c>. TLS verification uses the
-        /// operating system's trust store. The secret is copied; the library wipes its copy after use.
+        /// operating system's trust store. A <c>base_url</c> with credentials ("https://user:pass@host"), a
+        /// query, a "#fragment", spaces, control characters or non-ASCII bytes (spell international host
+        /// names in punycode) fails with AA_STATUS_INVALID_ARGUMENT. The secret is copied; the library wipes its copy after use.
         /// On success <c>*options_out</c> receives a handle owned by the caller (free with
         /// aa_client_options_free).
         /// (<c>aa_client_options_new</c> of include/aa_logon.h)
@@ -483,14 +487,18 @@ internal static partial class NativeMethods
         internal static extern AaStatus aa_client_options_set_timeouts(ClientOptionsHandle options, uint connect_timeout_ms, uint request_timeout_ms, out IntPtr error_out);
 
         /// <summary>
-        /// Sends all requests through the proxy at <c>proxy_url</c> (e.g. "http://proxy:3128").
+        /// Sends all requests through the HTTP CONNECT proxy at <c>proxy_url</c> (e.g. "http://proxy:3128",
+        /// optionally with "user:password@" for the proxy; "https://" for TLS to the proxy). A URL with
+        /// another scheme (SOCKS is not supported), a path, query or fragment, spaces or control
+        /// characters fails with AA_STATUS_INVALID_ARGUMENT.
         /// (<c>aa_client_options_set_proxy</c> of include/aa_logon.h)
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern AaStatus aa_client_options_set_proxy(ClientOptionsHandle options, byte[] proxy_url, out IntPtr error_out);
 
         /// <summary>
-        /// Sets the User-Agent header (default "aa-logon/&lt;version&gt;").
+        /// Sets the User-Agent header (default "aa-logon/&lt;version&gt;"): 1 to 512 printable ASCII
+        /// characters; anything else (a CR or LF above all) fails with AA_STATUS_INVALID_ARGUMENT.
         /// (<c>aa_client_options_set_user_agent</c> of include/aa_logon.h)
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -512,6 +520,30 @@ internal static partial class NativeMethods
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern AaStatus aa_client_options_danger_disable_tls_verification(ClientOptionsHandle options, out IntPtr error_out);
+
+        /// <summary>
+        /// Also accepts U2F sign requests whose appId is an https URL of <c>host</c> (a bare host name or IP
+        /// address, e.g. "aa-sim.local"; no scheme, port, path or wildcard — else
+        /// AA_STATUS_INVALID_ARGUMENT). Callable several times to allow several hosts. By default only
+        /// appIds of the AA server's own host (the host of the base URL, any port) are signed: a security
+        /// key signs for whatever appId it is given, so a hostile server could otherwise obtain the user's
+        /// assertions for other sites. A sign request with any other appId makes
+        /// aa_logon_gather_sign_request and aa_logon_sign_with_device fail with
+        /// AA_STATUS_MALFORMED_SERVER_DATA before a key is touched.
+        /// (<c>aa_client_options_allow_app_id_host</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_client_options_allow_app_id_host(ClientOptionsHandle options, byte[] host, out IntPtr error_out);
+
+        /// <summary>
+        /// DANGER: signs U2F sign requests for any appId the server sends (see
+        /// aa_client_options_allow_app_id_host), so a hostile or impersonated server can obtain the
+        /// user's assertions for other sites. For lab setups only; the library logs a warning every time
+        /// such a client is created.
+        /// (<c>aa_client_options_danger_disable_app_id_check</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_client_options_danger_disable_app_id_check(ClientOptionsHandle options, out IntPtr error_out);
 
         /// <summary>
         /// Frees client options. NULL is ignored; a freed or foreign handle gives
@@ -714,7 +746,12 @@ internal static partial class NativeMethods
         /// the seed's <c>do_logon</c> without a response. <c>*sign_request_json_out</c> receives
         /// <c>{"signRequests":[{"version","challenge","keyHandle","appId"},…]}</c>, owned by the caller
         /// (free with aa_string_free). The request is also kept for aa_logon_sign_request_* and
-        /// aa_logon_sign_with_device.
+        /// aa_logon_sign_with_device. Only a MORE_DATA answer is a challenge: an OK or NEXT answer
+        /// without a signature fails with AA_STATUS_MALFORMED_SERVER_DATA, FAILED with
+        /// AA_STATUS_LOGON_FAILED, STOP with AA_STATUS_LOGON_STOPPED. A sign request whose appId is not
+        /// an https URL of the AA server's host or of a host allowed with
+        /// aa_client_options_allow_app_id_host fails with AA_STATUS_MALFORMED_SERVER_DATA; no request is
+        /// kept after any failure.
         /// (<c>aa_logon_gather_sign_request</c> of include/aa_logon.h)
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -740,9 +777,13 @@ internal static partial class NativeMethods
         /// <summary>
         /// The seed's whole U2F step in one blocking call: gathers the sign request (unless already
         /// gathered), signs it with the first security key that owns a key handle and is touched,
-        /// forwards the signature, and returns the server's verdict: AA_STATUS_OK when the server
-        /// answered OK or NEXT (see aa_logon_server_status), AA_STATUS_LOGON_FAILED when it rejected
-        /// the signature. Waits up to <c>timeout_ms</c> (0 = 30 s) for a key and a touch; <c>prompt</c> (may be
+        /// forwards the signature, and returns the server's verdict: AA_STATUS_OK only when the server
+        /// answered OK or NEXT (see aa_logon_server_status); AA_STATUS_LOGON_FAILED when it rejected the
+        /// signature (FAILED, or MORE_DATA: it did not accept the signature; the logon process may still
+        /// be alive, so a new gather or aa_logon_abort is possible); AA_STATUS_LOGON_STOPPED for STOP;
+        /// AA_STATUS_MALFORMED_SERVER_DATA for a status this library does not know (never success). No
+        /// key is used when the gather fails (see aa_logon_gather_sign_request: a verdict instead of a
+        /// challenge, or an appId that is not allowed). Waits up to <c>timeout_ms</c> (0 = 30 s) for a key and a touch; <c>prompt</c> (may be
         /// NULL) tells the user what to do. aa_logon_cancel from another thread ends the wait with
         /// AA_STATUS_CANCELLED within about 100 ms; the logon stays usable afterwards.
         /// (<c>aa_logon_sign_with_device</c> of include/aa_logon.h)
@@ -752,7 +793,9 @@ internal static partial class NativeMethods
 
         /// <summary>
         /// Forwards a signResponse produced elsewhere (JSON <c>{"keyHandle","clientData","signatureData"}</c>,
-        /// base64url) and records the server's verdict, as aa_logon_sign_with_device does.
+        /// base64url) and records the server's verdict, as aa_logon_sign_with_device does: AA_STATUS_OK
+        /// only for OK and NEXT; MORE_DATA gives AA_STATUS_LOGON_FAILED, an unknown status
+        /// AA_STATUS_MALFORMED_SERVER_DATA.
         /// (<c>aa_logon_forward_sign_response</c> of include/aa_logon.h)
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -772,7 +815,12 @@ internal static partial class NativeMethods
         /// Answers the current method with <c>answer</c> — a password (PASSWORD:1, LDAP_PASSWORD:1), a
         /// one-time code (TOTP:1, HOTP:1) or the code received by SMS/e-mail (second step of
         /// SMS_OTP:1, EMAIL_OTP:1). The library copies the answer and wipes its copy after sending;
-        /// wipe yours too. Returns AA_STATUS_LOGON_FAILED when the server rejects it.
+        /// wipe yours too. Returns AA_STATUS_OK when the server answered OK, NEXT or MORE_DATA — check
+        /// aa_logon_server_status: MORE_DATA means the server wants another answer for the same method
+        /// (e.g. a RADIUS challenge) and is no verdict; only OK completes the logon.
+        /// AA_STATUS_LOGON_FAILED when the server rejects the answer (FAILED), AA_STATUS_LOGON_STOPPED
+        /// for STOP, AA_STATUS_MALFORMED_SERVER_DATA for a status this library does not know (never
+        /// success).
         /// (<c>aa_logon_answer</c> of include/aa_logon.h)
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -780,7 +828,8 @@ internal static partial class NativeMethods
 
         /// <summary>
         /// Asks the server to go on without an answer (do_logon with no response): makes SMS_OTP:1 and
-        /// EMAIL_OTP:1 send their code, or polls an out-of-band method.
+        /// EMAIL_OTP:1 send their code, or polls an out-of-band method. A status this library does not
+        /// know fails with AA_STATUS_MALFORMED_SERVER_DATA.
         /// (<c>aa_logon_request_challenge</c> of include/aa_logon.h)
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -882,6 +931,31 @@ internal static partial class NativeMethods
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern AaStatus aa_logon_user_json(LogonHandle logon, out IntPtr user_json_out, out IntPtr error_out);
+
+        /// <summary>
+        /// The methods completed so far, as a JSON array of method ids (e.g. <c>["LDAP_PASSWORD:1"]</c>).
+        /// The caller owns <c>*methods_json_out</c> and frees it with aa_string_free.
+        /// (<c>aa_logon_completed_methods_json</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_completed_methods_json(LogonHandle logon, out IntPtr methods_json_out, out IntPtr error_out);
+
+        /// <summary>
+        /// The chains the server offers for this logon, as a JSON array of
+        /// <c>{"id_hex","name","short_name","methods","is_enabled","position"}</c>. The caller owns
+        /// <c>*chains_json_out</c> and frees it with aa_string_free.
+        /// (<c>aa_logon_chains_json</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_chains_json(LogonHandle logon, out IntPtr chains_json_out, out IntPtr error_out);
+
+        /// <summary>
+        /// The last answer of the server exactly as received (JSON object), for fields this API has no
+        /// accessor for. The caller owns <c>*response_json_out</c> and frees it with aa_string_free.
+        /// (<c>aa_logon_response_json</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_response_json(LogonHandle logon, out IntPtr response_json_out, out IntPtr error_out);
 
         /// <summary>
         /// Frees a string returned by this library through a <c>char **</c> out-parameter.

@@ -1,7 +1,9 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Text.RegularExpressions;
+using AaLogon.Testing;
 
 namespace AaLogon.Tests
 {
@@ -42,6 +44,40 @@ namespace AaLogon.Tests
                     rssAfter < 0 ? "n/a" : rssAfter.ToString());
                 Assert.Equal(baseline, after, "native handles and strings after " + Logons + " logons");
             }
+        }
+
+        [Test]
+        public void VirtualKeysDevicesAndTransportsLeakNoHandles()
+        {
+            const int Rounds = 50;
+            ulong nativeBefore = AaLibrary.LiveObjects;
+            ulong testkitBefore = Testkit.LiveObjects;
+            var transports = new List<ForwardingTransport>();
+            for (int i = 0; i < Rounds; i++)
+            {
+                using (AaClient client = Simulator.Current.NewClient())
+                using (var key = new VirtualKey("leak check " + i))
+                {
+                    key.AttachTo(client);
+                    Assert.Equal(1, client.GetDevices().Count, "the attached key");
+                    key.DetachFrom(client);
+                    key.AttachTo(client);
+                    using (var devices = new VirtualDevices())
+                    {
+                        devices.Plug(key);
+                        var transport = new ForwardingTransport(devices.CreateHidTransport());
+                        transports.Add(transport);
+                        client.SetHidTransport(transport);
+                    }
+                    Assert.Equal(1, client.GetDevices().Count, "the key through the C# transport");
+                }
+            }
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            Assert.Equal(nativeBefore, AaLibrary.LiveObjects, "libaa_logon handles and strings after " + Rounds + " rounds");
+            Assert.Equal(testkitBefore, Testkit.LiveObjects, "testkit keys and device sets after " + Rounds + " rounds");
+            Assert.True(transports.TrueForAll(t => t.Releases == 1),
+                "every transport registration was released once (its GCHandle freed)");
         }
 
         /// <summary>One password logon; every tenth with a wrong password, so the error path is counted too.</summary>

@@ -71,6 +71,14 @@ namespace AaLogon.Tests
                 ConnectTimeout = TimeSpan.Zero,
             };
             Assert.Throws<ArgumentOutOfRangeException>(() => new AaClient(badTimeout).Dispose(), "zero timeout");
+            var badHost = Simulator.Current.NewOptions();
+            badHost.AllowedAppIdHosts.Add("https://" + Simulator.AppIdHost);
+            Assert.Equal(AaStatus.InvalidArgument,
+                Assert.Throws<MisuseException>(() => new AaClient(badHost).Dispose(), "an appId host with a scheme").Status,
+                "status");
+            var nullHost = Simulator.Current.NewOptions();
+            nullHost.AllowedAppIdHosts.Add(null);
+            Assert.Throws<ArgumentNullException>(() => new AaClient(nullHost).Dispose(), "a null appId host");
             var emptyUrl = new AaClientOptions("", Simulator.EndpointId, Simulator.EndpointSecret);
             Assert.Equal(AaStatus.InvalidArgument,
                 Assert.Throws<MisuseException>(() => new AaClient(emptyUrl).Dispose(), "empty URL").Status, "status");
@@ -148,7 +156,8 @@ namespace AaLogon.Tests
         [Test]
         public void VirtualKeyAvailabilityIsReported()
         {
-            Assert.True(VirtualKey.IsAvailable, "the test library is a virtual-device build");
+            Assert.True(Testkit.IsAvailable, "libaa_logon_testkit is loaded next to libaa_logon");
+            Assert.True(VirtualKey.IsAvailable, "virtual keys can be made");
         }
 
         [Test]
@@ -157,6 +166,7 @@ namespace AaLogon.Tests
             Assert.Equal("success", AaLibrary.DescribeStatus(AaStatus.Ok), "OK text");
             Assert.Equal("unknown status", AaLibrary.DescribeStatus((AaStatus)999999), "unknown text");
             Assert.True(System.Text.RegularExpressions.Regex.IsMatch(AaLibrary.Version, @"^\d+\.\d+\.\d+"), "version");
+            Assert.Equal(AaLibrary.HeaderVersion, AaLibrary.Version, "the library is the one the binding was generated for");
         }
 
         /// <summary>The P/Invoke rules of the binding, checked on every declaration.</summary>
@@ -171,6 +181,9 @@ namespace AaLogon.Tests
             {
                 var dll = (DllImportAttribute)import.GetCustomAttributes(typeof(DllImportAttribute), false)[0];
                 Assert.Equal(CallingConvention.Cdecl, dll.CallingConvention, import.Name + " calling convention");
+                bool testkit = import.Name.StartsWith("aa_virtual_", StringComparison.Ordinal) ||
+                               import.Name.StartsWith("aa_testkit_", StringComparison.Ordinal);
+                Assert.Equal(testkit ? "aa_logon_testkit" : "aa_logon", dll.Value, import.Name + " library");
                 Assert.True(import.ReturnType != typeof(string), import.Name + " does not return a marshalled string");
                 Assert.True(import.ReturnType != typeof(bool) || HasU1(import.ReturnParameter),
                     import.Name + " returns a one-byte bool");

@@ -81,6 +81,8 @@ namespace AaLogon.Tests
         internal const string User = "JAGUAR\\denis";
         internal const string Password = "novell";
         internal const string Event = "Search Card";
+        /// <summary>The host of the demo fixture's U2F App ID (https://aa-sim.local), not the server's.</summary>
+        internal const string AppIdHost = "aa-sim.local";
 
         private readonly Process _process;
         private readonly string _ownedCaFile;
@@ -149,19 +151,32 @@ namespace AaLogon.Tests
         /// </summary>
         internal VirtualKey AttachDemoKey(AaClient client, Presence presence = Presence.Always)
         {
+            VirtualKey key = DemoKey(presence);
+            key.AttachTo(client);
+            return key;
+        }
+
+        /// <summary>The run's one key of seed "demo" (see <see cref="AttachDemoKey"/>), touched as <paramref name="presence"/> says.</summary>
+        internal VirtualKey DemoKey(Presence presence = Presence.Always)
+        {
             if (_demoKey == null)
             {
                 _demoKey = new VirtualKey("demo");
             }
             _demoKey.SetPresence(presence);
-            _demoKey.AttachTo(client);
             return _demoKey;
         }
 
-        /// <summary>A client of the simulator, trusting its CA.</summary>
+        /// <summary>A client of the simulator, trusting its CA and signing for its App ID.</summary>
         internal AaClient NewClient()
         {
-            return new AaClient(new AaClientOptions(BaseUrl, EndpointId, EndpointSecret) { CaFile = CaFile });
+            return new AaClient(NewOptions());
+        }
+
+        /// <summary>The options of <see cref="NewClient"/>, to adjust.</summary>
+        internal AaClientOptions NewOptions()
+        {
+            return new AaClientOptions(BaseUrl, EndpointId, EndpointSecret) { CaFile = CaFile, AllowedAppIdHosts = { AppIdHost } };
         }
 
         internal string RecentLog()
@@ -232,12 +247,8 @@ namespace AaLogon.Tests
             }
             catch (DllNotFoundException e)
             {
-                Console.Error.WriteLine(
-                    "cannot load the native library aa_logon (libaa_logon.so): " + e.Message + "\n" +
-                    "AA_LOGON_LIBRARY_DIR=" + Environment.GetEnvironmentVariable("AA_LOGON_LIBRARY_DIR") + "\n" +
-                    "Put that directory on LD_LIBRARY_PATH, or map the library in " +
-                    Path.GetFileName(Assembly.GetEntryAssembly().Location) + ".config:\n" +
-                    "  <configuration><dllmap dll=\"aa_logon\" target=\"/path/to/libaa_logon.so\"/></configuration>");
+                // The binding's message names every place the runtime looked.
+                Console.Error.WriteLine(e.Message);
                 return 2;
             }
             Console.WriteLine("aa_logon " + version + " on " + (Type.GetType("Mono.Runtime") != null ? "mono" : ".NET"));

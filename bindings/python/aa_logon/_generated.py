@@ -252,7 +252,7 @@ aa_prompt_callback = CFUNCTYPE(None, c_void_p, c_uint32)
 
 #: Every C function: name -> (library, restype, argtypes), in header order.
 FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
-    # aa_logon (51 functions)
+    # aa_logon (56 functions)
     # aa_status aa_client_options_new(const char *base_url, const char *endpoint_id, const char *endpoint_secret, aa_client_options **options_out, aa_error **error_out)
     "aa_client_options_new": (LIBRARY, c_uint32, (c_char_p, c_char_p, c_char_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_client_options_set_ca_file(aa_client_options *options, const char *path, aa_error **error_out)
@@ -269,6 +269,10 @@ FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
     "aa_client_options_set_max_response_bytes": (LIBRARY, c_uint32, (c_void_p, c_uint64, POINTER(c_void_p))),
     # aa_status aa_client_options_danger_disable_tls_verification(aa_client_options *options, aa_error **error_out)
     "aa_client_options_danger_disable_tls_verification": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p))),
+    # aa_status aa_client_options_allow_app_id_host(aa_client_options *options, const char *host, aa_error **error_out)
+    "aa_client_options_allow_app_id_host": (LIBRARY, c_uint32, (c_void_p, c_char_p, POINTER(c_void_p))),
+    # aa_status aa_client_options_danger_disable_app_id_check(aa_client_options *options, aa_error **error_out)
+    "aa_client_options_danger_disable_app_id_check": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p))),
     # aa_status aa_client_options_free(aa_client_options *options)
     "aa_client_options_free": (LIBRARY, c_uint32, (c_void_p,)),
     # aa_status aa_client_new(const aa_client_options *options, aa_client **client_out, aa_error **error_out)
@@ -353,6 +357,12 @@ FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
     "aa_logon_user_field": (LIBRARY, c_uint32, (c_void_p, c_char_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_logon_user_json(const aa_logon *logon, char **user_json_out, aa_error **error_out)
     "aa_logon_user_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
+    # aa_status aa_logon_completed_methods_json(const aa_logon *logon, char **methods_json_out, aa_error **error_out)
+    "aa_logon_completed_methods_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
+    # aa_status aa_logon_chains_json(const aa_logon *logon, char **chains_json_out, aa_error **error_out)
+    "aa_logon_chains_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
+    # aa_status aa_logon_response_json(const aa_logon *logon, char **response_json_out, aa_error **error_out)
+    "aa_logon_response_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_string_free(char *string)
     "aa_string_free": (LIBRARY, c_uint32, (c_void_p,)),
     # aa_logon_testkit (13 functions)

@@ -242,7 +242,7 @@ def library() -> AaLogonLibrary:
         return _library
 
 
-def testkit() -> TestkitLibrary:
+def load_testkit() -> TestkitLibrary:
     """The process-wide test-only libaa_logon_testkit, loaded on first use (raises
     :class:`LibraryLoadError` when it cannot be found)."""
     global _testkit

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 from ctypes import c_void_p
-from typing import List, Optional, Union
+from typing import Iterable, List, Optional, Union
 
 from ._calls import (
     call,
@@ -50,6 +50,11 @@ class Client(HandleOwner):
         max_response_bytes: cap on the size of any server answer (default 1 MiB).
         danger_disable_tls_verification: DANGER, lab setups only: anybody on the network path
             can then impersonate the server and read secrets. The library logs a warning.
+        allowed_app_id_hosts: hosts (e.g. ``"aa-sim.local"``; no scheme, port or path) whose
+            https U2F appIds are signed besides those of the server's own host. A sign request
+            with any other appId fails with ``MalformedServerDataError`` before a key is used.
+        danger_disable_app_id_check: DANGER, lab setups only: signs any appId the server
+            sends, so a hostile server can obtain assertions for other sites. Logged as a warning.
 
     Raises:
         ConfigError: the configuration is not usable (bad URL, unreadable CA file, bad pin…).
@@ -69,9 +74,20 @@ class Client(HandleOwner):
         user_agent: Optional[str] = None,
         max_response_bytes: Optional[int] = None,
         danger_disable_tls_verification: bool = False,
+        allowed_app_id_hosts: Iterable[str] = (),
+        danger_disable_app_id_check: bool = False,
     ) -> None:
         url = encode(base_url, "base_url")
         endpoint = encode(endpoint_id, "endpoint_id")
+        if isinstance(allowed_app_id_hosts, (str, bytes)):
+            raise TypeError("allowed_app_id_hosts must be an iterable of host names, not a single string")
+        app_id_hosts = [encode(host, "allowed_app_id_hosts entry") for host in allowed_app_id_hosts]
+        for name, flag in (
+            ("danger_disable_tls_verification", danger_disable_tls_verification),
+            ("danger_disable_app_id_check", danger_disable_app_id_check),
+        ):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be a bool")
         secret = secret_buffer(endpoint_secret, "endpoint_secret")
         options = c_void_p()
         try:
@@ -101,10 +117,12 @@ class Client(HandleOwner):
                 if not 1 <= max_response_bytes <= 0xFFFF_FFFF_FFFF_FFFF:
                     raise ValueError(f"max_response_bytes must be positive, not {max_response_bytes}")
                 call("aa_client_options_set_max_response_bytes", options, max_response_bytes)
-            if not isinstance(danger_disable_tls_verification, bool):
-                raise TypeError("danger_disable_tls_verification must be a bool")
             if danger_disable_tls_verification:
                 call("aa_client_options_danger_disable_tls_verification", options)
+            for host in app_id_hosts:
+                call("aa_client_options_allow_app_id_host", options, host)
+            if danger_disable_app_id_check:
+                call("aa_client_options_danger_disable_app_id_check", options)
             client = c_void_p()
             call("aa_client_new", options, ctypes.byref(client))
         finally:

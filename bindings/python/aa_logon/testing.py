@@ -29,7 +29,7 @@ from typing import Any, Optional, Tuple
 from ._calls import encode, milliseconds, status_error, written
 from ._generated import Presence, aa_hid_io
 from ._handle import HandleOwner, NativeHandle
-from ._native import LibraryLoadError, TestkitLibrary, library, testkit
+from ._native import LibraryLoadError, TestkitLibrary, library, load_testkit
 from .client import Client
 from .errors import InvalidStateError, Status
 from .hid import NativeHidIo
@@ -41,7 +41,7 @@ class VirtualDeviceUnavailableError(RuntimeError):
 
 def _testkit() -> TestkitLibrary:
     try:
-        return testkit()
+        return load_testkit()
     except LibraryLoadError as error:
         raise VirtualDeviceUnavailableError(
             f"virtual keys need the test-only libaa_logon_testkit (build it with "
@@ -203,7 +203,7 @@ def live_objects() -> int:
     return library().live_objects()
 
 
-def testkit_live_objects() -> int:
+def live_testkit_objects() -> int:
     """The number of testkit handles (virtual keys and device sets) not yet freed."""
     return _testkit().live_objects()
 
@@ -214,6 +214,6 @@ __all__ = [
     "VirtualDevices",
     "VirtualKey",
     "live_objects",
-    "testkit_live_objects",
+    "live_testkit_objects",
     "virtual_device_available",
 ]

@@ -1,9 +1,10 @@
 """Shared fixtures: one aa-sim simulator (HTTPS, generated CA) per test session, clients that
-trust its CA, and the demo user's virtual key.
+trust its CA, the demo user's virtual key, and a counter of C calls.
 
-Environment (set by the Rust driver tests/python_bindings.rs):
-    AA_SIM_BIN         the aa-sim binary
-    AA_LOGON_LIBRARY   libaa_logon.so built with the virtual-device feature
+Environment (set by the Rust driver libaa_logon/tests/python_bindings.rs):
+    AA_SIM_BIN                 the aa-sim binary
+    AA_LOGON_LIBRARY           libaa_logon.so
+    AA_LOGON_TESTKIT_LIBRARY   libaa_logon_testkit.so (the virtual keys)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import threading
 import urllib.parse
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -23,6 +25,7 @@ from typing import Any, Iterator, Optional
 import pytest
 
 from aa_logon import Client
+from aa_logon._native import library
 from aa_logon.testing import Presence, VirtualKey
 
 ENDPOINT_ID = "178fa64ebafe11eaa1fb0242ac110003"
@@ -31,6 +34,9 @@ USER = "JAGUAR\\denis"
 PASSWORD = "novell"
 EVENT = "Search Card"
 KEY_SEED = "demo"
+APP_ID_HOST = "aa-sim.local"
+"""The host of the simulator's U2F appId (https://aa-sim.local), which is not the host of its base
+URL (127.0.0.1): clients must allow it to sign."""
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 
@@ -45,6 +51,7 @@ class Simulator:
     def client(self, **options: Any) -> Client:
         options.setdefault("ca_file", self.ca_file)
         options.setdefault("request_timeout", 10.0)
+        options.setdefault("allowed_app_id_hosts", (APP_ID_HOST,))
         return Client(self.base_url, ENDPOINT_ID, ENDPOINT_SECRET, **options)
 
     def sim_get(self, route: str, **query: str) -> Any:
@@ -126,3 +133,24 @@ def virtual_key(client: Client, demo_key: VirtualKey) -> VirtualKey:
     demo_key.set_presence(Presence.ALWAYS)
     demo_key.attach(client)
     return demo_key
+
+
+@pytest.fixture
+def c_calls(monkeypatch: pytest.MonkeyPatch) -> "Counter[str]":
+    """Counts every call of a libaa_logon function from now on (by name), by wrapping the
+    function objects the binding calls through; ``clear()`` it to start counting afresh."""
+    lib = library()
+    counts: Counter[str] = Counter()
+    for name, function in list(lib.functions.items()):
+
+        def counting(*args: Any, _name: str = name, _function: Any = function) -> Any:
+            counts[_name] += 1
+            return _function(*args)
+
+        monkeypatch.setitem(lib.functions, name, counting)
+    return counts
+
+
+def calls_besides_string_free(counts: "Counter[str]") -> dict[str, int]:
+    """The C calls counted, without the aa_string_free that goes with every string received."""
+    return {name: count for name, count in counts.items() if name != "aa_string_free" and count}

@@ -14,7 +14,9 @@ import pytest
 from conftest import EVENT, PASSWORD, USER
 
 from aa_logon import Client, LogonFailed, ServerStatus
-from aa_logon.testing import VirtualKey, live_objects
+from aa_logon import testing as aa_testing
+from aa_logon.hid import installed_python_ios
+from aa_logon.testing import VirtualDevices, VirtualKey, live_objects
 
 LOGONS = 1000
 WARM_UP = 100
@@ -69,6 +71,7 @@ def test_thousand_logons_do_not_grow_memory_or_leak_handles(client: Client) -> N
 def test_every_object_kind_is_freed(client: Client, virtual_key: VirtualKey) -> None:
     gc.collect()
     baseline = live_objects()
+    testkit_baseline = aa_testing.live_testkit_objects()
     with client.logon(USER, EVENT, "U2F:1") as logon:
         logon.gather_sign_request()
         logon.sign_with_device(timeout=10)
@@ -79,5 +82,8 @@ def test_every_object_kind_is_freed(client: Client, virtual_key: VirtualKey) -> 
     # Objects dropped without close() are freed by garbage collection.
     client.logon(USER, EVENT, "PASSWORD:1").abort()
     VirtualKey("demo")
+    VirtualDevices().hid_io()  # an io never given to a client drops its reference when collected
     gc.collect()
     assert live_objects() == baseline
+    assert aa_testing.live_testkit_objects() == testkit_baseline
+    assert installed_python_ios() == 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
-from conftest import EVENT, PASSWORD, USER, Simulator
+from conftest import EVENT, PASSWORD, USER, Simulator, calls_besides_string_free
 
 from aa_logon import AaError, Client, LogonFailed, ServerError, ServerStatus, Status
 
@@ -32,6 +34,8 @@ def test_wrong_password_is_logon_failed_with_msgid_and_message(client: Client) -
         assert error.reason == "PASSWORD_WRONG"
         assert error.message and str(error) == error.message
         assert "AUCORE-2007" in repr(error)
+        # Not a security key's failure: no device code.
+        assert (error.device_code_kind, error.device_code) == (None, None)
         # The logon records the same verdict.
         assert logon.status is ServerStatus.FAILED
         assert logon.msgid == "AUCORE-2007"
@@ -55,6 +59,7 @@ def test_unknown_user_is_server_error_400_aucore_1056(client: Client) -> None:
     assert error.msgid == "AUCORE-1056"
     assert error.reason == "USER_NOT_FOUND"
     assert error.message
+    assert (error.device_code_kind, error.device_code) == (None, None)
 
 
 def test_totp_logon_with_the_simulators_code(simulator: Simulator, client: Client) -> None:
@@ -102,3 +107,22 @@ def test_logon_outlives_its_client(simulator: Simulator) -> None:
         assert logon.answer(PASSWORD) is ServerStatus.OK
     finally:
         logon.close()
+
+
+def test_user_is_one_c_call_with_every_field(client: Client, c_calls: "Counter[str]") -> None:
+    with client.logon(USER, EVENT, "PASSWORD:1") as logon:
+        assert logon.answer(PASSWORD) is ServerStatus.OK
+        c_calls.clear()
+        user = logon.user
+        assert calls_besides_string_free(c_calls) == {"aa_logon_user_json": 1}
+
+        assert user.name is not None and user.name.endswith("denis")
+        assert user.id and user.fields["user_id"] == user.id
+        user_fields = {name: value for name, value in user.fields.items() if name.startswith("user_")}
+        assert len(user_fields) >= 2
+        # The one JSON answer holds what the per-field accessor gives, field by field.
+        for name, value in user_fields.items():
+            assert logon.user_field(name) == value
+        sent = {name for name in logon.response if name.startswith("user_")}
+        scalar = {name for name in sent if isinstance(logon.response[name], (str, int, float, bool))}
+        assert scalar <= set(user_fields)

@@ -1,5 +1,5 @@
 """Misuse raises clear Python errors and never crashes: use after close, wrong types, bad
-values, wrong states, configuration and TLS failures, a library without the test API."""
+values, wrong states, configuration and TLS failures, a missing test library."""
 
 from __future__ import annotations
 
@@ -23,9 +23,7 @@ from aa_logon import (
     NetworkError,
     TlsError,
 )
-from aa_logon import testing as aa_testing
-from aa_logon._native import library
-from aa_logon.testing import Presence, VirtualKey
+from aa_logon.testing import Presence, VirtualDevices, VirtualKey
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,6 +68,25 @@ def test_virtual_key_use_after_close(client: Client) -> None:
         key.attach(client)
     with pytest.raises(ClosedError):
         key.counter
+    devices = VirtualDevices()
+    devices.close()
+    with pytest.raises(ClosedError):
+        devices.hid_io()
+
+
+def test_virtual_key_plug_states_are_checked(simulator: Simulator) -> None:
+    with VirtualKey("not enrolled") as key, simulator.client() as client:
+        with pytest.raises(InvalidStateError, match="no virtual key is attached"):
+            key.detach(client)
+        key.attach(client)
+        with pytest.raises(InvalidStateError, match="already plugged"):
+            key.attach(client)
+        key.detach(client)
+        with pytest.raises(InvalidStateError, match="not plugged"):
+            key.detach(client)
+    client.close()
+    with pytest.raises(ClosedError):
+        VirtualKey("not enrolled").attach(client)
 
 
 def test_wrong_argument_types_raise_type_error(simulator: Simulator, client: Client) -> None:
@@ -83,6 +100,8 @@ def test_wrong_argument_types_raise_type_error(simulator: Simulator, client: Cli
         simulator.client(request_timeout="10")
     with pytest.raises(TypeError):
         simulator.client(max_response_bytes=1.5)
+    with pytest.raises(TypeError, match="allowed_app_id_hosts"):
+        simulator.client(allowed_app_id_hosts="aa-sim.local")
     with client.logon(USER, EVENT, "PASSWORD:1") as logon:
         with pytest.raises(TypeError):
             logon.answer(1234)  # type: ignore[arg-type]
@@ -91,7 +110,11 @@ def test_wrong_argument_types_raise_type_error(simulator: Simulator, client: Cli
     key = VirtualKey("demo")
     with pytest.raises(TypeError, match="aa_logon.Client"):
         key.attach("client")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="VirtualKey"):
+        VirtualDevices().plug("key")  # type: ignore[arg-type]
     key.close()
+    with pytest.raises(TypeError, match="HidIo"):
+        client.set_hid_io(object())  # type: ignore[arg-type]
 
 
 def test_values_c_cannot_carry_are_rejected(simulator: Simulator, client: Client) -> None:
@@ -128,6 +151,8 @@ def test_bad_configuration_is_config_error(simulator: Simulator, tmp_path: Path)
     assert "missing.pem" in raised.value.message
     with pytest.raises((ConfigError, InvalidArgumentError)):
         Client("not a url", ENDPOINT_ID, ENDPOINT_SECRET)
+    with pytest.raises(InvalidArgumentError):
+        simulator.client(allowed_app_id_hosts=("https://aa-sim.local",))
 
 
 def test_server_without_trusted_ca_is_tls_error(simulator: Simulator) -> None:
@@ -156,11 +181,31 @@ def test_virtual_key_presence_must_be_known(client: Client) -> None:
         key.set_presence(Presence.AFTER_DELAY, delay=0.1)
 
 
-def test_library_without_virtual_device_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(library(), "has_virtual_device", False)
-    assert not aa_testing.virtual_device_available()
-    with pytest.raises(aa_testing.VirtualDeviceUnavailableError, match="virtual-device"):
-        VirtualKey("demo")
+def test_missing_testkit_library_gives_a_clear_error_and_libaa_logon_still_works(tmp_path: Path) -> None:
+    missing = tmp_path / "libaa_logon_testkit.so"
+    environment = dict(os.environ, AA_LOGON_TESTKIT_LIBRARY=str(missing))
+    script = (
+        "import aa_logon\n"
+        "from aa_logon import testing\n"
+        "print('available:', testing.virtual_device_available())\n"
+        "try:\n"
+        "    testing.VirtualKey('demo')\n"
+        "except testing.VirtualDeviceUnavailableError as e:\n"
+        "    print(e)\n"
+        "print('libaa_logon', aa_logon.library_version())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PACKAGE_DIR, env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    message = result.stdout
+    assert "available: False" in message
+    assert "libaa_logon_testkit" in message and "aa-logon-testkit" in message
+    assert "AA_LOGON_TESTKIT_LIBRARY" in message
+    assert "next to the package" in message
+    assert "system library path" in message
+    assert str(missing) in message
+    assert f"libaa_logon {aa_logon.library_version()}" in message
 
 
 def test_missing_library_error_names_all_three_places(tmp_path: Path) -> None:

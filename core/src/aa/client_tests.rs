@@ -276,3 +276,44 @@ fn client_is_shareable_across_threads() {
     assert_send_sync::<Client>();
     assert_send::<crate::Logon>();
 }
+
+#[test]
+fn request_bodies_are_wiped_in_place_once_sent() {
+    use super::client::json_body;
+    use super::http::{ApiRequest, Http, Method};
+
+    let server = ScriptedServer::start(vec![ok(json!({ "status": "OK" }))]);
+    let http = Http::new(&server.config()).unwrap();
+    let mut body = json_body(&json!({ "response": { "answer": "p\u{e4}ss\"w\\ord-1" } })).unwrap();
+    let (len, capacity) = (body.len(), body.capacity());
+    assert_eq!(len, capacity, "sized exactly, so it never reallocated (no stray copy)");
+    let request =
+        ApiRequest { method: Method::Post, route: "/x", path_and_query: "/x".into(), body: Some(&mut body) };
+    http.call(request).unwrap();
+    assert_eq!(server.seen()[0].body["response"]["answer"], "p\u{e4}ss\"w\\ord-1", "it was sent");
+    assert_eq!((body.len(), body.capacity()), (len, capacity), "the same buffer, not a copy");
+    assert!(body.iter().all(|b| *b == 0), "wiped right after sending: {body:?}");
+
+    // Also when sending fails.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = ClientConfig::new(format!("http://127.0.0.1:{port}"), "id", Secret::from("s"));
+    let mut body = json_body(&json!({ "answer": "123456" })).unwrap();
+    let request =
+        ApiRequest { method: Method::Post, route: "/x", path_and_query: "/x".into(), body: Some(&mut body) };
+    assert_eq!(Http::new(&config).unwrap().call(request).unwrap_err().kind(), ErrorKind::Network);
+    assert!(!body.is_empty() && body.iter().all(|b| *b == 0));
+}
+
+#[test]
+fn the_endpoint_session_body_carries_the_hash_and_no_secret() {
+    let server = ScriptedServer::start(vec![session("S1")]);
+    server.client().endpoint_session_id().unwrap();
+    let seen = server.seen();
+    let body = seen[0].body.as_object().unwrap();
+    assert_eq!(
+        body.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["endpoint_secret_hash", "salt", "session_data"]
+    );
+    assert_eq!(body["session_data"], json!({}));
+    assert!(!seen[0].headers.contains("s3cr3t"));
+}

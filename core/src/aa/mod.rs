@@ -7,6 +7,7 @@ mod client_tests;
 mod config;
 mod connector;
 mod http;
+pub mod log_filter;
 mod logon;
 mod model;
 pub mod redact;

@@ -20,6 +20,8 @@ const CONTINUATION_TIMEOUT: Duration = Duration::from_secs(1);
 const READ_SLICE: Duration = Duration::from_millis(50);
 /// Pause before repeating a request that met CHANNEL_BUSY.
 const BUSY_BACKOFF: Duration = Duration::from_millis(100);
+/// Most reports dropped from the queue before a re-INIT (two longest messages).
+const MAX_DRAINED_REPORTS: usize = 2 * 129;
 /// Re-INITs attempted after desynchronised replies before giving up on the device.
 const MAX_RESYNCS: u32 = 3;
 
@@ -218,6 +220,9 @@ impl Channel {
 
     /// Re-INITs or re-allocates the channel when a previous exchange left it out of step.
     fn restore_channel(&mut self, deadline: &Deadline) -> Result<(), ExchangeError> {
+        if self.needs_new_channel || self.needs_resync {
+            self.drain_stale_reports()?;
+        }
         if self.needs_new_channel {
             self.init = self.initialize(BROADCAST_CID, deadline)?;
         } else if self.needs_resync {
@@ -226,6 +231,23 @@ impl Channel {
         }
         self.needs_new_channel = false;
         self.needs_resync = false;
+        Ok(())
+    }
+
+    /// Drops the reports already waiting from an abandoned exchange (a late reply, a BUSY error), so
+    /// that they are not mistaken for the answer to the INIT that re-synchronises the channel.
+    fn drain_stale_reports(&mut self) -> Result<(), ExchangeError> {
+        // Bounded, so a device that floods reports cannot keep us here: a few messages' worth.
+        for _ in 0..MAX_DRAINED_REPORTS {
+            match self.transport.read_report(Duration::ZERO) {
+                Ok(Some(report)) => trace::skipped(&self.path, &report),
+                Ok(None) => break,
+                Err(e) => {
+                    self.transport_failed = true;
+                    return Err(e.into());
+                }
+            }
+        }
         Ok(())
     }
 
@@ -357,6 +379,10 @@ impl Channel {
                     reassembly = Some(started);
                     silence_limit = CONTINUATION_TIMEOUT;
                     quiet_until = Instant::now() + silence_limit;
+                }
+                Packet::Init { command: command::INIT, .. } => {
+                    // A late answer to an earlier re-INIT of this channel: never the reply we wait for.
+                    log::debug!("{}: skipped a stale INIT reply", self.path);
                 }
                 Packet::Init { command, .. } => {
                     return Ok(Reply::Desync(format!(

@@ -492,8 +492,11 @@ impl<'a> SignFlow<'a> {
             return error;
         }
         if self.owner_found {
-            // The owning key was pulled out and not plugged back in.
-            return no_touch();
+            // The owning key was pulled out and not plugged back in: still no touch.
+            return Error::new(
+                ErrorKind::UserPresenceTimeout,
+                format!("the security key was removed while waiting for a touch and not plugged back in within {timeout:?}"),
+            );
         }
         let unanswered: Vec<(&str, Option<Stall>)> = self
             .devices
@@ -553,5 +556,257 @@ fn unanswered_error(path: &str, budget: Duration, stall: Option<Stall>) -> Error
     match stall {
         Some(Stall::Busy) => error.with_device_code(DeviceCode::Ctaphid(CTAPHID_CHANNEL_BUSY)),
         _ => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The flow against scripted keys speaking real CTAPHID: each key reassembles requests and
+    //! answers INIT, check-only and enforce-presence as its script says.
+
+    use std::collections::VecDeque;
+
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    use super::*;
+    use crate::fido::frame::{command, fragment, Packet, Reassembly, BROADCAST_CID};
+    use crate::fido::test_support::{hex, sign_vector};
+    use crate::fido::transport::{DeviceInfo, HidTransport, Report, REPORT_LEN};
+
+    const APP_ID: &str = "https://aa.example.com";
+
+    /// How a scripted key answers a MSG request.
+    #[derive(Clone, Debug)]
+    enum Answer {
+        /// As a U2F key: `6A80` for foreign handles, `6985` to check-only, then per `enforce`.
+        U2f,
+        /// KEEPALIVE STATUS_PROCESSING, forever; never the answer.
+        Keepalive,
+        /// ERR_CHANNEL_BUSY, every time.
+        Busy,
+        /// A valid signature (the Google vector's response data) and `9000`.
+        Sign,
+        /// These reply bytes (data ‖ status word).
+        Apdu(Vec<u8>),
+        /// CTAPHID ERROR with this code.
+        HidError(u8),
+    }
+
+    #[derive(Clone, Debug)]
+    struct Key {
+        handle: Vec<u8>,
+        /// Every MSG.
+        msg: Answer,
+        /// Enforce-presence for its own handle, when `msg` is [`Answer::U2f`].
+        enforce: Answer,
+    }
+
+    impl Key {
+        fn new(seed: u8, msg: Answer, enforce: Answer) -> Self {
+            Key { handle: vec![seed; 64], msg, enforce }
+        }
+
+        fn good(seed: u8) -> Self {
+            Key::new(seed, Answer::U2f, Answer::Sign)
+        }
+
+        fn request(&self) -> SignRequest {
+            SignRequest {
+                version: "U2F_V2".into(),
+                challenge: "c2lnbiBtZQ".into(),
+                key_handle: URL_SAFE_NO_PAD.encode(&self.handle),
+                app_id: APP_ID.into(),
+            }
+        }
+    }
+
+    struct Keys(Vec<Key>);
+
+    impl DeviceProvider for Keys {
+        fn list(&self) -> Result<Vec<DeviceInfo>> {
+            Ok((0..self.0.len())
+                .map(|n| DeviceInfo { path: format!("key:{n}"), ..DeviceInfo::default() })
+                .collect())
+        }
+
+        fn open(&self, path: &str) -> Result<Box<dyn HidTransport>> {
+            let n: usize = path.trim_start_matches("key:").parse().unwrap();
+            Ok(Box::new(Scripted {
+                key: self.0[n].clone(),
+                incoming: None,
+                pending: VecDeque::new(),
+                streaming: None,
+            }))
+        }
+    }
+
+    struct Scripted {
+        key: Key,
+        incoming: Option<(u32, u8, Reassembly)>,
+        pending: VecDeque<Report>,
+        /// KEEPALIVE to stream on this channel.
+        streaming: Option<u32>,
+    }
+
+    impl Scripted {
+        fn answer(&mut self, cid: u32, cmd: u8, payload: &[u8]) {
+            if cmd == command::INIT {
+                self.streaming = None;
+                let mut reply = payload.to_vec();
+                let new_cid = if cid == BROADCAST_CID { 0x0100_0001 } else { cid };
+                reply.extend_from_slice(&new_cid.to_be_bytes());
+                reply.extend_from_slice(&[2, 1, 0, 0, 0x01]);
+                return self.pending.extend(fragment(cid, command::INIT, &reply).unwrap());
+            }
+            if cmd != command::MSG {
+                return; // CANCEL has no answer; nothing else is sent to a U2F key here.
+            }
+            let mut answer = self.key.msg.clone();
+            if matches!(answer, Answer::U2f) {
+                let data = &payload[7..];
+                let handle = &data[65..65 + usize::from(data[64])];
+                answer = match payload[2] {
+                    _ if handle != self.key.handle => Answer::Apdu(vec![0x6A, 0x80]),
+                    0x07 => Answer::Apdu(vec![0x69, 0x85]),
+                    _ => self.key.enforce.clone(),
+                };
+            }
+            let reply = match answer {
+                Answer::Keepalive => return self.streaming = Some(cid),
+                Answer::Busy => fragment(cid, command::ERROR, &[0x06]),
+                Answer::HidError(code) => fragment(cid, command::ERROR, &[code]),
+                Answer::Sign => {
+                    let mut signed = hex(sign_vector()["response_data"].as_str().unwrap());
+                    signed.extend_from_slice(&[0x90, 0x00]);
+                    fragment(cid, command::MSG, &signed)
+                }
+                Answer::Apdu(bytes) => fragment(cid, command::MSG, &bytes),
+                Answer::U2f => unreachable!("resolved above"),
+            };
+            self.pending.extend(reply.unwrap());
+        }
+    }
+
+    impl HidTransport for Scripted {
+        fn write_report(&mut self, report: &Report) -> Result<()> {
+            let complete = match Packet::parse(report) {
+                Packet::Init { cid, command, length, data } => {
+                    let started = Reassembly::start(length, data).unwrap();
+                    self.incoming = Some((cid, command, started));
+                    true
+                }
+                Packet::Continuation { seq, data, .. } => match self.incoming.as_mut() {
+                    Some((_, _, partial)) => partial.push(seq, data).is_ok(),
+                    None => false,
+                },
+            };
+            if complete && self.incoming.as_ref().is_some_and(|(_, _, partial)| partial.is_complete()) {
+                let (cid, cmd, done) = self.incoming.take().unwrap();
+                self.answer(cid, cmd, &done.into_payload());
+            }
+            Ok(())
+        }
+
+        fn read_report(&mut self, timeout: Duration) -> Result<Option<Report>> {
+            if let Some(report) = self.pending.pop_front() {
+                return Ok(Some(report));
+            }
+            match self.streaming {
+                Some(cid) => {
+                    std::thread::sleep(timeout.min(Duration::from_millis(20)));
+                    let mut keepalive = [0u8; REPORT_LEN];
+                    keepalive[..4].copy_from_slice(&cid.to_be_bytes());
+                    keepalive[4..8].copy_from_slice(&[0x80 | command::KEEPALIVE, 0, 1, 0x01]);
+                    Ok(Some(keepalive))
+                }
+                None => {
+                    std::thread::sleep(timeout);
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    fn sign_with(keys: Vec<Key>, requests: &[SignRequest], timeout: Duration) -> Result<SignResponse> {
+        let options = SignOptions { timeout, ..SignOptions::default() };
+        sign(&Keys(keys), requests, &options)
+    }
+
+    #[test]
+    fn a_keepalive_streaming_key_and_a_busy_key_do_not_starve_a_good_one() {
+        let streaming = Key::new(1, Answer::Keepalive, Answer::Sign);
+        let busy = Key::new(2, Answer::Busy, Answer::Sign);
+        let good = Key::good(3);
+        let requests = [streaming.request(), busy.request(), good.request()];
+        // Below the 5 s a probe could once take: a starving flow runs out of time on the first key.
+        let response = sign_with(vec![streaming, busy, good.clone()], &requests, Duration::from_secs(4))
+            .expect("the good key signs");
+        assert_eq!(response.key_handle, good.request().key_handle);
+    }
+
+    #[test]
+    fn an_owner_that_streams_keepalive_on_polls_does_not_starve_another_owner() {
+        let stuck = Key::new(1, Answer::U2f, Answer::Keepalive);
+        let good = Key::good(2);
+        let requests = [stuck.request(), good.request()];
+        let response = sign_with(vec![stuck, good.clone()], &requests, Duration::from_secs(3))
+            .expect("the good key signs");
+        assert_eq!(response.key_handle, good.request().key_handle);
+    }
+
+    #[test]
+    fn a_bad_answer_after_the_touch_is_a_device_error_at_once() {
+        let vector = hex(sign_vector()["response_data"].as_str().unwrap());
+        let short = [&vector[..8], &[0x90, 0x00]].concat();
+        let garbage = [&vector[..5], &[0xA5; 70][..], &[0x90, 0x00]].concat();
+        let cases = [
+            (Answer::Apdu(short), None),
+            (Answer::Apdu(garbage), None),
+            (Answer::Apdu(vec![0x6F, 0x00]), Some(DeviceCode::StatusWord(0x6F00))),
+            (Answer::HidError(0x7F), Some(DeviceCode::Ctaphid(0x7F))),
+        ];
+        for (enforce, code) in cases {
+            let key = Key::new(1, Answer::U2f, enforce.clone());
+            // Far longer than the test takes: waiting for it would show as a presence timeout.
+            let error = sign_with(vec![key.clone()], &[key.request()], Duration::from_secs(20)).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::DeviceProtocol, "{enforce:?}: {error}");
+            assert_eq!(error.device_code(), code, "{enforce:?}: {error}");
+            assert!(error.message().contains("key:0"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_deadline_during_the_probe_says_the_key_did_not_answer() {
+        let streaming = Key::new(1, Answer::Keepalive, Answer::Sign);
+        let error = sign_with(vec![streaming.clone()], &[streaming.request()], Duration::from_millis(600))
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::DeviceProtocol, "{error}");
+        assert!(error.message().contains("key:0") && error.message().contains("did not answer"), "{error}");
+
+        let nothing = sign_with(Vec::new(), &[streaming.request()], Duration::from_millis(300)).unwrap_err();
+        assert_eq!(nothing.kind(), ErrorKind::NoDevice, "{nothing}");
+    }
+
+    #[test]
+    fn a_key_that_keeps_not_answering_is_dropped_and_named() {
+        let busy = Key::new(1, Answer::Busy, Answer::Sign);
+        // Long enough for the strikes to run out first: the message tells which limit ended it.
+        let error = sign_with(vec![busy.clone()], &[busy.request()], Duration::from_secs(30)).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::DeviceProtocol, "{error}");
+        assert!(error.message().contains("times in a row") && error.message().contains("BUSY"), "{error}");
+        assert_eq!(error.device_code(), Some(DeviceCode::Ctaphid(0x06)));
+    }
+
+    #[test]
+    fn a_good_key_beside_a_key_owning_nothing_signs_and_nothing_else_is_no_matching_key() {
+        let stranger = Key::good(1);
+        let owner = Key::good(2);
+        let response =
+            sign_with(vec![stranger.clone(), owner.clone()], &[owner.request()], Duration::from_secs(5))
+                .unwrap();
+        assert_eq!(response.key_handle, owner.request().key_handle);
+        let error = sign_with(vec![stranger], &[owner.request()], Duration::from_secs(20)).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::NoMatchingKey, "{error}");
     }
 }

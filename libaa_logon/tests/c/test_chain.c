@@ -12,6 +12,10 @@ int main(void) {
     aa_server_status status = AA_SERVER_STATUS_MORE_DATA;
     must(aa_logon_server_status(logon, &status, &error), &error, "aa_logon_server_status");
     CHECK(status == AA_SERVER_STATUS_NEXT);
+    char *completed = NULL;
+    must(aa_logon_completed_methods_json(logon, &completed, &error), &error, "aa_logon_completed_methods_json");
+    CHECK(strstr(completed, "LDAP_PASSWORD:1") != NULL);
+    aa_string_free(completed);
 
     must(aa_logon_next(logon, "U2F:1", &error), &error, "aa_logon_next");
     char *method = NULL;

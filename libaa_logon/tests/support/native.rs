@@ -1,10 +1,15 @@
-//! Where this test run's C libraries are. `cargo test` compiles the libaa_logon cdylib (crate
-//! libaa-logon) and the test-only libaa_logon_testkit cdylib (crate aa-logon-testkit, a
-//! dev-dependency) into target/<profile>/deps/ but only copies them up to target/<profile>/ for
-//! `cargo build`, so the drivers of C, Python and C# tests take them from deps/ and stage them:
+//! Where this test run's C libraries are, staged for the C, Python and C# test drivers:
 //! libaa_logon.so in target/<profile>/aa-native/ together with the SONAME link libaa_logon.so.0,
-//! libaa_logon_testkit.so in target/<profile>/aa-native-testkit/ (kept apart, so the directory of
-//! the shipped library holds only what ships).
+//! and the test-only libaa_logon_testkit.so in target/<profile>/aa-native-testkit/ (kept apart, so
+//! the directory of the shipped library holds only what ships).
+//!
+//! `cargo test` builds neither where a C program can be pointed at it reliably: the testkit's
+//! cdylib (crate aa-logon-testkit, a dev-dependency with an rlib) lands in target/<profile>/deps/,
+//! but libaa-logon's own cdylib is not built at all for its integration tests — a crate with only
+//! cdylib / staticlib types is nothing a test can link to — so deps/libaa_logon.so is whatever an
+//! earlier `cargo build` left there. library_dir() therefore first runs
+//! `cargo build -p libaa-logon --lib` for this run's profile and target directory (a no-op when
+//! it is up to date), then stages the result.
 
 #![allow(dead_code)] // every test crate uses its own part
 
@@ -38,10 +43,40 @@ fn stage(file: &str, dir_name: &str, soname: Option<&str>, built_by: &str) -> Pa
     dir
 }
 
+/// Builds libaa-logon's cdylib for this test run's profile into its target directory.
+fn build_library() {
+    let profile_dir = profile_dir();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev".to_owned(),
+        Some(other) => other.to_owned(),
+        None => panic!("{}: no profile directory name", profile_dir.display()),
+    };
+    // target/<profile>, or target/<triple>/<profile> when building for an explicit target.
+    let mut target_dir = profile_dir.parent().expect("target/<profile>").to_path_buf();
+    if std::env::var_os("CARGO_BUILD_TARGET").is_some() {
+        target_dir = target_dir.parent().expect("target/<triple>/<profile>").to_path_buf();
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--lib", "-p", "libaa-logon", "--profile", &profile, "--manifest-path"])
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .output()
+        .expect("run cargo build -p libaa-logon");
+    assert!(
+        output.status.success(),
+        "cargo build -p libaa-logon --lib failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// The directory holding libaa_logon.so (and libaa_logon.so.0) of this test run.
 pub fn library_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| stage(LIBRARY, "aa-native", Some(SONAME), "the libaa-logon crate"))
+    DIR.get_or_init(|| {
+        build_library();
+        stage(LIBRARY, "aa-native", Some(SONAME), "`cargo build -p libaa-logon --lib`")
+    })
 }
 
 /// The library file of this test run.

@@ -192,6 +192,7 @@ impl Device {
             command::MSG if payload.len() < APDU_HEADER_LEN => self.send_error(cid, error::INVALID_PAR),
             command::MSG => {
                 let answer = self.authenticator.process(payload, now);
+                let answer = self.faults.after_touch(payload, answer);
                 let reports = self.response_reports(cid, command::MSG, &answer);
                 match self.faults.take_slow_keepalive() {
                     Some(delay) => {

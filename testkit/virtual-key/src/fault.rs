@@ -4,7 +4,11 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::apdu;
 use crate::ctaphid::{Report, BROADCAST_CID};
+
+/// Where the DER signature starts in an AUTHENTICATE answer (after presence byte and counter).
+const SIGNATURE_OFFSET: usize = 5;
 
 /// One injected misbehaviour. Each fault is used once, by the first response it applies to;
 /// several faults may be pending together and then combine on that response.
@@ -28,6 +32,16 @@ pub enum Fault {
     /// on the host's channel every 100 ms meanwhile. Other channels get CHANNEL_BUSY while it waits;
     /// INIT on the host's channel abandons the held answer.
     SlowKeepalive(Duration),
+    /// The next AUTHENTICATE signed after the user's touch (enforce-presence, `9000`) is answered
+    /// short: presence byte, counter and only the first 3 bytes of the DER signature, then `9000`.
+    /// The key did sign (its counter advanced); only the reply is broken.
+    ShortSignature,
+    /// The next AUTHENTICATE signed after the user's touch keeps its length and `9000`, but every
+    /// signature byte is replaced by `0xA5`, which is not DER.
+    GarbageSignature,
+    /// The next AUTHENTICATE that would be signed after the user's touch is answered with this
+    /// status word alone (e.g. `0x6F00`, as a key whose signing failed). The counter advances.
+    StatusAfterTouch(u16),
 }
 
 /// Pending faults of one device.
@@ -62,6 +76,37 @@ impl Faults {
         match self.take(|f| matches!(f, Fault::SlowKeepalive(_)))? {
             Fault::SlowKeepalive(delay) => Some(delay),
             _ => None,
+        }
+    }
+
+    /// Applies a pending signature fault ([`Fault::ShortSignature`], [`Fault::GarbageSignature`],
+    /// [`Fault::StatusAfterTouch`]) to `answer`, the reply to `request`, when that reply carries a
+    /// signature made after a touch; other answers pass unchanged and leave the faults pending.
+    pub(crate) fn after_touch(&mut self, request: &[u8], answer: Vec<u8>) -> Vec<u8> {
+        let signed_after_touch = request.get(1) == Some(&apdu::INS_AUTHENTICATE)
+            && request.get(2) == Some(&apdu::CONTROL_ENFORCE_PRESENCE)
+            && answer.len() > SIGNATURE_OFFSET + 2
+            && answer.ends_with(&apdu::SW_NO_ERROR.to_be_bytes());
+        if !signed_after_touch {
+            return answer;
+        }
+        let fault = self.take(|f| {
+            matches!(f, Fault::ShortSignature | Fault::GarbageSignature | Fault::StatusAfterTouch(_))
+        });
+        let data_end = answer.len() - 2;
+        match fault {
+            Some(Fault::ShortSignature) => {
+                let mut short = answer[..(SIGNATURE_OFFSET + 3).min(data_end)].to_vec();
+                short.extend_from_slice(&apdu::SW_NO_ERROR.to_be_bytes());
+                short
+            }
+            Some(Fault::GarbageSignature) => {
+                let mut garbage = answer;
+                garbage[SIGNATURE_OFFSET..data_end].fill(0xA5);
+                garbage
+            }
+            Some(Fault::StatusAfterTouch(status)) => status.to_be_bytes().to_vec(),
+            _ => answer,
         }
     }
 
@@ -113,6 +158,33 @@ mod tests {
         assert_eq!(&a[..4], &[1, 2, 3, 4]);
         assert_eq!(a[4] & 0x80, 0);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn signature_faults_break_only_a_signature_made_after_a_touch() {
+        let enforce = [0x00, apdu::INS_AUTHENTICATE, apdu::CONTROL_ENFORCE_PRESENCE, 0x00];
+        let check = [0x00, apdu::INS_AUTHENTICATE, apdu::CONTROL_CHECK_ONLY, 0x00];
+        let mut signed = vec![0x01, 0, 0, 0, 7, 0x30, 0x44, 0x02, 0x20];
+        signed.extend_from_slice(&[0x11; 40]);
+        signed.extend_from_slice(&[0x90, 0x00]);
+        let mut faults = Faults::default();
+        faults.inject(Fault::ShortSignature);
+        faults.inject(Fault::GarbageSignature);
+        faults.inject(Fault::StatusAfterTouch(0x6F00));
+        // Not a signature after a touch: untouched, the faults stay pending.
+        assert_eq!(faults.after_touch(&check, vec![0x69, 0x85]), [0x69, 0x85]);
+        assert_eq!(faults.after_touch(&enforce, vec![0x69, 0x85]), [0x69, 0x85]);
+        assert_eq!(
+            faults.after_touch(&enforce, signed.clone()),
+            [0x01, 0, 0, 0, 7, 0x30, 0x44, 0x02, 0x90, 0x00]
+        );
+        let garbage = faults.after_touch(&enforce, signed.clone());
+        assert_eq!(garbage.len(), signed.len());
+        assert_eq!(&garbage[..5], &signed[..5]);
+        assert!(garbage[5..garbage.len() - 2].iter().all(|&b| b == 0xA5));
+        assert_eq!(&garbage[garbage.len() - 2..], &[0x90, 0x00]);
+        assert_eq!(faults.after_touch(&enforce, signed.clone()), [0x6F, 0x00]);
+        assert_eq!(faults.after_touch(&enforce, signed.clone()), signed, "each fault is used once");
     }
 
     #[test]

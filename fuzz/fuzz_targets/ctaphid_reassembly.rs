@@ -1,0 +1,4 @@
+//! See aa_logon::fuzzing::ctaphid_reassembly for the input layout and what is checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| aa_logon::fuzzing::ctaphid_reassembly(data));

@@ -1,0 +1,4 @@
+//! See aa_logon::fuzzing::u2f_reply for the input layout and what is checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| aa_logon::fuzzing::u2f_reply(data));
