@@ -468,14 +468,20 @@ fn render_native_methods(
     mapper: &Mapper,
     sources: &[(&Header, &str, &str); 2],
 ) -> Result<(), String> {
-    out.push_str(
-        "\n    /// <summary>The P/Invoke declarations of include/aa_logon.h and testkit/capi/include/aa_logon_testkit.h.</summary>\n\
-         internal static partial class NativeMethods\n    {\n\
-         \x20       /// <summary>libaa_logon: libaa_logon.so on Linux, aa_logon.dll on Windows, libaa_logon.dylib on macOS.</summary>\n\
-         \x20       internal const string Library = \"aa_logon\";\n\n\
-         \x20       /// <summary>The test-only libaa_logon_testkit (never shipped): libaa_logon_testkit.so, aa_logon_testkit.dll, libaa_logon_testkit.dylib.</summary>\n\
-         \x20       internal const string TestkitLibrary = \"aa_logon_testkit\";\n",
-    );
+    for line in [
+        "",
+        "    /// <summary>The P/Invoke declarations of include/aa_logon.h and testkit/capi/include/aa_logon_testkit.h.</summary>",
+        "    internal static partial class NativeMethods",
+        "    {",
+        "        /// <summary>libaa_logon: libaa_logon.so on Linux, aa_logon.dll on Windows, libaa_logon.dylib on macOS.</summary>",
+        "        internal const string Library = \"aa_logon\";",
+        "",
+        "        /// <summary>The test-only libaa_logon_testkit (never shipped): libaa_logon_testkit.so, aa_logon_testkit.dll, libaa_logon_testkit.dylib.</summary>",
+        "        internal const string TestkitLibrary = \"aa_logon_testkit\";",
+    ] {
+        out.push_str(line);
+        out.push('\n');
+    }
     for (header, path, _) in sources {
         for (name, value) in &header.defines {
             // Include guards have no value; only numbers become constants.

@@ -302,7 +302,7 @@ namespace AaLogon
     }
 
     /// <summary>The P/Invoke declarations of include/aa_logon.h and testkit/capi/include/aa_logon_testkit.h.</summary>
-internal static partial class NativeMethods
+    internal static partial class NativeMethods
     {
         /// <summary>libaa_logon: libaa_logon.so on Linux, aa_logon.dll on Windows, libaa_logon.dylib on macOS.</summary>
         internal const string Library = "aa_logon";

@@ -172,7 +172,8 @@ fn transport_error(e: ureq::Error, limit: u64) -> Error {
         ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::InvalidProxyUrl => ErrorKind::Config,
         _ => ErrorKind::Network,
     };
-    Error::new(kind, e.to_string())
+    // Transport errors may quote a URL (with its tokens); the caller may log the message.
+    Error::new(kind, redact(&e.to_string()).into_owned())
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {

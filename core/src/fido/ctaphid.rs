@@ -315,16 +315,8 @@ impl Channel {
             }
             let wait = deadline.remaining().min(quiet_until - now).min(READ_SLICE);
             let report = match self.transport.read_report(wait) {
-                // CID 0 is reserved: an all-zero buffer is an empty read, not a packet.
-                Ok(Some(report)) if report[..4] != [0; 4] => report,
-                Ok(_) => {
-                    // A transport that comes back at once with nothing must not make this spin.
-                    let spent = now.elapsed();
-                    if spent < wait / 2 {
-                        let _ = deadline.sleep(wait - spent);
-                    }
-                    continue;
-                }
+                Ok(Some(report)) => report,
+                Ok(None) => continue,
                 Err(e) => {
                     self.transport_failed = true;
                     return Err(e.into());
