@@ -81,6 +81,16 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "HEX")]
     pub pin_sha256: Option<String>,
 
+    /// Accept U2F sign requests whose appId is an https origin on HOST, besides the AA server's own
+    /// host (real deployments with a facet list need this). Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub allow_app_id_host: Vec<String>,
+
+    /// DANGER: sign U2F requests for any appId the server names. A malicious server (or anyone in
+    /// the middle) could then obtain your key's assertions for another site.
+    #[arg(long)]
+    pub danger_disable_app_id_check: bool,
+
     /// DANGER: accept any server certificate. Anyone on the network path can then read the
     /// traffic, secrets included. For lab setups only.
     #[arg(long)]

@@ -24,6 +24,16 @@ pub fn client(args: &ConnectionArgs) -> CmdResult<Client> {
         danger_disable_tls_verification: args.danger_disable_tls_verification,
         ..TlsOptions::default()
     };
+    for host in &args.allow_app_id_host {
+        config.allow_app_id_host(host)?;
+    }
+    config.danger_disable_app_id_check = args.danger_disable_app_id_check;
+    if args.danger_disable_app_id_check {
+        eprintln!(
+            "warning: the appId check is OFF (--danger-disable-app-id-check): the server may have your key \
+             sign for any site"
+        );
+    }
     if args.danger_disable_tls_verification {
         eprintln!(
             "warning: TLS certificate verification is OFF (--danger-disable-tls-verification): anyone on the \

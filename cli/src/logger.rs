@@ -30,7 +30,9 @@ fn stderr_level() -> Level {
 /// store rejecting a certificate that the extra CA file then accepts.
 fn shown(metadata: &Metadata<'_>) -> bool {
     let own = metadata.target().starts_with("aa_logon") || metadata.target().starts_with("aa_sim");
-    metadata.level() <= stderr_level() && (own || VERBOSITY.load(Ordering::Relaxed) > 0)
+    metadata.level() <= stderr_level()
+        && (own || VERBOSITY.load(Ordering::Relaxed) > 0)
+        && aa_logon::aa::log_filter::enabled(metadata)
 }
 
 fn capturing() -> bool {
@@ -49,7 +51,10 @@ impl Log for CliLogger {
             }
         }
         if shown(record.metadata()) {
-            eprintln!("[{} {}] {}", record.level(), record.target(), record.args());
+            // Every line passes the library's redactor: no token or secret reaches the terminal.
+            if let Some(message) = aa_logon::aa::log_filter::message(record) {
+                eprintln!("[{} {}] {message}", record.level(), record.target());
+            }
         }
     }
 

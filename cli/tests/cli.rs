@@ -35,7 +35,8 @@ impl Server {
         Server { sim, ca_file }
     }
 
-    /// `aa-logon <command> --url … --endpoint-id … --ca-file …`, secret in AA_ENDPOINT_SECRET.
+    /// `aa-logon <command> --url … --endpoint-id … --ca-file … --allow-app-id-host aa-sim.local`,
+    /// secret in AA_ENDPOINT_SECRET (the simulator's appId host is not the 127.0.0.1 it is reached at).
     fn command(&self, subcommand: &str) -> Command {
         let mut command = Command::new(BIN);
         command
@@ -43,6 +44,7 @@ impl Server {
             .args(["--url", self.sim.base_url(), "--endpoint-id", demo::ENDPOINT_ID])
             .arg("--ca-file")
             .arg(&self.ca_file)
+            .args(["--allow-app-id-host", demo::APP_ID_HOST])
             .env("AA_ENDPOINT_SECRET", demo::ENDPOINT_SECRET)
             .stdin(Stdio::null());
         command

@@ -107,6 +107,10 @@ fn run_logon(base_url: &str, ca_file: &str) -> CmdResult<Value> {
     drop(secret);
     let ca = arg("aa_client_options_set_ca_file", ca_file)?;
     call(|error| c_call!(c::aa_client_options_set_ca_file(&options, &ca, error)))?;
+    // The simulator's U2F appId (https://aa-sim.local) is not on the host the demo connects to
+    // (127.0.0.1), as a facet of a real deployment may not be: allow it explicitly.
+    let app_id_host = arg("aa_client_options_allow_app_id_host", demo::APP_ID_HOST)?;
+    call(|error| c_call!(c::aa_client_options_allow_app_id_host(&options, &app_id_host, error)))?;
     let client = handle(c::aa_client_free, |out, error| c_call!(c::aa_client_new(&options, out, error)))?;
     drop(options);
     step(&format!("[2] Endpoint     aa_client_new: {base_url}, endpoint id {}", demo::ENDPOINT_ID));

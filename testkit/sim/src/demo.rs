@@ -18,6 +18,9 @@ pub const USER_WITHOUT_U2F: &str = "JAGUAR\\alice";
 pub const USER_WITHOUT_U2F_PASSWORD: &str = "wonderland";
 /// The U2F App ID the simulator puts in sign requests.
 pub const APP_ID: &str = "https://aa-sim.local";
+/// The host of [`APP_ID`]: clients that reach the simulator at another host (127.0.0.1) allow it
+/// with `allow_app_id_host`, as a deployment whose appId names a facet host does.
+pub const APP_ID_HOST: &str = "aa-sim.local";
 /// The one event of the demo fixture.
 pub const EVENT: &str = "Search Card";
 /// Seed of the virtual key enrolled for [`USER`].
