@@ -788,7 +788,9 @@ mod tests {
         let mut seeds = 0;
         for file in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
             let path = file.unwrap().path();
+            let t = std::time::Instant::now();
             entry(&std::fs::read(&path).unwrap());
+            eprintln!("TIMING {:?} {}", t.elapsed(), path.display());
             seeds += 1;
         }
         assert!(seeds > 0, "no seeds in {}", dir.display());
