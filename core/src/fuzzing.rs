@@ -229,7 +229,10 @@ pub fn config_parsers(data: &[u8]) {
                 assert!(flags & 0x40 == 0, "the appId check is off, yet {app_id:?} was refused");
             }
             // The server's own origin, and an allowed host's, are always acceptable appIds.
-            if base_url.starts_with("https://") && base_url.trim_matches(' ') == base_url {
+            if base_url.starts_with("https://")
+                && base_url.trim_matches(' ') == base_url
+                && has_host(&base_url)
+            {
                 policy.check(&base_url).unwrap_or_else(|e| panic!("own base URL refused as appId: {e}"));
             }
             if let (true, Ok(host)) = (allowed, &normalized_host) {
@@ -247,6 +250,13 @@ pub fn config_parsers(data: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // Expectations
 // ---------------------------------------------------------------------------------------------
+
+/// Whether `url` names a host that is more than dots: `https://.` passes the base URL check but
+/// leaves the appId policy no server host, so it refuses every appId (fails closed; reported).
+fn has_host(url: &str) -> bool {
+    url.parse::<ureq::http::Uri>()
+        .is_ok_and(|uri| uri.host().is_some_and(|h| !h.trim_end_matches('.').is_empty()))
+}
 
 /// A client for the server of the recorded gather answer (built once: no request is ever sent).
 fn gather_client() -> &'static Client {
@@ -782,15 +792,16 @@ mod tests {
 
     use super::*;
 
-    /// Runs `entry` on every seed of fuzz/corpus/`target` (there must be some).
+    /// Runs `entry` on every seed of fuzz/corpus/`target` (there must be some); FUZZ_REPLAY_DIR
+    /// names another corpus root instead (e.g. the corpora a long fuzz run grew).
     fn replay(target: &str, entry: fn(&[u8])) {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+        let base = std::env::var("FUZZ_REPLAY_DIR")
+            .unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus").into());
+        let dir = PathBuf::from(base).join(target);
         let mut seeds = 0;
         for file in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
             let path = file.unwrap().path();
-            let t = std::time::Instant::now();
             entry(&std::fs::read(&path).unwrap());
-            eprintln!("TIMING {:?} {}", t.elapsed(), path.display());
             seeds += 1;
         }
         assert!(seeds > 0, "no seeds in {}", dir.display());

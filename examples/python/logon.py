@@ -5,9 +5,17 @@
     python3 logon.py https://aa.example.com 178fa64ebafe11eaa1fb0242ac110003 'JAGUAR\\denis'
     python3 logon.py ... --method LDAP_PASSWORD:1     # the "LDAP + U2F" chain
 
+Without a key, against the simulator (docs/testing-without-a-key.md): the test-only virtual key
+of libaa_logon_testkit, the simulator's CA and its appId host:
+
+    python3 logon.py --ca-file /tmp/aa-sim-ca.pem --allow-app-id-host aa-sim.local \\
+        --virtual-key demo https://127.0.0.1:8443 178fa64ebafe11eaa1fb0242ac110003 'JAGUAR\\denis'
+
 Passwords and codes are asked for on the terminal (read from standard input when it is not a
 terminal). Needs the aa_logon package (`pip install ./bindings/python`) and libaa_logon (found
-through $AA_LOGON_LIBRARY, next to the package, or on the system library path).
+through $AA_LOGON_LIBRARY, next to the package, or on the system library path); --virtual-key
+also needs libaa_logon_testkit ($AA_LOGON_TESTKIT_LIBRARY, next to the package, or the system
+library path).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import sys
 
 import aa_logon
 from aa_logon import AaError, Client, Logon, Prompt, ServerStatus
+from aa_logon.testing import VirtualDeviceUnavailableError
 
 PROMPT_TEXT = {
     Prompt.INSERT_KEY: "Insert your security key…",
@@ -51,6 +60,18 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--event", default="Search Card", help="authentication event (default: %(default)s)")
     parser.add_argument("--method", default="U2F:1", help="first method of the chain (default: %(default)s)")
     parser.add_argument("--ca-file", help="PEM file of extra CA certificates to trust")
+    parser.add_argument(
+        "--allow-app-id-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also sign U2F requests whose appId names HOST (repeatable; the simulator's is aa-sim.local)",
+    )
+    parser.add_argument(
+        "--virtual-key",
+        metavar="SEED",
+        help="use the test-only virtual key SEED (libaa_logon_testkit) instead of USB keys",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a touch (default: 30)")
     return parser.parse_args()
 
@@ -86,7 +107,15 @@ def main() -> int:
         print("error: set AA_ENDPOINT_SECRET to the endpoint's secret", file=sys.stderr)
         return 2
     try:
-        with Client(arguments.url, arguments.endpoint_id, secret, ca_file=arguments.ca_file) as client:
+        with Client(
+            arguments.url,
+            arguments.endpoint_id,
+            secret,
+            ca_file=arguments.ca_file,
+            allowed_app_id_hosts=arguments.allow_app_id_host,
+        ) as client:
+            if arguments.virtual_key is not None:
+                attach_virtual_key(client, arguments.virtual_key)
             with client.logon(arguments.user, arguments.event, arguments.method) as logon:
                 status = logon.status
                 while status in (ServerStatus.MORE_DATA, ServerStatus.NEXT):
@@ -102,18 +131,24 @@ def main() -> int:
                 print(f"Welcome, {user.name} (id {user.id})")
                 print(f"login session: {logon.login_session_id}")
                 return 0
-    except aa_logon.LibraryLoadError as error:
+    except (aa_logon.LibraryLoadError, VirtualDeviceUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
     except AaError as error:
-        details = ", ".join(
-            f"{name} {value}"
-            for name, value in (("msgid", error.msgid), ("reason", error.reason), ("HTTP", error.http_status))
-            if value is not None
-        )
-        print(f"logon failed: {error}" + (f" ({details})" if details else ""), file=sys.stderr)
+        # The message is complete (what failed, the server's msgid and reason, what to try);
+        # error.msgid, error.reason and error.http_status are there for code that acts on them.
+        print(f"error: {error}", file=sys.stderr)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
     return 1
+
+
+def attach_virtual_key(client: Client, seed: str) -> None:
+    """Makes the client's logons use the test-only virtual key of ``seed`` instead of USB keys
+    (through the public HID transport, ``Client.set_hid_io``)."""
+    from aa_logon.testing import VirtualKey
+
+    with VirtualKey(seed) as key:
+        key.attach(client)  # stays plugged into the client after the handle is closed
 
 
 if __name__ == "__main__":

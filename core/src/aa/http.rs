@@ -116,7 +116,7 @@ impl Http {
                     request.route,
                     redact(&error)
                 );
-                return Err(e);
+                return Err(super::hints::with_next_step(e, &url));
             }
         };
         log::debug!("{} {} -> {status} in {elapsed:?}", request.method.as_str(), redact(request.route));

@@ -6,6 +6,7 @@ mod client;
 mod client_tests;
 mod config;
 mod connector;
+mod hints;
 mod http;
 pub mod log_filter;
 mod logon;

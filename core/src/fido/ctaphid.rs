@@ -20,6 +20,9 @@ const CONTINUATION_TIMEOUT: Duration = Duration::from_secs(1);
 const READ_SLICE: Duration = Duration::from_millis(50);
 /// Pause before repeating a request that met CHANNEL_BUSY.
 const BUSY_BACKOFF: Duration = Duration::from_millis(100);
+/// Wait of each read that empties the queue before a re-INIT: what already arrived comes at once.
+/// Not zero, which some transports (cython-hidapi's `read`) take as "block".
+const DRAIN_WAIT: Duration = Duration::from_millis(1);
 /// Most reports dropped from the queue before a re-INIT (two longest messages).
 const MAX_DRAINED_REPORTS: usize = 2 * 129;
 /// Re-INITs attempted after desynchronised replies before giving up on the device.
@@ -82,17 +85,22 @@ impl Stall {
     pub fn awaits_touch(self) -> bool {
         self == Stall::Keepalive(KEEPALIVE_UPNEEDED)
     }
+
+    /// The key's own code behind the stall, for an error about it: ERR_CHANNEL_BUSY.
+    pub fn device_code(self) -> Option<DeviceCode> {
+        (self == Stall::Busy).then_some(DeviceCode::Ctaphid(hid_error::CHANNEL_BUSY))
+    }
 }
 
 impl std::fmt::Display for Stall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Stall::Busy => f.write_str("kept answering ERR_CHANNEL_BUSY (another application may hold it)"),
+            Stall::Busy => f.write_str("kept answering ERR_CHANNEL_BUSY: another application may hold it"),
             Stall::Keepalive(KEEPALIVE_UPNEEDED) => {
                 f.write_str("kept waiting for a touch (KEEPALIVE UPNEEDED)")
             }
             Stall::Keepalive(status) => {
-                write!(f, "kept sending KEEPALIVE (status 0x{status:02x}) without answering")
+                write!(f, "kept sending KEEPALIVE (status 0x{status:02x}) without an answer")
             }
         }
     }
@@ -177,9 +185,11 @@ impl Channel {
         deadline: &Deadline,
     ) -> Result<Vec<u8>, ExchangeError> {
         let mut resyncs = 0;
+        self.restore_channel(deadline)?;
+        // Reset only once the request goes out: a stall stays known while the re-sync before it
+        // is itself cut short.
         self.stall = None;
         loop {
-            self.restore_channel(deadline)?;
             self.send(self.init.cid, cmd, payload)?;
             match self.receive(self.init.cid, cmd, deadline)? {
                 Reply::Payload(reply) => return Ok(reply),
@@ -208,6 +218,7 @@ impl Channel {
                     return Err(self.error(format!("{reason} (after {resyncs} resyncs)")).into())
                 }
             }
+            self.restore_channel(deadline)?;
         }
     }
 
@@ -221,7 +232,7 @@ impl Channel {
     /// Re-INITs or re-allocates the channel when a previous exchange left it out of step.
     fn restore_channel(&mut self, deadline: &Deadline) -> Result<(), ExchangeError> {
         if self.needs_new_channel || self.needs_resync {
-            self.drain_stale_reports()?;
+            self.drain_stale_reports(deadline)?;
         }
         if self.needs_new_channel {
             self.init = self.initialize(BROADCAST_CID, deadline)?;
@@ -236,10 +247,12 @@ impl Channel {
 
     /// Drops the reports already waiting from an abandoned exchange (a late reply, a BUSY error), so
     /// that they are not mistaken for the answer to the INIT that re-synchronises the channel.
-    fn drain_stale_reports(&mut self) -> Result<(), ExchangeError> {
-        // Bounded, so a device that floods reports cannot keep us here: a few messages' worth.
+    fn drain_stale_reports(&mut self, deadline: &Deadline) -> Result<(), ExchangeError> {
+        // Bounded, so a device that floods reports cannot keep us here: a few messages' worth,
+        // and never past the deadline (a transport may block despite the zero timeout).
         for _ in 0..MAX_DRAINED_REPORTS {
-            match self.transport.read_report(Duration::ZERO) {
+            deadline.check()?;
+            match self.transport.read_report(DRAIN_WAIT) {
                 Ok(Some(report)) => trace::skipped(&self.path, &report),
                 Ok(None) => break,
                 Err(e) => {

@@ -15,7 +15,7 @@ use super::deadline::{Deadline, ExchangeError};
 use super::request::{Prompt, SignOptions, SignRequest, SignResponse};
 use super::transport::DeviceProvider;
 use super::u2f::{self, Authentication, Control, PreparedRequest};
-use crate::{DeviceCode, Error, ErrorKind, Result};
+use crate::{Error, ErrorKind, Result};
 
 /// Pace of enforce-presence polling: a touch is seen within one interval (libfido2's U2F pace).
 const TOUCH_POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -33,6 +33,11 @@ const MAX_STRIKES: u32 = 3;
 
 /// Signs the first request whose key handle a present device owns, once the user touches it.
 ///
+/// Keys take turns, each exchange with one key within its own budget (1 s for a check-only probe,
+/// 300 ms for an enforce-presence poll, never past `options.timeout`): a key that streams
+/// KEEPALIVE, stays BUSY or does not answer cannot hold up a good key beside it, and after three
+/// unanswered exchanges in a row it is dropped for this sign.
+///
 /// Errors, by kind:
 /// - [`ErrorKind::Config`] / [`ErrorKind::MalformedServerData`]: no request, or a request that
 ///   cannot be sent to a key; no device is touched.
@@ -44,8 +49,9 @@ const MAX_STRIKES: u32 = 3;
 /// - [`ErrorKind::DeviceProtocol`], at once: an owning key answered an enforce-presence request
 ///   with something other than `6985` or a valid signature (a short or malformed signature after
 ///   the touch, an unexpected status word, a CTAPHID error, broken framing); the key's status
-///   word or CTAPHID error code is attached as [`DeviceCode`] when it sent one. Also at once when
-///   every present key failed or stopped answering, so that the sign cannot succeed.
+///   word or CTAPHID error code is attached as [`DeviceCode`](crate::DeviceCode) when it sent
+///   one. Also at once when every present key failed or was dropped, so the sign cannot succeed.
+///   A key that kept answering ERR_CHANNEL_BUSY carries `DeviceCode::Ctaphid(0x06)`.
 /// - [`ErrorKind::DeviceProtocol`], at the deadline: devices were present but had not finished
 ///   answering the check-only probe ("did not answer in time"). A key that does not answer a
 ///   probe which needs no touch is a device fault, not a missing touch, so this is not reported
@@ -266,14 +272,14 @@ impl<'a> SignFlow<'a> {
                     Step::Answered(Authentication::PresenceRequired) => probe.owned.push(probe.next_request),
                     Step::Answered(Authentication::NotThisKey | Authentication::Signed(_)) => {}
                     Step::Unanswered => return self.probe_unanswered(path, probe),
-                    Step::Failed(error) => return Turn::Continue(self.failed(path, error, false)),
+                    Step::Failed(error) => return Turn::Continue(self.failed(path, error)),
                     Step::Stopped(stop) => return Turn::Stopped(stop, State::Probing(probe)),
                 }
                 probe.next_request += 1;
             } else {
                 let transport = match self.provider.open(path) {
                     Ok(transport) => transport,
-                    Err(error) => return Turn::Continue(self.failed(path, error, false)),
+                    Err(error) => return Turn::Continue(self.failed(path, error)),
                 };
                 match self.step(Channel::open(transport, path, &budget)) {
                     Step::Answered(channel) if channel.init_reply().capabilities.no_msg() => {
@@ -283,7 +289,7 @@ impl<'a> SignFlow<'a> {
                     }
                     Step::Answered(channel) => probe.channel = Some(channel),
                     Step::Unanswered => return self.probe_unanswered(path, probe),
-                    Step::Failed(error) => return Turn::Continue(self.failed(path, error, false)),
+                    Step::Failed(error) => return Turn::Continue(self.failed(path, error)),
                     Step::Stopped(stop) => return Turn::Stopped(stop, State::Probing(probe)),
                 }
             }
@@ -326,7 +332,7 @@ impl<'a> SignFlow<'a> {
             return Turn::Continue(State::Failed { error, was_owner: false });
         }
         log::debug!(
-            "{path}: no answer to the probe within {PROBE_BUDGET:?} ({}/{MAX_STRIKES}); the others go first",
+            "{path}: no answer to the probe within {PROBE_BUDGET:?} ({}/{MAX_STRIKES}); others go first",
             probe.strikes
         );
         probe.next_turn = Instant::now() + PROBE_BUDGET;
@@ -359,7 +365,8 @@ impl<'a> SignFlow<'a> {
                         ErrorKind::DeviceProtocol,
                         format!("{path}: refused the key handles it claimed when probed"),
                     );
-                    return self.owner_dropped(path, error);
+                    log::warn!("{error}");
+                    return self.owner_dropped(error);
                 }
                 owner.next_poll = Instant::now();
                 Turn::Continue(State::Owner(owner))
@@ -375,10 +382,10 @@ impl<'a> SignFlow<'a> {
                 if owner.strikes >= MAX_STRIKES {
                     let error = unanswered_error(path, POLL_BUDGET, owner.channel.stall());
                     log::debug!("{path}: dropped from this sign: {error}");
-                    return self.owner_dropped(path, error);
+                    return self.owner_dropped(error);
                 }
                 log::debug!(
-                    "{path}: no answer to a poll within {POLL_BUDGET:?} ({}/{MAX_STRIKES}); the others go first",
+                    "{path}: no answer to a poll within {POLL_BUDGET:?} ({}/{MAX_STRIKES}); others go first",
                     owner.strikes
                 );
                 owner.next_poll = Instant::now() + POLL_BUDGET;
@@ -402,11 +409,10 @@ impl<'a> SignFlow<'a> {
     }
 
     /// An owner left the round; with no other owner and no probe left, the sign cannot succeed.
-    fn owner_dropped(&mut self, path: &str, error: Error) -> Turn {
+    fn owner_dropped(&mut self, error: Error) -> Turn {
         self.last_failure = Some(error.clone());
         let state = State::Failed { error: error.clone(), was_owner: true };
         if self.has_owner() || self.has_probing() {
-            log::warn!("{path}: dropped while waiting for a touch: {error}");
             Turn::Continue(state)
         } else {
             Turn::End(error, state)
@@ -422,10 +428,10 @@ impl<'a> SignFlow<'a> {
         }
     }
 
-    fn failed(&mut self, path: &str, error: Error, was_owner: bool) -> State {
+    fn failed(&mut self, path: &str, error: Error) -> State {
         log::warn!("{path}: left alone after a failure: {error}");
         self.last_failure = Some(error.clone());
-        State::Failed { error, was_owner }
+        State::Failed { error, was_owner: false }
     }
 
     fn has_owner(&self) -> bool {
@@ -460,9 +466,15 @@ impl<'a> SignFlow<'a> {
 
     /// The error when no present key owns a handle.
     fn ineligible_error(&self) -> Error {
+        const NONE_REGISTERED: &str = "none of the present keys is registered for this user";
         match &self.last_failure {
             Some(failure) if !self.non_owner_found => failure.clone(),
-            _ => Error::new(ErrorKind::NoMatchingKey, "none of the present keys is registered for this user"),
+            // Say so when a key could not be asked: it may have been the registered one.
+            Some(failure) => Error::new(
+                ErrorKind::NoMatchingKey,
+                format!("{NONE_REGISTERED} (another could not be asked: {})", failure.message()),
+            ),
+            None => Error::new(ErrorKind::NoMatchingKey, NONE_REGISTERED),
         }
     }
 
@@ -495,7 +507,10 @@ impl<'a> SignFlow<'a> {
             // The owning key was pulled out and not plugged back in: still no touch.
             return Error::new(
                 ErrorKind::UserPresenceTimeout,
-                format!("the security key was removed while waiting for a touch and not plugged back in within {timeout:?}"),
+                format!(
+                    "the security key was removed while waiting for a touch and not plugged back in \
+                     within {timeout:?}"
+                ),
             );
         }
         let unanswered: Vec<(&str, Option<Stall>)> = self
@@ -509,21 +524,21 @@ impl<'a> SignFlow<'a> {
             })
             .collect();
         if !unanswered.is_empty() {
-            let keys = unanswered
-                .iter()
-                .map(|(path, stall)| match stall {
-                    Some(stall) => format!("{path} ({stall})"),
-                    None => (*path).to_owned(),
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let (noun, verb) = if unanswered.len() == 1 { ("key", "was") } else { ("keys", "were") };
-            let mut error = Error::new(
-                ErrorKind::DeviceProtocol,
-                format!("the security {noun} {keys} {verb} plugged in but did not answer within {timeout:?}"),
-            );
-            if unanswered.iter().any(|(_, stall)| *stall == Some(Stall::Busy)) {
-                error = error.with_device_code(DeviceCode::Ctaphid(CTAPHID_CHANNEL_BUSY));
+            let paths = unanswered.iter().map(|(path, _)| *path).collect::<Vec<_>>().join(", ");
+            let mut message = match unanswered.len() {
+                1 => format!("the security key {paths} is plugged in but did not answer within {timeout:?}"),
+                _ => {
+                    format!("the security keys {paths} are plugged in but did not answer within {timeout:?}")
+                }
+            };
+            for (path, stall) in &unanswered {
+                if let Some(stall) = stall {
+                    message.push_str(&format!("; {path} {stall}"));
+                }
+            }
+            let mut error = Error::new(ErrorKind::DeviceProtocol, message);
+            if let Some(code) = unanswered.iter().find_map(|(_, stall)| stall.and_then(Stall::device_code)) {
+                error = error.with_device_code(code);
             }
             return error;
         }
@@ -540,22 +555,16 @@ impl<'a> SignFlow<'a> {
     }
 }
 
-/// CTAPHID ERR_CHANNEL_BUSY, attached to errors of keys that kept answering it.
-const CTAPHID_CHANNEL_BUSY: u8 = 0x06;
-
 /// The error of a device dropped for leaving [`MAX_STRIKES`] exchanges in a row unanswered.
 fn unanswered_error(path: &str, budget: Duration, stall: Option<Stall>) -> Error {
-    let what = match stall {
-        Some(stall) => stall.to_string(),
-        None => "did not answer".to_owned(),
-    };
-    let error = Error::new(
-        ErrorKind::DeviceProtocol,
-        format!("{path}: {what} within {budget:?}, {MAX_STRIKES} times in a row"),
-    );
-    match stall {
-        Some(Stall::Busy) => error.with_device_code(DeviceCode::Ctaphid(CTAPHID_CHANNEL_BUSY)),
-        _ => error,
+    let mut message = format!("{path}: no answer within {budget:?}, {MAX_STRIKES} times in a row");
+    if let Some(stall) = stall {
+        message.push_str(&format!("; it {stall}"));
+    }
+    let error = Error::new(ErrorKind::DeviceProtocol, message);
+    match stall.and_then(Stall::device_code) {
+        Some(code) => error.with_device_code(code),
+        None => error,
     }
 }
 
@@ -573,6 +582,7 @@ mod tests {
     use crate::fido::frame::{command, fragment, Packet, Reassembly, BROADCAST_CID};
     use crate::fido::test_support::{hex, sign_vector};
     use crate::fido::transport::{DeviceInfo, HidTransport, Report, REPORT_LEN};
+    use crate::DeviceCode;
 
     const APP_ID: &str = "https://aa.example.com";
 
