@@ -216,7 +216,8 @@ typedef uint32_t aa_log_level;
 #endif // __cplusplus
 
 /**
- * What the user should be told while aa_logon_sign_with_device waits.
+ * What the user should be told while aa_logon_sign_with_device or aa_logon_wait_for_approval
+ * waits. A callback should ignore values it does not know (later versions may add some).
  */
 enum aa_prompt
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -235,6 +236,14 @@ enum aa_prompt
    * The key was touched; the signature is being sent to the server.
    */
   AA_PROMPT_TOUCHED = 3,
+  /**
+   * SMARTPHONE:1: a push was sent; ask the user to approve it in the smartphone app.
+   */
+  AA_PROMPT_APPROVE_ON_PHONE = 4,
+  /**
+   * VOICE:1: the server is calling the user's phone; ask the user to answer it.
+   */
+  AA_PROMPT_ANSWER_CALL = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -460,9 +469,9 @@ typedef struct aa_hid_io {
 typedef void (*aa_log_callback)(void *userdata, aa_log_level level, const char *message);
 
 /**
- * Prompt callback for aa_logon_sign_with_device. Called on the thread that called
- * aa_logon_sign_with_device, during that call; `userdata` is the pointer given to it. It must
- * return promptly and must not unwind (throw) into the library: doing so aborts the process.
+ * Prompt callback for aa_logon_sign_with_device and aa_logon_wait_for_approval. Called on the
+ * thread that called the function, during that call; `userdata` is the pointer given to it. It
+ * must return promptly and must not unwind (throw) into the library: doing so aborts the process.
  */
 typedef void (*aa_prompt_callback)(void *userdata, aa_prompt prompt);
 
@@ -857,8 +866,8 @@ aa_status aa_logon_new(const struct aa_client *client,
 
 /**
  * Frees a logon (it does not abort it on the server: call aa_logon_abort first if needed).
- * A aa_logon_sign_with_device still running on another thread is cancelled and returns
- * AA_STATUS_CANCELLED; the memory is released when it has returned. NULL is ignored; a freed or
+ * A aa_logon_sign_with_device or aa_logon_wait_for_approval still running on another thread is
+ * cancelled and returns AA_STATUS_CANCELLED; the memory is released when it has returned. NULL is ignored; a freed or
  * foreign handle gives AA_STATUS_INVALID_HANDLE.
  *
  * # Safety
@@ -973,12 +982,13 @@ aa_status aa_logon_sign_response_json(const struct aa_logon *logon,
                                       struct aa_error **error_out);
 
 /**
- * Answers the current method with `answer` — a password (PASSWORD:1, LDAP_PASSWORD:1), a
- * one-time code (TOTP:1, HOTP:1) or the code received by SMS/e-mail (second step of
- * SMS_OTP:1, EMAIL_OTP:1). The library copies the answer and wipes its copy after sending;
- * wipe yours too. Returns AA_STATUS_OK when the server answered OK, NEXT or MORE_DATA — check
- * aa_logon_server_status: MORE_DATA means the server wants another answer for the same method
- * (e.g. a RADIUS challenge) and is no verdict; only OK completes the logon.
+ * Answers the current method with `answer` — a password (PASSWORD:1, LDAP_PASSWORD:1,
+ * EMERG_PASSWORD:1, RADIUS:1), a one-time code (TOTP:1, HOTP:1) or the code received by
+ * SMS, e-mail or phone call (second step of SMS_OTP:1, EMAIL_OTP:1, VOICE_OTP:1). The library
+ * copies the answer and wipes its copy after sending; wipe yours too. Returns AA_STATUS_OK when
+ * the server answered OK, NEXT or MORE_DATA — check aa_logon_server_status: MORE_DATA means the
+ * server wants another answer for the same method and is no verdict (a RADIUS Access-Challenge:
+ * aa_logon_message gives its prompt; answer again); only OK completes the logon.
  * AA_STATUS_LOGON_FAILED when the server rejects the answer (FAILED), AA_STATUS_LOGON_STOPPED
  * for STOP, AA_STATUS_MALFORMED_SERVER_DATA for a status this library does not know (never
  * success).
@@ -993,9 +1003,105 @@ aa_status aa_logon_answer(struct aa_logon *logon,
                           struct aa_error **error_out);
 
 /**
- * Asks the server to go on without an answer (do_logon with no response): makes SMS_OTP:1 and
- * EMAIL_OTP:1 send their code, or polls an out-of-band method. A status this library does not
- * know fails with AA_STATUS_MALFORMED_SERVER_DATA.
+ * Sends any `response` object to the current method (do_logon with it): a CARD:1 payload
+ * (`{"card_uid":"04a1…","card_cert":""}`), a FINGER:1 capture
+ * (`{"capture":{"ISO":"<base64>","captureStatus":"OK"}}`), or the payload of a method this
+ * library has no typed call for. `response_json` must be one JSON object
+ * (AA_STATUS_INVALID_ARGUMENT otherwise, and nothing is sent; the message never quotes it). It
+ * may hold secrets: the library copies it into memory it wipes after sending, never logs it, and
+ * sends it as given; wipe yours too. The verdict is judged as aa_logon_answer's (AA_STATUS_OK for
+ * OK, NEXT and MORE_DATA; see aa_logon_server_status), except that a response with a
+ * `signResponse` member is judged as aa_logon_forward_sign_response's (only OK and NEXT).
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_logon_answer_json(struct aa_logon *logon,
+                               const char *response_json,
+                               struct aa_error **error_out);
+
+/**
+ * SMARTPHONE:1 without the push: sends the code the smartphone app shows offline
+ * (`{"totp": code}`). The current method must be SMARTPHONE:1 (AA_STATUS_INVALID_STATE
+ * otherwise). The library copies the code and wipes its copy after sending. The verdict is
+ * judged as aa_logon_answer's.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_logon_answer_offline_totp(struct aa_logon *logon,
+                                       const char *code,
+                                       struct aa_error **error_out);
+
+/**
+ * The security questions of SECQUEST:1 as one JSON object of question id → text, e.g.
+ * `{"6":"What hue are your shoes?","7":"Who is your hero?"}`: those of the last answer when it
+ * carried any, else asked from the server (do_logon without a response). The current method
+ * must be SECQUEST:1 (AA_STATUS_INVALID_STATE otherwise). An answer without questions, with
+ * questions of the wrong shape, or a verdict instead of questions fails with
+ * AA_STATUS_MALFORMED_SERVER_DATA. The caller owns `*questions_json_out` and frees it with
+ * aa_string_free.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_logon_questions_json(struct aa_logon *logon,
+                                  char **questions_json_out,
+                                  struct aa_error **error_out);
+
+/**
+ * Answers every security question of SECQUEST:1 in one call. `answers_json` is one JSON object
+ * of question id → answer text, e.g. `{"6":"blue","7":"Ada"}` (AA_STATUS_INVALID_ARGUMENT
+ * otherwise); when the last answer carried the questions, its ids must be exactly theirs
+ * (AA_STATUS_INVALID_ARGUMENT naming the ids otherwise; nothing is sent). The answers are secrets: the
+ * library reads them straight into memory it wipes after sending and never logs them; wipe your
+ * copy too. The verdict is judged as aa_logon_answer's (AA_STATUS_LOGON_FAILED for wrong answers).
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_logon_answer_questions_json(struct aa_logon *logon,
+                                         const char *answers_json,
+                                         struct aa_error **error_out);
+
+/**
+ * Blocks until the verdict of an out-of-band method — SMARTPHONE:1 (a push the user approves in
+ * the smartphone app) or VOICE:1 (a phone call) — polling the server (do_logon without a
+ * response) every `poll_interval_ms` (0 = 3000 ms; at least 10 ms): the first poll sends the
+ * push or starts the call, then `prompt` (may be NULL) is told once AA_PROMPT_APPROVE_ON_PHONE
+ * or AA_PROMPT_ANSWER_CALL. Returns AA_STATUS_OK for the verdicts OK and NEXT (see
+ * aa_logon_server_status); AA_STATUS_LOGON_STOPPED when the user rejected it (STOP);
+ * AA_STATUS_LOGON_FAILED when the server failed it (e.g. its own confirmation timeout);
+ * AA_STATUS_TIMEOUT when no verdict came within `timeout_ms` (0 = 120 s; checked between polls;
+ * the logon process lives on: wait again or aa_logon_abort); AA_STATUS_CANCELLED when
+ * aa_logon_cancel was called from another thread (at once while pausing, else after the poll in
+ * flight; the logon stays usable); AA_STATUS_INVALID_STATE when the current method is neither.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_logon_wait_for_approval(struct aa_logon *logon,
+                                     uint32_t timeout_ms,
+                                     uint32_t poll_interval_ms,
+                                     aa_prompt_callback prompt,
+                                     void *userdata,
+                                     struct aa_error **error_out);
+
+/**
+ * Asks the server to go on without an answer (do_logon with no response): makes SMS_OTP:1,
+ * EMAIL_OTP:1 and VOICE_OTP:1 send their code, or polls an out-of-band method once (see
+ * aa_logon_wait_for_approval). A status this library does not know fails with
+ * AA_STATUS_MALFORMED_SERVER_DATA.
  *
  * # Safety
  * Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -1030,8 +1136,9 @@ aa_status aa_logon_abort(struct aa_logon *logon,
                          struct aa_error **error_out);
 
 /**
- * Cancels a running (or the next) aa_logon_sign_with_device of this logon. Safe to call from
- * any thread at any time, including while another thread is inside aa_logon_sign_with_device.
+ * Cancels a running (or the next) aa_logon_sign_with_device or aa_logon_wait_for_approval of
+ * this logon. Safe to call from any thread at any time, including while another thread is
+ * inside one of them.
  *
  * # Safety
  * Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -1172,6 +1279,22 @@ aa_status aa_logon_user_json(const struct aa_logon *logon,
 aa_status aa_logon_completed_methods_json(const struct aa_logon *logon,
                                           char **methods_json_out,
                                           struct aa_error **error_out);
+
+/**
+ * After the server answered NEXT: the methods that may come next, as a JSON array of method
+ * ids in the server's chain order (e.g. `["U2F:1","SMARTPHONE:1"]`) — for each enabled chain
+ * that starts with the completed methods, its next method, each once. Pass one to aa_logon_next.
+ * `[]` for any other status. The caller owns `*methods_json_out` and frees it with
+ * aa_string_free.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_logon_next_methods_json(const struct aa_logon *logon,
+                                     char **methods_json_out,
+                                     struct aa_error **error_out);
 
 /**
  * The chains the server offers for this logon, as a JSON array of

@@ -22,3 +22,21 @@ install -m 0644 "$target_dir/release/libaa_logon.a" "$prefix/lib/libaa_logon.a"
 install -m 0644 include/aa_logon.h "$prefix/include/aa_logon.h"
 sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$version|" pkgconfig/aa_logon.pc.in > "$prefix/lib/pkgconfig/aa_logon.pc"
 echo "installed aa_logon $version into $prefix"
+
+# The next step: a program linked with -laa_logon must find libaa_logon.so.$major at run time, and
+# pkg-config must find aa_logon.pc.
+libdir="$prefix/lib"
+linker_dirs=$(cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf 2>/dev/null || true)
+echo "next steps:"
+if grep -qxF "$libdir" <<<"$linker_dirs"$'\n/lib\n/usr/lib'; then
+  echo "  refresh the dynamic linker's cache once, as root:  ldconfig"
+  rpath=""
+else
+  echo "  $libdir is not on the dynamic linker's path: record it in your program (rpath, below)"
+  echo "  or set LD_LIBRARY_PATH=$libdir when running it"
+  rpath=" -Wl,-rpath,$libdir"
+fi
+if [ "$(pkg-config --variable=prefix aa_logon 2>/dev/null)" != "$prefix" ]; then
+  echo "  export PKG_CONFIG_PATH=$libdir/pkgconfig${PKG_CONFIG_PATH:+:\$PKG_CONFIG_PATH}"
+fi
+echo "  cc my_agent.c -o my_agent \$(pkg-config --cflags --libs aa_logon)$rpath"

@@ -144,6 +144,13 @@ pub struct VirtualKeyArgs {
     #[cfg(feature = "virtual-device")]
     #[arg(long, value_name = "WHEN", requires = "virtual_key", default_value = "always")]
     pub virtual_key_presence: PresenceArg,
+
+    /// Keep the virtual key's signature counter in this file between runs (created when missing,
+    /// saved after every signature), so successive runs against one server that checks counters
+    /// keep succeeding. One file per seed.
+    #[cfg(feature = "virtual-device")]
+    #[arg(long, value_name = "PATH", requires = "virtual_key")]
+    pub virtual_key_state: Option<PathBuf>,
 }
 
 /// When the virtual key is "touched".

@@ -18,7 +18,7 @@ pub const NO_KEYS_MESSAGE: &str = "no FIDO security keys found";
 pub fn provider(args: &VirtualKeyArgs) -> Box<dyn DeviceProvider> {
     #[cfg(feature = "virtual-device")]
     if let Some(seed) = &args.virtual_key {
-        return Box::new(virtual_key::devices(seed, args.virtual_key_presence));
+        return virtual_key::devices(seed, args.virtual_key_presence, args.virtual_key_state.as_deref());
     }
     let _ = args;
     Box::new(HidapiDevices::new())
@@ -26,19 +26,44 @@ pub fn provider(args: &VirtualKeyArgs) -> Box<dyn DeviceProvider> {
 
 #[cfg(feature = "virtual-device")]
 mod virtual_key {
+    use std::path::Path;
+
+    use aa_logon::fido::{DeviceInfo, HidTransport};
+    use aa_logon::{DeviceProvider, Error, ErrorKind, Result};
     use aa_virtual_key::{Presence, VirtualDevices, VirtualKey};
 
     use crate::args::PresenceArg;
 
-    pub fn devices(seed: &str, presence: PresenceArg) -> VirtualDevices {
-        let key = VirtualKey::new(seed.as_bytes());
+    /// The virtual key of `seed`, its counter kept in `state_file` when given.
+    pub fn devices(seed: &str, presence: PresenceArg, state_file: Option<&Path>) -> Box<dyn DeviceProvider> {
+        let key = match state_file {
+            None => VirtualKey::new(seed.as_bytes()),
+            Some(path) => match VirtualKey::with_state_file(seed.as_bytes(), path) {
+                Ok(key) => key,
+                Err(error) => return Box::new(Unusable(error.to_string())),
+            },
+        };
         key.set_presence(match presence {
             PresenceArg::Always => Presence::Always,
             PresenceArg::Never => Presence::Never,
         });
         let devices = VirtualDevices::new();
         devices.insert(key);
-        devices
+        Box::new(devices)
+    }
+
+    /// A virtual key that could not be made (its state file is unusable): every use is that
+    /// configuration error, so the command fails with it instead of running without the key.
+    struct Unusable(String);
+
+    impl DeviceProvider for Unusable {
+        fn list(&self) -> Result<Vec<DeviceInfo>> {
+            Err(Error::new(ErrorKind::Config, self.0.clone()))
+        }
+
+        fn open(&self, _path: &str) -> Result<Box<dyn HidTransport>> {
+            Err(Error::new(ErrorKind::Config, self.0.clone()))
+        }
     }
 }
 

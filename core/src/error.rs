@@ -36,6 +36,18 @@ pub enum ErrorKind {
     Cancelled,
     /// A device broke the CTAPHID or U2F protocol, returned an error, or went away.
     DeviceProtocol,
+    /// The PIN given for the security key was wrong; the key's retries left are in the message
+    /// and the device code is CTAP2 `0x31` (PIN_INVALID).
+    PinInvalid,
+    /// The security key's PIN is blocked (no retries left, or too many wrong PINs since it was
+    /// plugged in: CTAP2 `0x32` PIN_BLOCKED / `0x34` PIN_AUTH_BLOCKED).
+    PinBlocked,
+    /// The request needs user verification and the key needs its PIN for it, but no PIN was
+    /// given (no PIN callback, or the callback declined); also a key that has no PIN set and no
+    /// built-in user verification (CTAP2 `0x35` PIN_NOT_SET).
+    PinRequired,
+    /// The key's built-in user verification (fingerprint…) failed or is blocked.
+    UvFailed,
     /// The server's answer was not the JSON the API documents, carried a status this library does
     /// not know (never taken as success), answered a U2F gather with a verdict instead of a
     /// challenge, or carried a U2F appId the client does not allow.
@@ -59,6 +71,10 @@ impl ErrorKind {
             ErrorKind::UserPresenceTimeout => "security key was not touched in time",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::DeviceProtocol => "security key protocol error",
+            ErrorKind::PinInvalid => "wrong PIN",
+            ErrorKind::PinBlocked => "PIN blocked",
+            ErrorKind::PinRequired => "PIN required",
+            ErrorKind::UvFailed => "user verification failed",
             ErrorKind::MalformedServerData => "malformed server data",
         }
     }

@@ -112,7 +112,8 @@ pub fn u2f_reply(data: &[u8]) {
                 let client_data: Value = serde_json::from_slice(&client_data).expect("clientData JSON");
                 assert_eq!(client_data["typ"], "navigator.id.getAssertion");
                 assert_eq!(client_data["challenge"], VECTOR_CHALLENGE);
-                assert_eq!(client_data["origin"], VECTOR_APP_ID);
+                // The vector's appId has a path: clientData's origin is its facet.
+                assert_eq!(client_data["origin"], "https://gstatic.com");
             }
             (Err(_), None) => {}
             (result, expected) => {
@@ -166,7 +167,8 @@ pub fn logon_model(data: &[u8]) {
 
 /// The configuration checks of [`ClientConfig`] (base URL, user agent, Accept-Language, proxy URL,
 /// appId hosts), [`Client::new`] (which also parses the extra CA PEM), the appId policy of the
-/// client built, and the certificate parser of [`spki_sha256`](crate::aa::spki_sha256). Fields
+/// client built, the log redactor, and the certificate parser of
+/// [`spki_sha256`](crate::aa::spki_sha256). Fields
 /// are separated by NUL bytes: flags, base URL, endpoint id, secret, proxy, user agent, language,
 /// allowed appId host, appId, CA PEM; whatever follows is a DER certificate.
 pub fn config_parsers(data: &[u8]) {
@@ -178,6 +180,21 @@ pub fn config_parsers(data: &[u8]) {
     let (allowed_host, app_id) = (text(), text());
     let pem = fields.next().map(<[u8]>::to_vec);
     let der = fields.next().unwrap_or_default();
+
+    // The log redactor (every log line passes it): the whole input as text, and the secret field
+    // in the shapes it must always mask.
+    check_redactor(&String::from_utf8_lossy(data));
+    if secret.len() >= 8 && secret.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        for shape in [
+            format!("password={secret}&x=1"),
+            format!("{{\"endpoint_secret\": \"{secret}\"}}"),
+            format!("https://user:{secret}@aa.example.com/api/v1"),
+            format!("POST /api/v1/logon/{secret}/do_logon"),
+        ] {
+            let redacted = check_redactor(&shape);
+            assert!(!redacted.contains(&secret), "{shape:?} redacted to {redacted:?}");
+        }
+    }
 
     let config_error = |result: Result<()>| {
         if let Err(e) = result {
@@ -250,6 +267,14 @@ pub fn config_parsers(data: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // Expectations
 // ---------------------------------------------------------------------------------------------
+
+/// Redacts `text`, checks that redacting again changes nothing, and returns the redacted text.
+fn check_redactor(text: &str) -> String {
+    let once = crate::aa::redact::redact(text).into_owned();
+    let twice = crate::aa::redact::redact(&once);
+    assert_eq!(twice, once, "redacting {text:?} twice changed it again");
+    once
+}
 
 /// Whether `url` names a host that is more than dots: `https://.` passes the base URL check but
 /// leaves the appId policy no server host, so it refuses every appId (fails closed; reported).

@@ -4,8 +4,13 @@ use std::ffi::{c_char, c_void};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
+use ::aa_logon::aa::{
+    answers_from_json, ApprovalPromptCallback, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_POLL_INTERVAL,
+};
 use ::aa_logon::fido::{Prompt, PromptCallback, SignOptions, SignResponse};
-use ::aa_logon::{CancelToken, Logon, LogonResponse, LogonStatus};
+use ::aa_logon::{
+    ApprovalOptions, ApprovalPrompt, CancelToken, Logon, LogonResponse, LogonStatus, ResponseJson,
+};
 
 use super::args::{non_empty_arg, secret_arg, str_arg, Out};
 use super::boundary::{aa_error, guard_call, guard_status};
@@ -42,7 +47,8 @@ pub enum aa_server_status {
     Unknown = 6,
 }
 
-/// What the user should be told while aa_logon_sign_with_device waits.
+/// What the user should be told while aa_logon_sign_with_device or aa_logon_wait_for_approval
+/// waits. A callback should ignore values it does not know (later versions may add some).
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum aa_prompt {
@@ -52,11 +58,15 @@ pub enum aa_prompt {
     TouchKey = 2,
     /// The key was touched; the signature is being sent to the server.
     Touched = 3,
+    /// SMARTPHONE:1: a push was sent; ask the user to approve it in the smartphone app.
+    ApproveOnPhone = 4,
+    /// VOICE:1: the server is calling the user's phone; ask the user to answer it.
+    AnswerCall = 5,
 }
 
-/// Prompt callback for aa_logon_sign_with_device. Called on the thread that called
-/// aa_logon_sign_with_device, during that call; `userdata` is the pointer given to it. It must
-/// return promptly and must not unwind (throw) into the library: doing so aborts the process.
+/// Prompt callback for aa_logon_sign_with_device and aa_logon_wait_for_approval. Called on the
+/// thread that called the function, during that call; `userdata` is the pointer given to it. It
+/// must return promptly and must not unwind (throw) into the library: doing so aborts the process.
 pub type aa_prompt_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, prompt: aa_prompt)>;
 
 pub(crate) struct LogonHandle {
@@ -69,6 +79,15 @@ pub(crate) static LOGONS: Registry<LogonHandle> = Registry::new(HandleKind::Logo
 
 /// Default for aa_logon_sign_with_device's timeout_ms = 0.
 const DEFAULT_SIGN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A `uint32_t` of milliseconds where 0 means `default`.
+fn millis_or(ms: u32, default: Duration) -> Duration {
+    if ms == 0 {
+        default
+    } else {
+        Duration::from_millis(u64::from(ms))
+    }
+}
 
 fn logon_handle(logon: *const aa_logon) -> FfiResult<Arc<LogonHandle>> {
     LOGONS.get(from_ptr(logon), "logon")
@@ -117,6 +136,16 @@ unsafe fn read_string(
     })
 }
 
+/// A core error about an argument the caller passed (its kind is `Config`) is an invalid
+/// argument in C; any other error keeps its status.
+fn argument_error(error: ::aa_logon::Error) -> FfiError {
+    if error.kind() == ::aa_logon::ErrorKind::Config {
+        FfiError::new(aa_status::InvalidArgument, error.message())
+    } else {
+        error.into()
+    }
+}
+
 fn non_empty(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
@@ -156,8 +185,8 @@ pub unsafe extern "C" fn aa_logon_new(
 }
 
 /// Frees a logon (it does not abort it on the server: call aa_logon_abort first if needed).
-/// A aa_logon_sign_with_device still running on another thread is cancelled and returns
-/// AA_STATUS_CANCELLED; the memory is released when it has returned. NULL is ignored; a freed or
+/// A aa_logon_sign_with_device or aa_logon_wait_for_approval still running on another thread is
+/// cancelled and returns AA_STATUS_CANCELLED; the memory is released when it has returned. NULL is ignored; a freed or
 /// foreign handle gives AA_STATUS_INVALID_HANDLE.
 ///
 /// # Safety
@@ -308,20 +337,30 @@ struct PromptTarget {
     userdata: *mut c_void,
 }
 
-// SAFETY: the target is only used by the sign operation, which runs on the thread that called
-// aa_logon_sign_with_device and ends before that call returns; the caller vouches for userdata
-// on that thread.
+// SAFETY: the target is only used by the sign operation or the approval wait, which run on the
+// thread that called aa_logon_sign_with_device / aa_logon_wait_for_approval and end before that
+// call returns; the caller vouches for userdata on that thread.
 unsafe impl Send for PromptTarget {}
 // SAFETY: as above: no other thread ever invokes the callback.
 unsafe impl Sync for PromptTarget {}
 
 impl PromptTarget {
     fn show(&self, prompt: Prompt) {
-        let prompt = match prompt {
+        self.tell(match prompt {
             Prompt::InsertKey => aa_prompt::InsertKey,
             Prompt::TouchKey => aa_prompt::TouchKey,
             Prompt::Touched => aa_prompt::Touched,
-        };
+        })
+    }
+
+    fn show_approval(&self, prompt: ApprovalPrompt) {
+        self.tell(match prompt {
+            ApprovalPrompt::ApproveOnPhone => aa_prompt::ApproveOnPhone,
+            ApprovalPrompt::AnswerCall => aa_prompt::AnswerCall,
+        })
+    }
+
+    fn tell(&self, prompt: aa_prompt) {
         // SAFETY: the caller supplied this function pointer and userdata for this call; the
         // callback type is `extern "C"`, so an unwinding callback aborts instead of unwinding here.
         unsafe { (self.callback)(self.userdata, prompt) }
@@ -356,11 +395,7 @@ pub unsafe extern "C" fn aa_logon_sign_with_device(
     unsafe {
         guard_call(error_out, || {
             with_logon(logon, |logon, handle| {
-                let timeout = if timeout_ms == 0 {
-                    DEFAULT_SIGN_TIMEOUT
-                } else {
-                    Duration::from_millis(u64::from(timeout_ms))
-                };
+                let timeout = millis_or(timeout_ms, DEFAULT_SIGN_TIMEOUT);
                 let prompt = prompt.map(|callback| {
                     let target = PromptTarget { callback, userdata };
                     Arc::new(move |p: Prompt| target.show(p)) as PromptCallback
@@ -430,12 +465,13 @@ pub unsafe extern "C" fn aa_logon_sign_response_json(
     }
 }
 
-/// Answers the current method with `answer` — a password (PASSWORD:1, LDAP_PASSWORD:1), a
-/// one-time code (TOTP:1, HOTP:1) or the code received by SMS/e-mail (second step of
-/// SMS_OTP:1, EMAIL_OTP:1). The library copies the answer and wipes its copy after sending;
-/// wipe yours too. Returns AA_STATUS_OK when the server answered OK, NEXT or MORE_DATA — check
-/// aa_logon_server_status: MORE_DATA means the server wants another answer for the same method
-/// (e.g. a RADIUS challenge) and is no verdict; only OK completes the logon.
+/// Answers the current method with `answer` — a password (PASSWORD:1, LDAP_PASSWORD:1,
+/// EMERG_PASSWORD:1, RADIUS:1), a one-time code (TOTP:1, HOTP:1) or the code received by
+/// SMS, e-mail or phone call (second step of SMS_OTP:1, EMAIL_OTP:1, VOICE_OTP:1). The library
+/// copies the answer and wipes its copy after sending; wipe yours too. Returns AA_STATUS_OK when
+/// the server answered OK, NEXT or MORE_DATA — check aa_logon_server_status: MORE_DATA means the
+/// server wants another answer for the same method and is no verdict (a RADIUS Access-Challenge:
+/// aa_logon_message gives its prompt; answer again); only OK completes the logon.
 /// AA_STATUS_LOGON_FAILED when the server rejects the answer (FAILED), AA_STATUS_LOGON_STOPPED
 /// for STOP, AA_STATUS_MALFORMED_SERVER_DATA for a status this library does not know (never
 /// success).
@@ -460,9 +496,177 @@ pub unsafe extern "C" fn aa_logon_answer(
     }
 }
 
-/// Asks the server to go on without an answer (do_logon with no response): makes SMS_OTP:1 and
-/// EMAIL_OTP:1 send their code, or polls an out-of-band method. A status this library does not
-/// know fails with AA_STATUS_MALFORMED_SERVER_DATA.
+/// Sends any `response` object to the current method (do_logon with it): a CARD:1 payload
+/// (`{"card_uid":"04a1…","card_cert":""}`), a FINGER:1 capture
+/// (`{"capture":{"ISO":"<base64>","captureStatus":"OK"}}`), or the payload of a method this
+/// library has no typed call for. `response_json` must be one JSON object
+/// (AA_STATUS_INVALID_ARGUMENT otherwise, and nothing is sent; the message never quotes it). It
+/// may hold secrets: the library copies it into memory it wipes after sending, never logs it, and
+/// sends it as given; wipe yours too. The verdict is judged as aa_logon_answer's (AA_STATUS_OK for
+/// OK, NEXT and MORE_DATA; see aa_logon_server_status), except that a response with a
+/// `signResponse` member is judged as aa_logon_forward_sign_response's (only OK and NEXT).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_answer_json(
+    logon: *mut aa_logon,
+    response_json: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            logon_handle(logon)?; // a bad handle is reported before a bad argument
+            let text = secret_arg(response_json, "response_json")?;
+            let response = ResponseJson::parse(text).map_err(|e| {
+                FfiError::new(aa_status::InvalidArgument, format!("response_json: {}", e.message()))
+            })?;
+            with_logon(logon, |logon, _| Ok(logon.answer_json(response).map(drop)?))
+        })
+    }
+}
+
+/// SMARTPHONE:1 without the push: sends the code the smartphone app shows offline
+/// (`{"totp": code}`). The current method must be SMARTPHONE:1 (AA_STATUS_INVALID_STATE
+/// otherwise). The library copies the code and wipes its copy after sending. The verdict is
+/// judged as aa_logon_answer's.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_answer_offline_totp(
+    logon: *mut aa_logon,
+    code: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            logon_handle(logon)?; // a bad handle is reported before a bad argument
+            let code = secret_arg(code, "code")?;
+            with_logon(logon, |logon, _| Ok(logon.answer_offline_totp(code).map(drop)?))
+        })
+    }
+}
+
+/// The security questions of SECQUEST:1 as one JSON object of question id → text, e.g.
+/// `{"6":"What hue are your shoes?","7":"Who is your hero?"}`: those of the last answer when it
+/// carried any, else asked from the server (do_logon without a response). The current method
+/// must be SECQUEST:1 (AA_STATUS_INVALID_STATE otherwise). An answer without questions, with
+/// questions of the wrong shape, or a verdict instead of questions fails with
+/// AA_STATUS_MALFORMED_SERVER_DATA. The caller owns `*questions_json_out` and frees it with
+/// aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_questions_json(
+    logon: *mut aa_logon,
+    questions_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            logon_handle(logon)?; // a bad handle is reported before a bad argument
+            let out = Out::new(questions_json_out, "questions_json_out")?;
+            with_logon(logon, |logon, _| {
+                let questions = logon.questions()?;
+                write_string(out, &serde_json::json!(questions).to_string(), "questions")
+            })
+        })
+    }
+}
+
+/// Answers every security question of SECQUEST:1 in one call. `answers_json` is one JSON object
+/// of question id → answer text, e.g. `{"6":"blue","7":"Ada"}` (AA_STATUS_INVALID_ARGUMENT
+/// otherwise); when the last answer carried the questions, its ids must be exactly theirs
+/// (AA_STATUS_INVALID_ARGUMENT naming the ids otherwise; nothing is sent). The answers are secrets: the
+/// library reads them straight into memory it wipes after sending and never logs them; wipe your
+/// copy too. The verdict is judged as aa_logon_answer's (AA_STATUS_LOGON_FAILED for wrong answers).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_answer_questions_json(
+    logon: *mut aa_logon,
+    answers_json: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            logon_handle(logon)?; // a bad handle is reported before a bad argument
+            let text = secret_arg(answers_json, "answers_json")?;
+            let answers = answers_from_json(text.expose()).map_err(|e| {
+                FfiError::new(aa_status::InvalidArgument, format!("answers_json: {}", e.message()))
+            })?;
+            drop(text);
+            with_logon(logon, |logon, _| logon.answer_questions(answers).map(drop).map_err(argument_error))
+        })
+    }
+}
+
+/// Blocks until the verdict of an out-of-band method — SMARTPHONE:1 (a push the user approves in
+/// the smartphone app) or VOICE:1 (a phone call) — polling the server (do_logon without a
+/// response) every `poll_interval_ms` (0 = 3000 ms; at least 10 ms): the first poll sends the
+/// push or starts the call, then `prompt` (may be NULL) is told once AA_PROMPT_APPROVE_ON_PHONE
+/// or AA_PROMPT_ANSWER_CALL. Returns AA_STATUS_OK for the verdicts OK and NEXT (see
+/// aa_logon_server_status); AA_STATUS_LOGON_STOPPED when the user rejected it (STOP);
+/// AA_STATUS_LOGON_FAILED when the server failed it (e.g. its own confirmation timeout);
+/// AA_STATUS_TIMEOUT when no verdict came within `timeout_ms` (0 = 120 s; checked between polls;
+/// the logon process lives on: wait again or aa_logon_abort); AA_STATUS_CANCELLED when
+/// aa_logon_cancel was called from another thread (at once while pausing, else after the poll in
+/// flight; the logon stays usable); AA_STATUS_INVALID_STATE when the current method is neither.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_wait_for_approval(
+    logon: *mut aa_logon,
+    timeout_ms: u32,
+    poll_interval_ms: u32,
+    prompt: aa_prompt_callback,
+    userdata: *mut c_void,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            with_logon(logon, |logon, handle| {
+                let prompt = prompt.map(|callback| {
+                    let target = PromptTarget { callback, userdata };
+                    Arc::new(move |p: ApprovalPrompt| target.show_approval(p)) as ApprovalPromptCallback
+                });
+                let options = ApprovalOptions {
+                    timeout: millis_or(timeout_ms, DEFAULT_APPROVAL_TIMEOUT),
+                    poll_interval: millis_or(poll_interval_ms, DEFAULT_POLL_INTERVAL),
+                    prompt,
+                    progress: None,
+                    cancel: handle.cancel.clone(),
+                };
+                // The logon consumes a cancellation in the call it ends, so later calls run normally.
+                logon.wait_for_approval(&options).map(drop).map_err(argument_error)
+            })
+        })
+    }
+}
+
+/// Asks the server to go on without an answer (do_logon with no response): makes SMS_OTP:1,
+/// EMAIL_OTP:1 and VOICE_OTP:1 send their code, or polls an out-of-band method once (see
+/// aa_logon_wait_for_approval). A status this library does not know fails with
+/// AA_STATUS_MALFORMED_SERVER_DATA.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -514,8 +718,9 @@ pub unsafe extern "C" fn aa_logon_abort(logon: *mut aa_logon, error_out: *mut *m
     unsafe { guard_call(error_out, || with_logon(logon, |logon, _| Ok(logon.abort()?))) }
 }
 
-/// Cancels a running (or the next) aa_logon_sign_with_device of this logon. Safe to call from
-/// any thread at any time, including while another thread is inside aa_logon_sign_with_device.
+/// Cancels a running (or the next) aa_logon_sign_with_device or aa_logon_wait_for_approval of
+/// this logon. Safe to call from any thread at any time, including while another thread is
+/// inside one of them.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid for its use: handles as received from this library
@@ -762,6 +967,32 @@ pub unsafe extern "C" fn aa_logon_completed_methods_json(
         guard_call(error_out, || {
             read_string(logon, methods_json_out, "completed_methods", |l| {
                 Some(serde_json::json!(l.response().completed_methods).to_string())
+            })
+        })
+    }
+}
+
+/// After the server answered NEXT: the methods that may come next, as a JSON array of method
+/// ids in the server's chain order (e.g. `["U2F:1","SMARTPHONE:1"]`) — for each enabled chain
+/// that starts with the completed methods, its next method, each once. Pass one to aa_logon_next.
+/// `[]` for any other status. The caller owns `*methods_json_out` and frees it with
+/// aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_next_methods_json(
+    logon: *const aa_logon,
+    methods_json_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            read_string(logon, methods_json_out, "next_methods", |l| {
+                Some(serde_json::json!(l.next_methods()).to_string())
             })
         })
     }

@@ -143,12 +143,16 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     set("aa_client_options_set_pinned_public_key", live(pin.pin_status()), |error| unsafe {
         aa_client_options_set_pinned_public_key(options, pin.ptr(), error)
     });
-    set("aa_client_options_set_proxy", live(proxy.checked_status(ClientConfig::check_proxy_url)), |error| unsafe {
-        aa_client_options_set_proxy(options, proxy.ptr(), error)
-    });
-    set("aa_client_options_set_user_agent", live(user_agent.checked_status(ClientConfig::check_user_agent)), |error| unsafe {
-        aa_client_options_set_user_agent(options, user_agent.ptr(), error)
-    });
+    set(
+        "aa_client_options_set_proxy",
+        live(proxy.checked_status(ClientConfig::check_proxy_url)),
+        |error| unsafe { aa_client_options_set_proxy(options, proxy.ptr(), error) },
+    );
+    set(
+        "aa_client_options_set_user_agent",
+        live(user_agent.checked_status(ClientConfig::check_user_agent)),
+        |error| unsafe { aa_client_options_set_user_agent(options, user_agent.ptr(), error) },
+    );
     let host_status = live(app_id_host.checked_status(ClientConfig::check_app_id_host));
     set("aa_client_options_allow_app_id_host", host_status, |error| unsafe {
         aa_client_options_allow_app_id_host(options, app_id_host.ptr(), error)

@@ -25,14 +25,38 @@ fn tool_output(tool: &str, args: &[&str], file: &Path) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Every defined dynamic symbol of `library` (`nm -D --defined-only`).
+/// Every defined dynamic symbol of `library` (`nm -D --defined-only`), without symbol versions.
 fn exported_symbols(library: &Path) -> BTreeSet<String> {
-    tool_output("nm", &["-D", "--defined-only", "--format=just-symbols"], library)
+    parse_nm(&tool_output("nm", &["-D", "--defined-only"], library))
+}
+
+/// The names in `nm -D --defined-only` output (`ADDRESS TYPE NAME[@[@]VERSION]` lines). The
+/// absolute symbols a version script defines for its version nodes (e.g. `A AA_LOGON_0`) are no
+/// functions and are left out; `@VERSION` suffixes are cut.
+fn parse_nm(output: &str) -> BTreeSet<String> {
+    output
         .lines()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (kind, name) = match fields.as_slice() {
+                [_, kind, name] | [kind, name] => (*kind, *name),
+                _ => return None,
+            };
+            (kind != "A").then(|| name.split('@').next().unwrap_or(name).to_owned())
+        })
         .collect()
+}
+
+#[test]
+fn nm_output_is_read_with_and_without_symbol_versions() {
+    let output = "\
+0000000000212860 T aa_client_chains_json@@AA_LOGON_0
+0000000000000000 A AA_LOGON_0
+00000000002128a0 T aa_version
+0000000000312860 T aa_old@AA_LOGON_0
+";
+    let names: Vec<String> = parse_nm(output).into_iter().collect();
+    assert_eq!(names, ["aa_client_chains_json", "aa_old", "aa_version"]);
 }
 
 /// The differences between what `library` exports and what `header` declares, as readable lines.

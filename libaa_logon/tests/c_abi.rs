@@ -4,8 +4,10 @@
 //! run's libaa_logon.so and libaa_logon_testkit.so and run against the simulator — under valgrind
 //! (zero errors, nothing definitely or indirectly lost) when valgrind is installed.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use aa_sim::{SimConfig, Simulator};
 
@@ -40,11 +42,48 @@ fn have(tool: &str) -> bool {
     Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
+/// Longest a compiler or test program may run before it counts as hung and is killed (a hang
+/// would otherwise stall the whole `cargo test`); generous, as valgrind is slow.
+const HANG_LIMIT: Duration = Duration::from_secs(900);
+
+/// Runs `command` to completion (killing it after HANG_LIMIT); panics unless it succeeded.
+/// Returns its stdout and stderr.
 fn run(command: &mut Command) -> String {
-    let output = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{command:?} failed ({}):\n{text}", output.status);
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break Some(status);
+        }
+        if started.elapsed() > HANG_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&stdout.join().unwrap_or_default()),
+        String::from_utf8_lossy(&stderr.join().unwrap_or_default())
+    );
+    match status {
+        Some(status) => assert!(status.success(), "{command:?} failed ({status}):\n{text}"),
+        None => panic!("{command:?} hung: killed after {HANG_LIMIT:?}:\n{text}"),
+    }
     text
 }
 

@@ -212,7 +212,8 @@ namespace AaLogon
     }
 
     /// <summary>
-    /// What the user should be told while aa_logon_sign_with_device waits.
+    /// What the user should be told while aa_logon_sign_with_device or aa_logon_wait_for_approval
+    /// waits. A callback should ignore values it does not know (later versions may add some).
     /// (<c>enum aa_prompt</c>)
     /// </summary>
     public enum Prompt : uint
@@ -232,6 +233,16 @@ namespace AaLogon
         /// (<c>AA_PROMPT_TOUCHED</c>)
         /// </summary>
         Touched = 3,
+        /// <summary>
+        /// SMARTPHONE:1: a push was sent; ask the user to approve it in the smartphone app.
+        /// (<c>AA_PROMPT_APPROVE_ON_PHONE</c>)
+        /// </summary>
+        ApproveOnPhone = 4,
+        /// <summary>
+        /// VOICE:1: the server is calling the user's phone; ask the user to answer it.
+        /// (<c>AA_PROMPT_ANSWER_CALL</c>)
+        /// </summary>
+        AnswerCall = 5,
     }
 
     /// <summary>
@@ -391,9 +402,9 @@ namespace AaLogon
         internal delegate void aa_log_callback(IntPtr userdata, LogLevel level, IntPtr message);
 
         /// <summary>
-        /// Prompt callback for aa_logon_sign_with_device. Called on the thread that called
-        /// aa_logon_sign_with_device, during that call; <c>userdata</c> is the pointer given to it. It must
-        /// return promptly and must not unwind (throw) into the library: doing so aborts the process.
+        /// Prompt callback for aa_logon_sign_with_device and aa_logon_wait_for_approval. Called on the
+        /// thread that called the function, during that call; <c>userdata</c> is the pointer given to it. It
+        /// must return promptly and must not unwind (throw) into the library: doing so aborts the process.
         /// (<c>aa_prompt_callback</c> of include/aa_logon.h)
         /// </summary>
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
@@ -733,8 +744,8 @@ namespace AaLogon
 
         /// <summary>
         /// Frees a logon (it does not abort it on the server: call aa_logon_abort first if needed).
-        /// A aa_logon_sign_with_device still running on another thread is cancelled and returns
-        /// AA_STATUS_CANCELLED; the memory is released when it has returned. NULL is ignored; a freed or
+        /// A aa_logon_sign_with_device or aa_logon_wait_for_approval still running on another thread is
+        /// cancelled and returns AA_STATUS_CANCELLED; the memory is released when it has returned. NULL is ignored; a freed or
         /// foreign handle gives AA_STATUS_INVALID_HANDLE.
         /// (<c>aa_logon_free</c> of include/aa_logon.h)
         /// </summary>
@@ -812,12 +823,13 @@ namespace AaLogon
         internal static extern AaStatus aa_logon_sign_response_json(LogonHandle logon, out IntPtr sign_response_json_out, out IntPtr error_out);
 
         /// <summary>
-        /// Answers the current method with <c>answer</c> — a password (PASSWORD:1, LDAP_PASSWORD:1), a
-        /// one-time code (TOTP:1, HOTP:1) or the code received by SMS/e-mail (second step of
-        /// SMS_OTP:1, EMAIL_OTP:1). The library copies the answer and wipes its copy after sending;
-        /// wipe yours too. Returns AA_STATUS_OK when the server answered OK, NEXT or MORE_DATA — check
-        /// aa_logon_server_status: MORE_DATA means the server wants another answer for the same method
-        /// (e.g. a RADIUS challenge) and is no verdict; only OK completes the logon.
+        /// Answers the current method with <c>answer</c> — a password (PASSWORD:1, LDAP_PASSWORD:1,
+        /// EMERG_PASSWORD:1, RADIUS:1), a one-time code (TOTP:1, HOTP:1) or the code received by
+        /// SMS, e-mail or phone call (second step of SMS_OTP:1, EMAIL_OTP:1, VOICE_OTP:1). The library
+        /// copies the answer and wipes its copy after sending; wipe yours too. Returns AA_STATUS_OK when
+        /// the server answered OK, NEXT or MORE_DATA — check aa_logon_server_status: MORE_DATA means the
+        /// server wants another answer for the same method and is no verdict (a RADIUS Access-Challenge:
+        /// aa_logon_message gives its prompt; answer again); only OK completes the logon.
         /// AA_STATUS_LOGON_FAILED when the server rejects the answer (FAILED), AA_STATUS_LOGON_STOPPED
         /// for STOP, AA_STATUS_MALFORMED_SERVER_DATA for a status this library does not know (never
         /// success).
@@ -827,9 +839,77 @@ namespace AaLogon
         internal static extern AaStatus aa_logon_answer(LogonHandle logon, byte[] answer, out IntPtr error_out);
 
         /// <summary>
-        /// Asks the server to go on without an answer (do_logon with no response): makes SMS_OTP:1 and
-        /// EMAIL_OTP:1 send their code, or polls an out-of-band method. A status this library does not
-        /// know fails with AA_STATUS_MALFORMED_SERVER_DATA.
+        /// Sends any <c>response</c> object to the current method (do_logon with it): a CARD:1 payload
+        /// (<c>{"card_uid":"04a1…","card_cert":""}</c>), a FINGER:1 capture
+        /// (<c>{"capture":{"ISO":"&lt;base64&gt;","captureStatus":"OK"}}</c>), or the payload of a method this
+        /// library has no typed call for. <c>response_json</c> must be one JSON object
+        /// (AA_STATUS_INVALID_ARGUMENT otherwise, and nothing is sent; the message never quotes it). It
+        /// may hold secrets: the library copies it into memory it wipes after sending, never logs it, and
+        /// sends it as given; wipe yours too. The verdict is judged as aa_logon_answer's (AA_STATUS_OK for
+        /// OK, NEXT and MORE_DATA; see aa_logon_server_status), except that a response with a
+        /// <c>signResponse</c> member is judged as aa_logon_forward_sign_response's (only OK and NEXT).
+        /// (<c>aa_logon_answer_json</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_answer_json(LogonHandle logon, byte[] response_json, out IntPtr error_out);
+
+        /// <summary>
+        /// SMARTPHONE:1 without the push: sends the code the smartphone app shows offline
+        /// (<c>{"totp": code}</c>). The current method must be SMARTPHONE:1 (AA_STATUS_INVALID_STATE
+        /// otherwise). The library copies the code and wipes its copy after sending. The verdict is
+        /// judged as aa_logon_answer's.
+        /// (<c>aa_logon_answer_offline_totp</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_answer_offline_totp(LogonHandle logon, byte[] code, out IntPtr error_out);
+
+        /// <summary>
+        /// The security questions of SECQUEST:1 as one JSON object of question id → text, e.g.
+        /// <c>{"6":"What hue are your shoes?","7":"Who is your hero?"}</c>: those of the last answer when it
+        /// carried any, else asked from the server (do_logon without a response). The current method
+        /// must be SECQUEST:1 (AA_STATUS_INVALID_STATE otherwise). An answer without questions, with
+        /// questions of the wrong shape, or a verdict instead of questions fails with
+        /// AA_STATUS_MALFORMED_SERVER_DATA. The caller owns <c>*questions_json_out</c> and frees it with
+        /// aa_string_free.
+        /// (<c>aa_logon_questions_json</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_questions_json(LogonHandle logon, out IntPtr questions_json_out, out IntPtr error_out);
+
+        /// <summary>
+        /// Answers every security question of SECQUEST:1 in one call. <c>answers_json</c> is one JSON object
+        /// of question id → answer text, e.g. <c>{"6":"blue","7":"Ada"}</c> (AA_STATUS_INVALID_ARGUMENT
+        /// otherwise); when the last answer carried the questions, its ids must be exactly theirs
+        /// (AA_STATUS_INVALID_ARGUMENT naming the ids otherwise; nothing is sent). The answers are secrets: the
+        /// library reads them straight into memory it wipes after sending and never logs them; wipe your
+        /// copy too. The verdict is judged as aa_logon_answer's (AA_STATUS_LOGON_FAILED for wrong answers).
+        /// (<c>aa_logon_answer_questions_json</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_answer_questions_json(LogonHandle logon, byte[] answers_json, out IntPtr error_out);
+
+        /// <summary>
+        /// Blocks until the verdict of an out-of-band method — SMARTPHONE:1 (a push the user approves in
+        /// the smartphone app) or VOICE:1 (a phone call) — polling the server (do_logon without a
+        /// response) every <c>poll_interval_ms</c> (0 = 3000 ms; at least 10 ms): the first poll sends the
+        /// push or starts the call, then <c>prompt</c> (may be NULL) is told once AA_PROMPT_APPROVE_ON_PHONE
+        /// or AA_PROMPT_ANSWER_CALL. Returns AA_STATUS_OK for the verdicts OK and NEXT (see
+        /// aa_logon_server_status); AA_STATUS_LOGON_STOPPED when the user rejected it (STOP);
+        /// AA_STATUS_LOGON_FAILED when the server failed it (e.g. its own confirmation timeout);
+        /// AA_STATUS_TIMEOUT when no verdict came within <c>timeout_ms</c> (0 = 120 s; checked between polls;
+        /// the logon process lives on: wait again or aa_logon_abort); AA_STATUS_CANCELLED when
+        /// aa_logon_cancel was called from another thread (at once while pausing, else after the poll in
+        /// flight; the logon stays usable); AA_STATUS_INVALID_STATE when the current method is neither.
+        /// (<c>aa_logon_wait_for_approval</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_wait_for_approval(LogonHandle logon, uint timeout_ms, uint poll_interval_ms, aa_prompt_callback prompt, IntPtr userdata, out IntPtr error_out);
+
+        /// <summary>
+        /// Asks the server to go on without an answer (do_logon with no response): makes SMS_OTP:1,
+        /// EMAIL_OTP:1 and VOICE_OTP:1 send their code, or polls an out-of-band method once (see
+        /// aa_logon_wait_for_approval). A status this library does not know fails with
+        /// AA_STATUS_MALFORMED_SERVER_DATA.
         /// (<c>aa_logon_request_challenge</c> of include/aa_logon.h)
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -851,8 +931,9 @@ namespace AaLogon
         internal static extern AaStatus aa_logon_abort(LogonHandle logon, out IntPtr error_out);
 
         /// <summary>
-        /// Cancels a running (or the next) aa_logon_sign_with_device of this logon. Safe to call from
-        /// any thread at any time, including while another thread is inside aa_logon_sign_with_device.
+        /// Cancels a running (or the next) aa_logon_sign_with_device or aa_logon_wait_for_approval of
+        /// this logon. Safe to call from any thread at any time, including while another thread is
+        /// inside one of them.
         /// (<c>aa_logon_cancel</c> of include/aa_logon.h)
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -941,6 +1022,17 @@ namespace AaLogon
         internal static extern AaStatus aa_logon_completed_methods_json(LogonHandle logon, out IntPtr methods_json_out, out IntPtr error_out);
 
         /// <summary>
+        /// After the server answered NEXT: the methods that may come next, as a JSON array of method
+        /// ids in the server's chain order (e.g. <c>["U2F:1","SMARTPHONE:1"]</c>) — for each enabled chain
+        /// that starts with the completed methods, its next method, each once. Pass one to aa_logon_next.
+        /// <c>[]</c> for any other status. The caller owns <c>*methods_json_out</c> and frees it with
+        /// aa_string_free.
+        /// (<c>aa_logon_next_methods_json</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_next_methods_json(LogonHandle logon, out IntPtr methods_json_out, out IntPtr error_out);
+
+        /// <summary>
         /// The chains the server offers for this logon, as a JSON array of
         /// <c>{"id_hex","name","short_name","methods","is_enabled","position"}</c>. The caller owns
         /// <c>*chains_json_out</c> and frees it with aa_string_free.
@@ -978,6 +1070,20 @@ namespace AaLogon
         /// </summary>
         [DllImport(TestkitLibrary, CallingConvention = CallingConvention.Cdecl)]
         internal static extern AaStatus aa_virtual_key_new(byte[] seed, out VirtualKeyHandle key_out);
+
+        /// <summary>
+        /// Like aa_virtual_key_new, with the key's signature counter kept in the file at <c>state_path</c>
+        /// between processes, so a CI job's successive test programs can use one seed against one server:
+        /// the counter continues from the one saved there (0 when the file does not exist yet; it is then
+        /// created) and is saved atomically (temporary file + rename) before every signature is released.
+        /// AA_STATUS_INVALID_ARGUMENT, with the reason in aa_testkit_last_error, when the file belongs to
+        /// another seed, is malformed or unreadable, or cannot be written; a save that fails later refuses
+        /// that signature (the logon gets a device error). One file serves one process at a time.
+        /// <c>*key_out</c> is owned by the caller (aa_virtual_key_free).
+        /// (<c>aa_virtual_key_new_with_state</c> of testkit/capi/include/aa_logon_testkit.h)
+        /// </summary>
+        [DllImport(TestkitLibrary, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_virtual_key_new_with_state(byte[] seed, byte[] state_path, out VirtualKeyHandle key_out);
 
         /// <summary>
         /// Sets when the key reports user presence: <c>presence</c> is an aa_presence value; <c>delay_ms</c> is

@@ -95,7 +95,8 @@ class LogLevel(IntEnum):
 
 
 class Prompt(IntEnum):
-    """What the user should be told while aa_logon_sign_with_device waits.
+    """What the user should be told while aa_logon_sign_with_device or aa_logon_wait_for_approval
+    waits. A callback should ignore values it does not know (later versions may add some).
 
     ``enum aa_prompt`` of the C API.
     """
@@ -103,6 +104,8 @@ class Prompt(IntEnum):
     INSERT_KEY = 1
     TOUCH_KEY = 2
     TOUCHED = 3
+    APPROVE_ON_PHONE = 4
+    ANSWER_CALL = 5
 
 
 class ServerStatus(IntEnum):
@@ -243,16 +246,16 @@ class aa_hid_io(Structure):
 aa_log_callback = CFUNCTYPE(None, c_void_p, c_uint32, c_char_p)
 
 
-#: Prompt callback for aa_logon_sign_with_device. Called on the thread that called
-#: aa_logon_sign_with_device, during that call; `userdata` is the pointer given to it. It must
-#: return promptly and must not unwind (throw) into the library: doing so aborts the process.
+#: Prompt callback for aa_logon_sign_with_device and aa_logon_wait_for_approval. Called on the
+#: thread that called the function, during that call; `userdata` is the pointer given to it. It
+#: must return promptly and must not unwind (throw) into the library: doing so aborts the process.
 #: ``void (*aa_prompt_callback)(void *userdata, aa_prompt prompt)``
 aa_prompt_callback = CFUNCTYPE(None, c_void_p, c_uint32)
 
 
 #: Every C function: name -> (library, restype, argtypes), in header order.
 FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
-    # aa_logon (56 functions)
+    # aa_logon (62 functions)
     # aa_status aa_client_options_new(const char *base_url, const char *endpoint_id, const char *endpoint_secret, aa_client_options **options_out, aa_error **error_out)
     "aa_client_options_new": (LIBRARY, c_uint32, (c_char_p, c_char_p, c_char_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_client_options_set_ca_file(aa_client_options *options, const char *path, aa_error **error_out)
@@ -331,6 +334,16 @@ FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
     "aa_logon_sign_response_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_logon_answer(aa_logon *logon, const char *answer, aa_error **error_out)
     "aa_logon_answer": (LIBRARY, c_uint32, (c_void_p, c_char_p, POINTER(c_void_p))),
+    # aa_status aa_logon_answer_json(aa_logon *logon, const char *response_json, aa_error **error_out)
+    "aa_logon_answer_json": (LIBRARY, c_uint32, (c_void_p, c_char_p, POINTER(c_void_p))),
+    # aa_status aa_logon_answer_offline_totp(aa_logon *logon, const char *code, aa_error **error_out)
+    "aa_logon_answer_offline_totp": (LIBRARY, c_uint32, (c_void_p, c_char_p, POINTER(c_void_p))),
+    # aa_status aa_logon_questions_json(aa_logon *logon, char **questions_json_out, aa_error **error_out)
+    "aa_logon_questions_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
+    # aa_status aa_logon_answer_questions_json(aa_logon *logon, const char *answers_json, aa_error **error_out)
+    "aa_logon_answer_questions_json": (LIBRARY, c_uint32, (c_void_p, c_char_p, POINTER(c_void_p))),
+    # aa_status aa_logon_wait_for_approval(aa_logon *logon, uint32_t timeout_ms, uint32_t poll_interval_ms, aa_prompt_callback prompt, void *userdata, aa_error **error_out)
+    "aa_logon_wait_for_approval": (LIBRARY, c_uint32, (c_void_p, c_uint32, c_uint32, aa_prompt_callback, c_void_p, POINTER(c_void_p))),
     # aa_status aa_logon_request_challenge(aa_logon *logon, aa_error **error_out)
     "aa_logon_request_challenge": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p))),
     # aa_status aa_logon_next(aa_logon *logon, const char *method_id, aa_error **error_out)
@@ -359,15 +372,19 @@ FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
     "aa_logon_user_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_logon_completed_methods_json(const aa_logon *logon, char **methods_json_out, aa_error **error_out)
     "aa_logon_completed_methods_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
+    # aa_status aa_logon_next_methods_json(const aa_logon *logon, char **methods_json_out, aa_error **error_out)
+    "aa_logon_next_methods_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_logon_chains_json(const aa_logon *logon, char **chains_json_out, aa_error **error_out)
     "aa_logon_chains_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_logon_response_json(const aa_logon *logon, char **response_json_out, aa_error **error_out)
     "aa_logon_response_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_string_free(char *string)
     "aa_string_free": (LIBRARY, c_uint32, (c_void_p,)),
-    # aa_logon_testkit (13 functions)
+    # aa_logon_testkit (14 functions)
     # aa_status aa_virtual_key_new(const char *seed, aa_virtual_key **key_out)
     "aa_virtual_key_new": (TESTKIT_LIBRARY, c_uint32, (c_char_p, POINTER(c_void_p))),
+    # aa_status aa_virtual_key_new_with_state(const char *seed, const char *state_path, aa_virtual_key **key_out)
+    "aa_virtual_key_new_with_state": (TESTKIT_LIBRARY, c_uint32, (c_char_p, c_char_p, POINTER(c_void_p))),
     # aa_status aa_virtual_key_set_presence(const aa_virtual_key *key, uint32_t presence, uint32_t delay_ms)
     "aa_virtual_key_set_presence": (TESTKIT_LIBRARY, c_uint32, (c_void_p, c_uint32, c_uint32)),
     # aa_status aa_virtual_key_touch(const aa_virtual_key *key)

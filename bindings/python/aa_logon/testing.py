@@ -20,11 +20,12 @@ use :class:`VirtualDevices` directly: ``client.set_hid_io(devices.hid_io())``.
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 import time
 import weakref
 from ctypes import c_bool, c_uint32, c_void_p
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Tuple, Union
 
 from ._calls import encode, milliseconds, status_error, written
 from ._generated import Presence, aa_hid_io
@@ -72,15 +73,23 @@ class VirtualKey(HandleOwner):
 
     Presence starts as :attr:`Presence.ALWAYS`. :meth:`close` frees the handle; a key attached
     to a client stays plugged in until detached.
+
+    With ``state_file``, the signature counter is kept in that file between processes (it
+    continues from the saved one and is saved atomically before each signature), so successive
+    test runs can use one seed against one server that checks counters; a file of another seed,
+    or one that cannot be read or written, raises :class:`~aa_logon.InvalidArgumentError`.
     """
 
-    def __init__(self, seed: str = "demo") -> None:
+    def __init__(self, seed: str = "demo", state_file: Optional[Union[str, os.PathLike[str]]] = None) -> None:
         lib = _testkit()
         key = c_void_p()
-        _call("aa_virtual_key_new", encode(seed, "seed"), ctypes.byref(key))
-        self._handle = NativeHandle(
-            written(key, "aa_virtual_key_new"), "aa_virtual_key_free", "VirtualKey", owner=lambda: lib
-        )
+        if state_file is None:
+            function = "aa_virtual_key_new"
+            _call(function, encode(seed, "seed"), ctypes.byref(key))
+        else:
+            function = "aa_virtual_key_new_with_state"
+            _call(function, encode(seed, "seed"), encode(os.fspath(state_file), "state_file"), ctypes.byref(key))
+        self._handle = NativeHandle(written(key, function), "aa_virtual_key_free", "VirtualKey", owner=lambda: lib)
 
     def native_handle(self) -> int:
         """The ``aa_virtual_key *`` handle (raises :class:`~aa_logon.ClosedError` once closed)."""

@@ -1,6 +1,7 @@
 //! [`Client`]: one AA server, one endpoint, one connection pool shared by all logons.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -28,6 +29,9 @@ struct Inner {
     sessions: EndpointSessions,
     app_ids: AppIdPolicy,
     base_url: String,
+    /// Set once the server answered the SPA's `GET /logon/chains` with 404/405 and PWM's `POST`
+    /// form worked: later lookups go straight to the `POST` form.
+    chains_by_post: AtomicBool,
 }
 
 impl fmt::Debug for Client {
@@ -43,7 +47,15 @@ impl Client {
         let http = Http::new(&config)?;
         let app_ids = AppIdPolicy::new(&config)?;
         let sessions = EndpointSessions::new(config.endpoint_id, config.endpoint_secret)?;
-        Ok(Client { inner: Arc::new(Inner { http, sessions, app_ids, base_url: config.base_url }) })
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                sessions,
+                app_ids,
+                base_url: config.base_url,
+                chains_by_post: AtomicBool::new(false),
+            }),
+        })
     }
 
     /// Which U2F appIds this client signs for.
@@ -76,10 +88,42 @@ impl Client {
         Logon::started(self.clone(), response)
     }
 
-    /// The chains `user_name` may use for `event` (`GET /logon/chains`).
+    /// The chains `user_name` may use for `event`. Servers differ in the form they take (§2.4,
+    /// Open question 10): the enrollment SPA's `GET /logon/chains?user_name=…&event=…` is tried
+    /// first; when the server answers it with 404 or 405, PWM's older
+    /// `POST /logon/chains?username=…&application=…` (the event as `application`) is sent
+    /// instead, and used first from then on by this client.
     pub fn chains(&self, user_name: &str, event: &str) -> Result<ChainsInfo> {
         require("user name", user_name)?;
-        let answer = self.call_with_session(|session| {
+        let by_post = self.inner.chains_by_post.load(Ordering::Relaxed);
+        let first = if by_post {
+            self.chains_by_post(user_name, event)
+        } else {
+            self.chains_by_get(user_name, event)
+        };
+        let answer = match first {
+            Err(e) if matches!(e.http_status(), Some(404 | 405)) => {
+                let (form, other) = if by_post { ("POST", "GET") } else { ("GET", "POST") };
+                log::debug!(
+                    "the server refused the {form} form of /logon/chains (HTTP {:?}); trying {other}",
+                    e.http_status()
+                );
+                let answer = if by_post {
+                    self.chains_by_get(user_name, event)
+                } else {
+                    self.chains_by_post(user_name, event)
+                }?;
+                self.inner.chains_by_post.store(!by_post, Ordering::Relaxed);
+                answer
+            }
+            other => other?,
+        };
+        ChainsInfo::from_json(&answer)
+    }
+
+    /// The enrollment SPA's form (`GET`, `user_name`, `event`).
+    fn chains_by_get(&self, user_name: &str, event: &str) -> Result<Value> {
+        self.call_with_session(|session| {
             let path = format!(
                 "/logon/chains?user_name={}&is_trusted=true&event={}&endpoint_session_id={}",
                 encode(user_name),
@@ -87,8 +131,20 @@ impl Client {
                 encode(session)
             );
             SessionCall::get("/logon/chains", path)
-        })?;
-        ChainsInfo::from_json(&answer)
+        })
+    }
+
+    /// PWM's form (`POST`, `username`, `application`; the body is empty JSON).
+    fn chains_by_post(&self, user_name: &str, event: &str) -> Result<Value> {
+        self.call_with_session(|session| {
+            let path = format!(
+                "/logon/chains?username={}&application={}&is_trusted=true&endpoint_session_id={}",
+                encode(user_name),
+                encode(event),
+                encode(session)
+            );
+            SessionCall::post("/logon/chains", path, &json!({}))
+        })
     }
 
     /// Information about a completed authentication (`GET /logon/sessions/{id}`).
@@ -160,6 +216,32 @@ impl SessionCall {
 
     pub(crate) fn post(route: &'static str, path: String, body: &impl Serialize) -> Result<SessionCall> {
         Ok(SessionCall { method: Method::Post, route, path_and_query: path, body: Some(json_body(body)?) })
+    }
+
+    /// A `do_logon` body `{"endpoint_session_id": …, "response": <response_json>}` whose
+    /// response is JSON text already checked to be one object; written straight into a buffer
+    /// that is wiped on drop, sized exactly first so it never reallocates.
+    pub(crate) fn post_with_response(
+        route: &'static str,
+        path: String,
+        endpoint_session_id: &str,
+        response_json: &str,
+    ) -> Result<SessionCall> {
+        const HEAD: &[u8] = b"{\"endpoint_session_id\":";
+        const MIDDLE: &[u8] = b",\"response\":";
+        let encode_error =
+            |e: serde_json::Error| Error::new(ErrorKind::InvalidState, format!("cannot encode request: {e}"));
+        let mut counter = ByteCounter(0);
+        serde_json::to_writer(&mut counter, endpoint_session_id).map_err(encode_error)?;
+        let size = HEAD.len() + counter.0 + MIDDLE.len() + response_json.len() + 1;
+        let mut body = SecretBytes::new(Vec::with_capacity(size));
+        body.extend_from_slice(HEAD);
+        serde_json::to_writer(&mut *body, endpoint_session_id).map_err(encode_error)?;
+        body.extend_from_slice(MIDDLE);
+        body.extend_from_slice(response_json.as_bytes());
+        body.push(b'}');
+        debug_assert_eq!(body.len(), size);
+        Ok(SessionCall { method: Method::Post, route, path_and_query: path, body: Some(body) })
     }
 }
 

@@ -1,10 +1,14 @@
 //! [`Logon`]: one authentication in progress, driven step by step or with a security key.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::answers::IntoResponseJson;
+use super::approval::{self, ApprovalOptions};
 use super::client::{Client, SessionCall};
 use super::http::encode;
 use super::model::{LogonResponse, LogonStatus, U2fChallenge};
@@ -13,6 +17,10 @@ use crate::{CancelToken, Error, ErrorKind, Result, Secret};
 
 /// The method whose challenge [`Logon::gather_sign_request`] fetches.
 const U2F_METHOD: &str = "U2F:1";
+/// The method whose questions [`Logon::questions`] fetches.
+const SECQUEST_METHOD: &str = "SECQUEST:1";
+/// The method whose offline code [`Logon::answer_offline_totp`] sends.
+const SMARTPHONE_METHOD: &str = "SMARTPHONE:1";
 
 /// What an answer responded to; decides which statuses are acceptable (see `Logon::apply_status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +29,8 @@ enum Step {
     Start,
     /// `do_logon` without a response on `U2F:1`: only `MORE_DATA` with sign requests will do.
     Gather,
+    /// `do_logon` without a response on `SECQUEST:1`: only `MORE_DATA` with questions will do.
+    Questions,
     /// `do_logon` with a signResponse: only `OK` and `NEXT` are success.
     Signature,
     /// `do_logon` with an answer: `OK`, `NEXT`, or `MORE_DATA` (the server wants another answer).
@@ -64,6 +74,18 @@ struct DoLogonBody<'a, R: Serialize> {
 #[derive(Serialize)]
 struct AnswerResponse<'a> {
     answer: &'a str,
+}
+
+/// SECQUEST:1 (§4.4): every question id with its answer.
+#[derive(Serialize)]
+struct QuestionAnswers<'a> {
+    answers: BTreeMap<&'a str, &'a str>,
+}
+
+/// The smartphone app's offline code (§4.5).
+#[derive(Serialize)]
+struct OfflineTotp<'a> {
+    totp: &'a str,
 }
 
 #[derive(Serialize)]
@@ -113,7 +135,8 @@ impl Logon {
         self.finished
     }
 
-    /// A token that cancels [`sign_with_device`](Self::sign_with_device) from another thread.
+    /// A token that cancels [`sign_with_device`](Self::sign_with_device) and
+    /// [`wait_for_approval`](Self::wait_for_approval) from another thread.
     pub fn cancel_token(&self) -> CancelToken {
         self.cancel.clone()
     }
@@ -187,19 +210,184 @@ impl Logon {
         self.forward_sign_response(&signed)
     }
 
-    /// Answers a knowledge or OTP method (`{"answer": …}`: PASSWORD, LDAP_PASSWORD, TOTP, HOTP and
-    /// the second step of SMS_OTP / EMAIL_OTP). The answer is serialized into a buffer of ours
-    /// and wiped once sent. Returns the answer for `OK`, `NEXT` and `MORE_DATA` — the last means
-    /// the server wants another answer for the same method (e.g. a RADIUS challenge): it is no
-    /// verdict, the logon goes on, and only `OK` completes it. `FAILED`/`STOP` are their errors, a
-    /// status this library does not know is [`ErrorKind::MalformedServerData`].
+    /// Answers a knowledge or OTP method (`{"answer": …}`: PASSWORD, LDAP_PASSWORD,
+    /// EMERG_PASSWORD, RADIUS, TOTP, HOTP and the second step of SMS_OTP / EMAIL_OTP /
+    /// VOICE_OTP). The answer is serialized into a buffer of ours and wiped once sent. Returns
+    /// the answer for `OK`, `NEXT` and `MORE_DATA` — the last means the server wants another
+    /// answer for the same method (a RADIUS Access-Challenge: its prompt is the answer's `msg`):
+    /// it is no verdict, the logon goes on, and only `OK` completes it. `FAILED`/`STOP` are their
+    /// errors, a status this library does not know is [`ErrorKind::MalformedServerData`].
     pub fn answer(&mut self, answer: Secret) -> Result<&LogonResponse> {
         self.ensure_active()?;
         self.do_logon(Some(AnswerResponse { answer: answer.expose() }), Step::Answer)
     }
 
-    /// `do_logon` without a response: makes the server send an OTP, or polls an out-of-band method.
-    /// An unknown status is [`ErrorKind::MalformedServerData`], never success.
+    /// Sends any `response` object — a CARD payload, a FINGER `capture`, a method this library
+    /// has no typed call for — given as JSON text, a [`Secret`] or a [`serde_json::Value`]
+    /// (see [`ResponseJson`](super::ResponseJson)); it must be one JSON object ([`ErrorKind::Config`] otherwise, and
+    /// nothing is sent). The text is kept in zeroizing memory, sent as given and wiped. The
+    /// verdict is judged as [`answer`](Self::answer)'s (`OK`, `NEXT`, `MORE_DATA` are success),
+    /// except that a response carrying `signResponse` is judged as
+    /// [`forward_sign_response`](Self::forward_sign_response)'s (only `OK` and `NEXT`).
+    pub fn answer_json(&mut self, response: impl IntoResponseJson) -> Result<&LogonResponse> {
+        self.ensure_active()?;
+        let response = response.into_response_json()?;
+        let step = if response.has_key("signResponse") { Step::Signature } else { Step::Answer };
+        self.challenge = None;
+        let path = format!("/logon/{}/do_logon", encode(&self.process_id));
+        let answer = self.send(|session| {
+            SessionCall::post_with_response("/logon/{id}/do_logon", path.clone(), session, response.expose())
+        })?;
+        self.record_answer(answer, step)
+    }
+
+    /// SMARTPHONE:1 without the push: sends the code the smartphone app shows offline
+    /// (`{"totp": …}`, §4.5), wiped once sent. The verdict is judged as [`answer`](Self::answer)'s.
+    pub fn answer_offline_totp(&mut self, code: Secret) -> Result<&LogonResponse> {
+        self.ensure_active()?;
+        self.require_method(SMARTPHONE_METHOD, "an offline smartphone code")?;
+        self.do_logon(Some(OfflineTotp { totp: code.expose() }), Step::Answer)
+    }
+
+    /// The security questions of SECQUEST:1 (question id → text, §4.4): those of the last
+    /// answer when it carried any, else asked from the server (`do_logon` without a response).
+    /// The current method must be SECQUEST:1 ([`ErrorKind::InvalidState`]). An answer without
+    /// questions, with questions of the wrong shape, or a verdict instead of questions is
+    /// [`ErrorKind::MalformedServerData`].
+    pub fn questions(&mut self) -> Result<&BTreeMap<String, String>> {
+        self.ensure_active()?;
+        self.require_method(SECQUEST_METHOD, "security questions")?;
+        if self.response.questions.is_none() {
+            self.do_logon::<()>(None, Step::Questions)?;
+        }
+        match &self.response.questions {
+            Some(Ok(questions)) if !questions.is_empty() => Ok(questions),
+            Some(Err(e)) => Err(e.clone()),
+            Some(Ok(_)) | None => Err(Error::new(
+                ErrorKind::MalformedServerData,
+                "the server asked no security questions for SECQUEST:1",
+            )),
+        }
+    }
+
+    /// Answers every security question in one call (`{"answers": {id: answer, …}}`, §4.4). When
+    /// the last answer carried the questions, the ids must be exactly theirs
+    /// ([`ErrorKind::Config`] naming the ids, and nothing is sent). The answers are serialized
+    /// into a buffer of ours, wiped once sent, and dropped (wiped) with `answers`. The verdict is
+    /// judged as [`answer`](Self::answer)'s.
+    pub fn answer_questions(&mut self, answers: BTreeMap<String, Secret>) -> Result<&LogonResponse> {
+        self.ensure_active()?;
+        self.require_method(SECQUEST_METHOD, "answers to security questions")?;
+        if answers.is_empty() {
+            return Err(Error::new(ErrorKind::Config, "no answers to the security questions were given"));
+        }
+        if let Some(Ok(asked)) = &self.response.questions {
+            let missing: Vec<&str> =
+                asked.keys().filter(|id| !answers.contains_key(*id)).map(String::as_str).collect();
+            let extra: Vec<&str> =
+                answers.keys().filter(|id| !asked.contains_key(*id)).map(String::as_str).collect();
+            if !missing.is_empty() || !extra.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "the answers must be for exactly the questions asked: no answer for {missing:?}, \
+                         not asked {extra:?}"
+                    ),
+                ));
+            }
+        }
+        let body = QuestionAnswers {
+            answers: answers.iter().map(|(id, answer)| (id.as_str(), answer.expose())).collect(),
+        };
+        self.do_logon(Some(body), Step::Answer)
+    }
+
+    /// Blocks until the verdict of an out-of-band method — SMARTPHONE:1 (a push approved in the
+    /// app) or VOICE:1 (a phone call) — polling `do_logon` without a response every
+    /// `options.poll_interval` (§4.5): the first poll starts the push or call, then
+    /// `options.prompt` is told once what the user should do and `options.progress` after every
+    /// poll still waiting. Returns the verdict `OK` or `NEXT`. `STOP` (the user rejected it) is
+    /// [`ErrorKind::LogonStopped`], `FAILED` (e.g. the server's own confirmation timeout)
+    /// [`ErrorKind::LogonFailed`], no verdict within `options.timeout` [`ErrorKind::Timeout`]
+    /// (the process lives on: wait again or [`abort`](Self::abort)). Both `options.cancel` and
+    /// this logon's [`cancel_token`](Self::cancel_token) end the wait with
+    /// [`ErrorKind::Cancelled`] at once, or after the poll in flight; a cancellation is consumed
+    /// by the call it ends. Another current method is [`ErrorKind::InvalidState`].
+    pub fn wait_for_approval(&mut self, options: &ApprovalOptions) -> Result<&LogonResponse> {
+        if options.cancel.is_cancelled() || self.cancel.is_cancelled() {
+            self.cancel.reset();
+            return Err(Error::new(ErrorKind::Cancelled, "cancelled before waiting for an approval"));
+        }
+        let waited = self.poll_until_verdict(options);
+        // A cancel that arrives after the wait ended must not spoil the next call.
+        self.cancel.reset();
+        waited?;
+        Ok(&self.response)
+    }
+
+    fn poll_until_verdict(&mut self, options: &ApprovalOptions) -> Result<()> {
+        options.validate()?;
+        self.ensure_active()?;
+        let method = self.response.current_method.clone();
+        let Some(prompt) = approval::prompt_for(&method) else {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                format!("the current method is {method:?}, not SMARTPHONE:1 or VOICE:1: nothing to approve"),
+            ));
+        };
+        if self.response.status == LogonStatus::Next {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                format!("{method} has passed already; move on with next()"),
+            ));
+        }
+        let cancel = CancelToken::linked(&[&self.cancel, &options.cancel]);
+        let cancelled = || {
+            Error::new(
+                ErrorKind::Cancelled,
+                format!("cancelled while waiting for the {method} verdict; the logon process is still alive"),
+            )
+        };
+        let started = Instant::now();
+        let deadline =
+            started.checked_add(options.timeout).unwrap_or_else(|| started + Duration::from_secs(86_400));
+        let mut prompted = false;
+        loop {
+            self.do_logon::<()>(None, Step::Poll)?;
+            if self.response.status != LogonStatus::MoreData {
+                return Ok(());
+            }
+            if !std::mem::replace(&mut prompted, true) {
+                if let Some(tell) = &options.prompt {
+                    tell(prompt);
+                }
+            }
+            if let Some(progress) = &options.progress {
+                progress(started.elapsed());
+            }
+            if cancel.is_cancelled() {
+                return Err(cancelled());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(approval::timed_out(&method, options.timeout));
+            }
+            if cancel.sleep(options.poll_interval.min(deadline - now)) {
+                return Err(cancelled());
+            }
+        }
+    }
+
+    /// After `NEXT`: the methods that may come next, from the chains and the completed methods
+    /// of the last answer (see [`LogonResponse::next_methods`]); empty for any other status.
+    pub fn next_methods(&self) -> Vec<String> {
+        self.response.next_methods()
+    }
+
+    /// `do_logon` without a response: makes the server send an OTP (SMS_OTP, EMAIL_OTP,
+    /// VOICE_OTP), or polls an out-of-band method once (see
+    /// [`wait_for_approval`](Self::wait_for_approval)). An unknown status is
+    /// [`ErrorKind::MalformedServerData`], never success.
     pub fn request_challenge(&mut self) -> Result<&LogonResponse> {
         self.ensure_active()?;
         self.do_logon::<()>(None, Step::Poll)
@@ -238,6 +426,17 @@ impl Logon {
         self.finished = true;
         self.challenge = None;
         Ok(())
+    }
+
+    fn require_method(&self, method: &str, what: &str) -> Result<()> {
+        if self.response.current_method == method {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::InvalidState,
+                format!("{what} need the current method {method}, not {:?}", self.response.current_method),
+            ))
+        }
     }
 
     fn ensure_active(&self) -> Result<()> {
@@ -294,7 +493,8 @@ impl Logon {
     /// success for `step`. Fails closed: `FAILED` and `STOP` are their errors everywhere; a status
     /// this library does not know is malformed server data everywhere; after a signature only
     /// `OK` and `NEXT` are success (`MORE_DATA` means the signature was not accepted); a gather
-    /// must be answered `MORE_DATA` (a verdict without a signature is refused).
+    /// or a request for questions must be answered `MORE_DATA` (a verdict without a signature or
+    /// answers is refused); an `OK` without a login session id is refused.
     fn apply_status(&mut self, step: Step) -> Result<()> {
         if self.response.is_final() {
             self.finished = true;
@@ -323,6 +523,20 @@ impl Logon {
                     "the server answered {} to the request for a U2F challenge, without any \
                      signature; no security key is used{server_message}",
                     response.status.as_str()
+                )),
+            ),
+            (LogonStatus::Ok | LogonStatus::Next, Step::Questions) => (
+                ErrorKind::MalformedServerData,
+                Some(format!(
+                    "the server answered {} to the request for security questions, without any \
+                     answer{server_message}",
+                    response.status.as_str()
+                )),
+            ),
+            (LogonStatus::Ok, _) if response.login_session_id.is_none() => (
+                ErrorKind::MalformedServerData,
+                Some(format!(
+                    "the server answered OK without a login_session_id: no logon to take{server_message}"
                 )),
             ),
             _ => return Ok(()),

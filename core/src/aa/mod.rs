@@ -1,6 +1,8 @@
 //! The Advanced Authentication REST client (`/api/v1/...`).
 
+mod answers;
 mod app_id;
+mod approval;
 mod client;
 #[cfg(test)]
 mod client_tests;
@@ -15,6 +17,11 @@ pub mod redact;
 mod session;
 mod tls;
 
+pub use answers::{answers_from_json, IntoResponseJson, ResponseJson};
+pub use approval::{
+    ApprovalOptions, ApprovalProgressCallback, ApprovalPrompt, ApprovalPromptCallback, DEFAULT_APPROVAL_TIMEOUT,
+    DEFAULT_POLL_INTERVAL, MIN_POLL_INTERVAL,
+};
 pub use client::Client;
 pub use config::{
     default_user_agent, ClientConfig, TlsOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,

@@ -1,5 +1,8 @@
-//! Typed views of the server's answers (§2, §4). Unknown fields are tolerated and kept in `raw`;
-//! fields of the wrong type are malformed server data.
+//! Typed views of the server's answers (§2, §4), lenient by design: only what a login agent's
+//! flow needs is required — the `status` of every answer, the ids (checked where they are used:
+//! the process id of a start answer, the login session id of an `OK`), the sign requests of a
+//! U2F step and the questions of a SECQUEST step. Every other field of an unexpected type or
+//! shape is ignored (left at its default) and stays visible in `raw`; it never fails an answer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -57,7 +60,9 @@ pub struct Chain {
     pub id_hex: Option<String>,
     pub name: String,
     pub short_name: String,
+    /// The method ids in order; entries that are not strings are left out.
     pub methods: Vec<String>,
+    /// `true` unless the server sent `false`.
     pub is_enabled: bool,
     pub position: Option<i64>,
 }
@@ -106,19 +111,25 @@ pub struct LogonResponse {
     pub msg: String,
     pub reason: String,
     pub msgid: String,
-    /// Empty when the answer does not repeat it.
+    /// Empty when the answer does not carry it as a string.
     pub logon_process_id: String,
-    /// Empty when the answer does not carry it.
+    /// Empty when the answer does not carry it as a string.
     pub current_method: String,
+    /// The method ids completed so far; entries that are not strings are left out.
     pub completed_methods: Vec<String>,
+    /// The chains offered; entries that are not objects are left out.
     pub chains: Vec<Chain>,
     pub completed_chain: Option<Chain>,
+    /// `None` when absent, empty or not a string (an `OK` without one is refused by the logon).
     pub login_session_id: Option<String>,
     pub user: UserInfo,
     /// The `signRequests` of a U2F gather answer, parsed with the rest of the answer; `None` when
     /// the answer has none. A list of the wrong shape is kept as the error it gives, reported only
     /// when a caller needs the sign requests (a U2F step), never for other answers.
     pub sign_requests: Option<Result<Vec<SignRequest>>>,
+    /// The `questions` of a SECQUEST:1 answer (question id → text), kept like `sign_requests`:
+    /// an error of shape is reported only when a caller needs the questions.
+    pub questions: Option<Result<BTreeMap<String, String>>>,
     /// The whole answer, unknown fields included.
     pub raw: Value,
 }
@@ -138,91 +149,80 @@ fn as_object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>>
     value.as_object().ok_or_else(|| malformed(format!("{what} is not a JSON object")))
 }
 
-/// A string field: absent or `null` → `None`, another type → malformed.
-fn opt_str(object: &Map<String, Value>, key: &str) -> Result<Option<String>> {
-    match object.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(malformed(format!("field {key} is not a string"))),
-    }
+/// A string field; absent, `null` or another type → `None`.
+fn opt_str(object: &Map<String, Value>, key: &str) -> Option<String> {
+    object.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn str_or_empty(object: &Map<String, Value>, key: &str) -> Result<String> {
-    Ok(opt_str(object, key)?.unwrap_or_default())
+fn str_or_empty(object: &Map<String, Value>, key: &str) -> String {
+    opt_str(object, key).unwrap_or_default()
 }
 
-/// A boolean field: absent or `null` → `default`, another type → malformed.
-fn bool_or(object: &Map<String, Value>, key: &str, default: bool) -> Result<bool> {
-    match object.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(malformed(format!("field {key} is not a boolean"))),
-    }
+/// A boolean field; absent, `null` or another type → `default`.
+fn bool_or(object: &Map<String, Value>, key: &str, default: bool) -> bool {
+    object.get(key).and_then(Value::as_bool).unwrap_or(default)
 }
 
-/// A list field, each item parsed by `item`: absent or `null` → empty, another type → malformed.
-fn list<T>(object: &Map<String, Value>, key: &str, item: impl Fn(&Value) -> Result<T>) -> Result<Vec<T>> {
-    match object.get(key) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items.iter().map(item).collect(),
-        Some(_) => Err(malformed(format!("field {key} is not a list"))),
-    }
+/// A list field: the items `item` accepts; absent, `null` or not a list → empty.
+fn list<T>(object: &Map<String, Value>, key: &str, item: impl Fn(&Value) -> Option<T>) -> Vec<T> {
+    object
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(item).collect())
+        .unwrap_or_default()
 }
 
-fn string_list(object: &Map<String, Value>, key: &str) -> Result<Vec<String>> {
-    list(object, key, |item| {
-        item.as_str().map(str::to_owned).ok_or_else(|| malformed(format!("{key} holds a non-string")))
-    })
+fn string_list(object: &Map<String, Value>, key: &str) -> Vec<String> {
+    list(object, key, |item| item.as_str().map(str::to_owned))
 }
 
 impl Chain {
-    pub(crate) fn from_json(value: &Value) -> Result<Chain> {
-        let object = as_object(value, "chain")?;
-        let position = match object.get("position") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v.as_i64().ok_or_else(|| malformed("chain position is not an integer"))?),
-        };
-        Ok(Chain {
-            id_hex: opt_str(object, "id_hex")?,
-            name: str_or_empty(object, "name")?,
-            short_name: str_or_empty(object, "short_name")?,
-            methods: string_list(object, "methods")?,
-            is_enabled: bool_or(object, "is_enabled", true)?,
-            position,
+    /// A chain object; `None` when `value` is not an object. Its fields are read leniently.
+    pub(crate) fn from_json(value: &Value) -> Option<Chain> {
+        let object = value.as_object()?;
+        Some(Chain {
+            id_hex: opt_str(object, "id_hex"),
+            name: str_or_empty(object, "name"),
+            short_name: str_or_empty(object, "short_name"),
+            methods: string_list(object, "methods"),
+            is_enabled: bool_or(object, "is_enabled", true),
+            position: object.get("position").and_then(Value::as_i64),
         })
     }
 }
 
-fn chain_list(object: &Map<String, Value>) -> Result<Vec<Chain>> {
+fn chain_list(object: &Map<String, Value>) -> Vec<Chain> {
     list(object, "chains", Chain::from_json)
 }
 
 impl ChainsInfo {
+    /// Fails only when the answer is not a JSON object.
     pub(crate) fn from_json(value: &Value) -> Result<ChainsInfo> {
         let object = as_object(value, "chains answer")?;
         Ok(ChainsInfo {
-            chains: chain_list(object)?,
-            user_is_locked: bool_or(object, "user_is_locked", false)?,
+            chains: chain_list(object),
+            user_is_locked: bool_or(object, "user_is_locked", false),
         })
     }
 }
 
 impl LoginSessionInfo {
+    /// Fails only when the answer is not a JSON object.
     pub(crate) fn from_json(value: Value) -> Result<LoginSessionInfo> {
         let object = as_object(&value, "login session answer")?;
         Ok(LoginSessionInfo {
-            user_name: str_or_empty(object, "user_name")?,
-            user_id: str_or_empty(object, "user_id")?,
-            event_name: str_or_empty(object, "event_name")?,
-            created: str_or_empty(object, "created")?,
-            chain_id: str_or_empty(object, "chain_id")?,
+            user_name: str_or_empty(object, "user_name"),
+            user_id: str_or_empty(object, "user_id"),
+            event_name: str_or_empty(object, "event_name"),
+            created: str_or_empty(object, "created"),
+            chain_id: str_or_empty(object, "chain_id"),
             raw: value,
         })
     }
 }
 
 impl UserInfo {
-    fn from_json(object: &Map<String, Value>) -> Result<UserInfo> {
+    fn from_json(object: &Map<String, Value>) -> UserInfo {
         // Every name read into a typed field is remembered, so `other` gets exactly the rest.
         let mut typed = BTreeSet::new();
         let mut field = |name: &'static str| {
@@ -230,17 +230,17 @@ impl UserInfo {
             opt_str(object, name)
         };
         let mut user = UserInfo {
-            user_id: field("user_id")?,
-            user_name: field("user_name")?,
-            repo_id: field("repo_id")?,
-            user_name_netbios: field("user_name_netbios")?,
-            user_email: field("user_email")?,
-            user_mobile_phone: field("user_mobile_phone")?,
-            user_cn: field("user_cn")?,
-            user_sid: field("user_sid")?,
-            user_upn: field("user_upn")?,
-            user_dn: field("user_dn")?,
-            tenant_name: field("tenant_name")?,
+            user_id: field("user_id"),
+            user_name: field("user_name"),
+            repo_id: field("repo_id"),
+            user_name_netbios: field("user_name_netbios"),
+            user_email: field("user_email"),
+            user_mobile_phone: field("user_mobile_phone"),
+            user_cn: field("user_cn"),
+            user_sid: field("user_sid"),
+            user_upn: field("user_upn"),
+            user_dn: field("user_dn"),
+            tenant_name: field("tenant_name"),
             other: BTreeMap::new(),
         };
         for (key, value) in
@@ -254,32 +254,34 @@ impl UserInfo {
             };
             user.other.insert(key.clone(), text);
         }
-        Ok(user)
+        user
     }
 }
 
 impl LogonResponse {
+    /// Fails only when the answer is not a JSON object or has no string `status`: nothing can be
+    /// decided without one.
     pub(crate) fn from_json(value: Value) -> Result<LogonResponse> {
         let object = as_object(&value, "logon answer")?;
-        let status = opt_str(object, "status")?.ok_or_else(|| malformed("logon answer has no status"))?;
-        let completed_chain = match object.get("completed_chain") {
-            None | Some(Value::Null) => None,
-            Some(chain) => Some(Chain::from_json(chain)?),
+        let status = match object.get("status") {
+            Some(Value::String(status)) => status.clone(),
+            None | Some(Value::Null) => return Err(malformed("logon answer has no status")),
+            Some(_) => return Err(malformed("the status of the logon answer is not a string")),
         };
-        let login_session_id = opt_str(object, "login_session_id")?.filter(|id| !id.is_empty());
         Ok(LogonResponse {
             status: LogonStatus::parse(&status),
-            msg: str_or_empty(object, "msg")?,
-            reason: str_or_empty(object, "reason")?,
-            msgid: str_or_empty(object, "msgid")?,
-            logon_process_id: str_or_empty(object, "logon_process_id")?,
-            current_method: str_or_empty(object, "current_method")?,
-            completed_methods: string_list(object, "completed_methods")?,
-            chains: chain_list(object)?,
-            completed_chain,
-            login_session_id,
-            user: UserInfo::from_json(object)?,
+            msg: str_or_empty(object, "msg"),
+            reason: str_or_empty(object, "reason"),
+            msgid: str_or_empty(object, "msgid"),
+            logon_process_id: str_or_empty(object, "logon_process_id"),
+            current_method: str_or_empty(object, "current_method"),
+            completed_methods: string_list(object, "completed_methods"),
+            chains: chain_list(object),
+            completed_chain: object.get("completed_chain").and_then(Chain::from_json),
+            login_session_id: opt_str(object, "login_session_id").filter(|id| !id.is_empty()),
+            user: UserInfo::from_json(object),
             sign_requests: sign_requests(object),
+            questions: questions(object),
             raw: value,
         })
     }
@@ -287,6 +289,27 @@ impl LogonResponse {
     /// The `OK`, `FAILED` and `STOP` statuses end the logon process.
     pub fn is_final(&self) -> bool {
         matches!(self.status, LogonStatus::Ok | LogonStatus::Failed | LogonStatus::Stop)
+    }
+
+    /// After `NEXT`: the methods that may come next — the method after the completed ones in
+    /// every enabled chain that starts with exactly the completed methods — each once, in the
+    /// server's chain order. Empty for any other status.
+    pub fn next_methods(&self) -> Vec<String> {
+        if self.status != LogonStatus::Next {
+            return Vec::new();
+        }
+        let done = &self.completed_methods;
+        let mut methods: Vec<String> = Vec::new();
+        for chain in self.chains.iter().filter(|chain| chain.is_enabled) {
+            if chain.methods.len() <= done.len() || chain.methods[..done.len()] != done[..] {
+                continue;
+            }
+            let method = &chain.methods[done.len()];
+            if !methods.contains(method) {
+                methods.push(method.clone());
+            }
+        }
+        methods
     }
 }
 
@@ -297,6 +320,24 @@ fn sign_requests(object: &Map<String, Value>) -> Option<Result<Vec<SignRequest>>
         Vec::<SignRequest>::deserialize(requests)
             .map_err(|e| malformed(format!("signRequests do not have the documented shape: {e}"))),
     )
+}
+
+/// The `questions` map of an answer (§4.4: `{"6": "What hue are your shoes?", …}`).
+fn questions(object: &Map<String, Value>) -> Option<Result<BTreeMap<String, String>>> {
+    let questions = object.get("questions").filter(|v| !v.is_null())?;
+    let parsed = match questions {
+        Value::Object(map) => map
+            .iter()
+            .map(|(id, text)| match text {
+                Value::String(text) if !id.is_empty() => Ok((id.clone(), text.clone())),
+                _ => Err(malformed(format!(
+                    "questions do not have the documented shape: question {id:?} is not an id with a text"
+                ))),
+            })
+            .collect(),
+        _ => Err(malformed("questions is not an object of question id → text")),
+    };
+    Some(parsed)
 }
 
 impl U2fChallenge {
@@ -334,6 +375,37 @@ mod tests {
           "logon_process_id": "qEDeBxofr8fFS2OXrM" })
     }
 
+    /// The §2.5 OK sample (fields as the guide and the Password fixture show them).
+    fn ok_answer() -> Value {
+        json!({ "status": "OK", "msg": "Welcome", "linked_logon": false, "msgid": "AUCORE-2001",
+          "reason": "", "completed_template_id": "2786546914e1d25d156aef1fc099fb6e", "plugins": ["LdapRules"],
+          "login_session_id": "Z345oBnWuItOpubBsC2AaPBwAvzlIh4h",
+          "completed_chain": { "id_hex": "1a1ddc6c5b7a11eeb8230242ac110003", "tenant_id": "def0def0def0def0def0def0def0def0",
+              "is_trusted": null, "is_enabled": true, "name": "U2F only", "short_name": "",
+              "methods": ["U2F:1"], "position": 1, "apply_for_ep_owner": false, "image_name": "default",
+              "required_chain_id_hex": null, "grace_period": null, "mfa_tags": [], "risk_level": "NONE" },
+          "chains": [ { "id_hex": "5a6cd33c8db511ee9c500242ac110003", "name": "U2F only", "short_name": "",
+              "methods": ["U2F:1"], "position": 1, "is_enabled": true } ],
+          "categories": null, "current_method": "U2F:1", "completed_methods": ["U2F:1"],
+          "logon_process_id": "htP5QVP8hR2YGiO1RIIwNT4I4bmHj9HE", "event_name": "Search Card",
+          "event_type": "Generic", "event_all_categories": true, "event_data_id": "SEARCH CARD",
+          "data_id": "SEARCH CARD", "category_id": "", "current_category_id": "",
+          "logon_hints": { "policy": { "cached_logon": false } },
+          "user_id": "b47156ea0c42a034223d0d1f13b591dc", "user_name": "JAGUAR\\denis",
+          "repo_id": "51f5b2f636a211eeb4be0242ac110003", "repo_obj_id": "71a63dbbd81e724cb26048bd8bb4c3e2",
+          "user_mobile_phone": "+918746825777", "user_email": "denis@jaguar.com",
+          "user_name_netbios": "JAGUAR\\denis", "tenant_name": "TOP", "user_role_assignments": "FULL ADMINS",
+          "user_cn": "denis", "user_sid": "S-1-5-21-1982020363-492839410-2784625695-2126",
+          "user_sid_hex": "0105000000000005150000000b3b2376f221601d1f04faa54e080000",
+          "user_upn": "denis@jaguar.com", "user_dn": "CN=denis,CN=Users,DC=jaguar,DC=com",
+          "user_groups": ["a"], "user_level": 3, "score": 45, "future_field": {"x": 1} })
+    }
+
+    /// One of each JSON type: null, bool, number, string, array, object.
+    fn every_json_type() -> [Value; 6] {
+        [json!(null), json!(true), json!(7), json!("text"), json!([1, "a", null]), json!({"k": "v"})]
+    }
+
     #[test]
     fn gather_answer_parses_with_its_challenge() {
         let response = LogonResponse::from_json(gather_answer()).unwrap();
@@ -351,14 +423,7 @@ mod tests {
 
     #[test]
     fn ok_answer_carries_user_and_session() {
-        let answer = json!({ "status": "OK", "msg": "Welcome", "login_session_id": "Z345oBnWuItOpubBsC2AaPBwAvzlIh4h",
-          "completed_chain": { "id_hex": "1a1d", "name": "U2F only", "methods": ["U2F:1"] },
-          "user_id": "b471", "user_name": "JAGUAR\\denis", "repo_id": "51f5", "repo_obj_id": "71a6",
-          "user_mobile_phone": "+918746825777", "user_name_netbios": "JAGUAR\\denis", "tenant_name": "TOP",
-          "user_role_assignments": "FULL ADMINS", "user_cn": "denis", "user_sid": "S-1-5-21",
-          "user_upn": "denis@jaguar.com", "user_dn": "CN=denis,CN=Users,DC=jaguar,DC=com",
-          "user_groups": ["a"], "user_level": 3, "future_field": {"x": 1} });
-        let response = LogonResponse::from_json(answer).unwrap();
+        let response = LogonResponse::from_json(ok_answer()).unwrap();
         assert!(response.is_final());
         assert_eq!(response.login_session_id.as_deref(), Some("Z345oBnWuItOpubBsC2AaPBwAvzlIh4h"));
         assert_eq!(response.completed_chain.unwrap().name, "U2F only");
@@ -371,31 +436,160 @@ mod tests {
         assert_eq!(response.raw["future_field"]["x"], 1);
     }
 
+    /// Replaces the field at `path` (object keys, then possibly an array index) of `answer`.
+    fn replaced(answer: &Value, path: &[&str], value: &Value) -> Value {
+        let mut answer = answer.clone();
+        let mut target = &mut answer;
+        for step in path {
+            target = match step.parse::<usize>() {
+                Ok(index) => &mut target[index],
+                Err(_) => &mut target[*step],
+            };
+        }
+        *target = value.clone();
+        answer
+    }
+
+    /// Every path of the OK sample a login agent does not need: all top-level fields but `status`
+    /// and `login_session_id`, and every field of its chain objects.
+    fn incidental_paths(answer: &Value) -> Vec<Vec<String>> {
+        let mut paths = Vec::new();
+        for (key, value) in answer.as_object().unwrap() {
+            if key == "status" || key == "login_session_id" {
+                continue;
+            }
+            paths.push(vec![key.clone()]);
+            let nested: Vec<(Vec<String>, &Value)> = match (key.as_str(), value) {
+                ("completed_chain", chain) => vec![(vec![key.clone()], chain)],
+                ("chains", Value::Array(chains)) => {
+                    chains.iter().enumerate().map(|(i, c)| (vec![key.clone(), i.to_string()], c)).collect()
+                }
+                _ => Vec::new(),
+            };
+            for (prefix, chain) in nested {
+                paths.push(prefix.clone());
+                for field in chain.as_object().unwrap().keys() {
+                    paths.push(prefix.iter().cloned().chain([field.clone()]).collect());
+                }
+            }
+        }
+        paths
+    }
+
     #[test]
-    fn wrong_types_are_malformed_not_panics() {
-        for answer in [
-            json!([]),
-            json!({}),
-            json!({"status": 5}),
-            json!({"status": "OK", "chains": {"a": 1}}),
-            json!({"status": "OK", "chains": [{"methods": [1]}]}),
-            json!({"status": "OK", "completed_methods": "U2F:1"}),
-            json!({"status": "OK", "user_email": 7}),
-        ] {
+    fn any_incidental_field_of_any_type_still_gives_ok_with_the_session() {
+        let answer = ok_answer();
+        let paths = incidental_paths(&answer);
+        assert!(paths.len() > 50, "only {} paths: the sample lost its fields?", paths.len());
+        let mut cases = 0;
+        for path in &paths {
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            for value in every_json_type() {
+                let mangled = replaced(&answer, &path, &value);
+                let response = LogonResponse::from_json(mangled.clone())
+                    .unwrap_or_else(|e| panic!("{path:?} = {value}: {e}"));
+                assert_eq!(response.status, LogonStatus::Ok, "{path:?} = {value}");
+                assert_eq!(
+                    response.login_session_id.as_deref(),
+                    Some("Z345oBnWuItOpubBsC2AaPBwAvzlIh4h"),
+                    "{path:?} = {value}"
+                );
+                assert_eq!(response.raw, mangled, "{path:?} = {value}: the raw answer is kept as sent");
+                cases += 1;
+            }
+        }
+        assert_eq!(cases, paths.len() * 6);
+    }
+
+    #[test]
+    fn fields_of_the_wrong_type_fall_back_to_their_defaults() {
+        let response = LogonResponse::from_json(json!({ "status": "NEXT", "msg": 5, "current_method": [],
+            "completed_methods": ["LDAP_PASSWORD:1", 7, null], "user_email": 7, "user_name": "JAGUAR\\denis",
+            "chains": [ "x", { "name": 3, "methods": ["LDAP_PASSWORD:1", {}, "U2F:1"], "is_enabled": "yes",
+                "position": "1", "id_hex": false } ],
+            "completed_chain": "U2F only", "logon_process_id": 12 }))
+        .unwrap();
+        assert_eq!((response.msg.as_str(), response.current_method.as_str()), ("", ""));
+        assert_eq!(response.completed_methods, ["LDAP_PASSWORD:1"]);
+        assert_eq!(response.user.user_email, None);
+        assert_eq!(response.user.other.get("user_email"), None, "a typed field never lands in other");
+        assert_eq!(response.user.user_name.as_deref(), Some("JAGUAR\\denis"));
+        assert_eq!(response.chains.len(), 1, "the entry that is no object is left out");
+        let chain = &response.chains[0];
+        assert_eq!(
+            (chain.name.as_str(), chain.is_enabled, chain.position, chain.id_hex.clone()),
+            ("", true, None, None)
+        );
+        assert_eq!(chain.methods, ["LDAP_PASSWORD:1", "U2F:1"]);
+        assert!(response.completed_chain.is_none());
+        assert_eq!(response.logon_process_id, "");
+        assert_eq!(response.raw["user_email"], 7);
+    }
+
+    #[test]
+    fn only_an_answer_without_a_status_is_malformed() {
+        for answer in [json!([]), json!({}), json!({"status": 5}), json!({"status": null}), json!("OK")] {
             let e = LogonResponse::from_json(answer.clone()).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::MalformedServerData, "{answer}");
+        }
+        for answer in
+            [json!({"status": "OK", "login_session_id": 5}), json!({"status": "OK", "login_session_id": ""})]
+        {
+            let response = LogonResponse::from_json(answer.clone()).unwrap();
+            assert_eq!(response.login_session_id, None, "{answer}: refused later, by the logon, for OK");
         }
     }
 
     #[test]
     fn bad_sign_requests_are_malformed() {
-        for requests in [json!(null), json!([]), json!([{"challenge": "x"}]), json!("x")] {
+        for requests in [json!([]), json!([{"challenge": "x"}]), json!("x"), json!({})] {
             let mut answer = gather_answer();
             answer["signRequests"] = requests.clone();
             let response = LogonResponse::from_json(answer).unwrap();
             let e = U2fChallenge::from_response(&response).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::MalformedServerData, "{requests}");
         }
+        let mut answer = gather_answer();
+        answer["signRequests"] = json!(null);
+        let response = LogonResponse::from_json(answer).unwrap();
+        assert!(response.sign_requests.is_none());
+        assert_eq!(
+            U2fChallenge::from_response(&response).unwrap_err().kind(),
+            ErrorKind::MalformedServerData
+        );
+    }
+
+    #[test]
+    fn questions_are_an_id_to_text_map() {
+        let answer = json!({ "status": "MORE_DATA", "reason": "SECQUEST_WAITING_ANSWERS", "msgid": "AUCORE-2046",
+            "questions": { "6": "What hue are your shoes?", "7": "Who is your hero?" } });
+        let response = LogonResponse::from_json(answer).unwrap();
+        let questions = response.questions.unwrap().unwrap();
+        assert_eq!(questions["6"], "What hue are your shoes?");
+        assert_eq!(questions.len(), 2);
+        for bad in [json!(["What?"]), json!({"6": 1}), json!({"": "What?"}), json!("What?")] {
+            let response =
+                LogonResponse::from_json(json!({ "status": "MORE_DATA", "questions": bad })).unwrap();
+            let e = response.questions.unwrap().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MalformedServerData, "{e}");
+        }
+        assert!(LogonResponse::from_json(json!({"status": "OK"})).unwrap().questions.is_none());
+    }
+
+    #[test]
+    fn next_methods_follow_the_chains_that_start_with_the_completed_ones() {
+        let answer = json!({ "status": "NEXT", "completed_methods": ["LDAP_PASSWORD:1"], "chains": [
+            { "name": "U2F only", "methods": ["U2F:1"] },
+            { "name": "LDAP + U2F", "methods": ["LDAP_PASSWORD:1", "U2F:1"] },
+            { "name": "LDAP + Smartphone", "methods": ["LDAP_PASSWORD:1", "SMARTPHONE:1"] },
+            { "name": "LDAP + U2F + TOTP", "methods": ["LDAP_PASSWORD:1", "U2F:1", "TOTP:1"] },
+            { "name": "LDAP + Card (disabled)", "methods": ["LDAP_PASSWORD:1", "CARD:1"], "is_enabled": false },
+            { "name": "LDAP only", "methods": ["LDAP_PASSWORD:1"] } ] });
+        let response = LogonResponse::from_json(answer.clone()).unwrap();
+        assert_eq!(response.next_methods(), ["U2F:1", "SMARTPHONE:1"]);
+        let mut more = answer;
+        more["status"] = json!("MORE_DATA");
+        assert!(LogonResponse::from_json(more).unwrap().next_methods().is_empty());
     }
 
     #[test]
@@ -408,6 +602,21 @@ mod tests {
         assert!(info.chains[0].is_enabled);
         assert!(!info.user_is_locked);
         assert!(ChainsInfo::from_json(&json!({"user_is_locked": true})).unwrap().user_is_locked);
+        let odd = ChainsInfo::from_json(&json!({"chains": {"a": 1}, "user_is_locked": "no"})).unwrap();
+        assert!(odd.chains.is_empty() && !odd.user_is_locked);
+        assert_eq!(ChainsInfo::from_json(&json!([])).unwrap_err().kind(), ErrorKind::MalformedServerData);
+    }
+
+    #[test]
+    fn login_session_fields_are_lenient() {
+        let info =
+            LoginSessionInfo::from_json(json!({"user_name": "LOCAL\\ADMIN", "user_id": 5, "created": []}))
+                .unwrap();
+        assert_eq!(
+            (info.user_name.as_str(), info.user_id.as_str(), info.created.as_str()),
+            ("LOCAL\\ADMIN", "", "")
+        );
+        assert_eq!(info.raw["user_id"], 5);
     }
 
     #[test]

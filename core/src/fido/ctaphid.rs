@@ -9,7 +9,7 @@ use super::frame::{command, fragment, Packet, Reassembly, BROADCAST_CID};
 use super::init::{Capabilities, DeviceVersion, InitReply};
 use super::trace;
 use super::transport::HidTransport;
-use crate::{DeviceCode, Error, ErrorKind};
+use crate::{CancelToken, DeviceCode, Error, ErrorKind};
 
 /// Longest silence accepted while waiting for a reply (or between KEEPALIVEs): the key-side
 /// transaction timeout of the U2F HID spec.
@@ -27,6 +27,9 @@ const DRAIN_WAIT: Duration = Duration::from_millis(1);
 const MAX_DRAINED_REPORTS: usize = 2 * 129;
 /// Re-INITs attempted after desynchronised replies before giving up on the device.
 const MAX_RESYNCS: u32 = 3;
+/// How long the key gets to answer a cancelled CBOR request (with CTAP2_ERR_KEEPALIVE_CANCEL)
+/// before the channel is left for a re-INIT on its next use.
+const CANCEL_DRAIN: Duration = Duration::from_millis(500);
 
 /// KEEPALIVE status byte sent while the key waits for a touch.
 const KEEPALIVE_UPNEEDED: u8 = 0x02;
@@ -106,6 +109,31 @@ impl std::fmt::Display for Stall {
     }
 }
 
+/// How far reading one reply has got: the packets reassembled so far and how long the device
+/// may stay silent. Kept across calls for a request left outstanding ([`Channel::begin`]).
+struct Progress {
+    reassembly: Option<Reassembly>,
+    silence_limit: Duration,
+    quiet_until: Instant,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress { reassembly: None, silence_limit: REPLY_TIMEOUT, quiet_until: Instant::now() + REPLY_TIMEOUT }
+    }
+}
+
+/// A request whose reply is collected over several [`Channel::poll_reply`] calls (a CTAP2
+/// request the key holds until the user touches it).
+struct Outstanding {
+    command: u8,
+    payload: Vec<u8>,
+    /// False after BUSY or a re-sync: the request must be sent (again) before reading.
+    sent: bool,
+    progress: Progress,
+    resyncs: u32,
+}
+
 /// One allocated CTAPHID channel on an opened device.
 pub struct Channel {
     transport: Box<dyn HidTransport>,
@@ -118,6 +146,8 @@ pub struct Channel {
     stall: Option<Stall>,
     /// A write or read of the transport failed: the device is most likely gone.
     transport_failed: bool,
+    /// The request sent with `begin` whose reply has not been read yet.
+    outstanding: Option<Outstanding>,
 }
 
 impl Channel {
@@ -142,6 +172,7 @@ impl Channel {
             user_presence_requested: false,
             stall: None,
             transport_failed: false,
+            outstanding: None,
         };
         channel.init = channel.initialize(BROADCAST_CID, deadline)?;
         log::debug!(
@@ -185,13 +216,16 @@ impl Channel {
         deadline: &Deadline,
     ) -> Result<Vec<u8>, ExchangeError> {
         let mut resyncs = 0;
+        if self.outstanding.is_some() {
+            self.cancel_outstanding();
+        }
         self.restore_channel(deadline)?;
         // Reset only once the request goes out: a stall stays known while the re-sync before it
         // is itself cut short.
         self.stall = None;
         loop {
             self.send(self.init.cid, cmd, payload)?;
-            match self.receive(self.init.cid, cmd, deadline)? {
+            match self.receive(self.init.cid, cmd, deadline, &mut Progress::new(), false)? {
                 Reply::Payload(reply) => return Ok(reply),
                 Reply::Busy => {
                     log::debug!("{}: channel busy, retrying in {:?}", self.path, BUSY_BACKOFF);
@@ -227,6 +261,123 @@ impl Channel {
         if let Err(e) = self.send(self.init.cid, command::CANCEL, &[]) {
             log::debug!("{}: CANCEL not delivered: {e:?}", self.path);
         }
+    }
+
+    /// Sends `payload` as command `cmd` and leaves it outstanding: [`poll_reply`](Self::poll_reply)
+    /// collects the reply, over as many calls as the key takes (a CTAP2 key holds its answer until
+    /// touched, sending KEEPALIVE meanwhile).
+    pub fn begin(&mut self, cmd: u8, payload: &[u8], deadline: &Deadline) -> Result<(), ExchangeError> {
+        if self.outstanding.is_some() {
+            self.cancel_outstanding();
+        }
+        self.outstanding = Some(Outstanding {
+            command: cmd,
+            payload: payload.to_vec(),
+            sent: false,
+            progress: Progress::new(),
+            resyncs: 0,
+        });
+        self.stall = None;
+        self.send_outstanding(deadline)
+    }
+
+    /// True while a request sent with [`begin`](Self::begin) waits for its reply.
+    pub fn has_outstanding(&self) -> bool {
+        self.outstanding.is_some()
+    }
+
+    /// Reads the reply to the outstanding request until it is complete or `deadline` passes. On
+    /// the deadline or a cancel the request stays outstanding (a later call goes on reading);
+    /// [`cancel_outstanding`](Self::cancel_outstanding) gives it up. BUSY, a lost channel or a
+    /// desynchronised stream re-send it, as [`transact`](Self::transact) does.
+    pub fn poll_reply(&mut self, deadline: &Deadline) -> Result<Vec<u8>, ExchangeError> {
+        loop {
+            self.send_outstanding(deadline)?;
+            let Some(mut outstanding) = self.outstanding.take() else {
+                return Err(self.error("no request is outstanding").into());
+            };
+            let cid = self.init.cid;
+            let reply = match self.receive(cid, outstanding.command, deadline, &mut outstanding.progress, true) {
+                Ok(reply) => reply,
+                Err(ExchangeError::Device(error)) => {
+                    // The key may still be working on it: the next exchange re-synchronises.
+                    self.needs_resync = true;
+                    return Err(ExchangeError::Device(error));
+                }
+                Err(stop) => {
+                    self.outstanding = Some(outstanding);
+                    return Err(stop);
+                }
+            };
+            outstanding.sent = false;
+            outstanding.progress = Progress::new();
+            match reply {
+                Reply::Payload(reply) => return Ok(reply),
+                Reply::Busy => {
+                    log::debug!("{}: channel busy, sending again in {:?}", self.path, BUSY_BACKOFF);
+                    let slept = deadline.sleep(BUSY_BACKOFF);
+                    self.outstanding = Some(outstanding);
+                    slept?;
+                }
+                Reply::LostChannel | Reply::Desync(_) if outstanding.resyncs < MAX_RESYNCS => {
+                    outstanding.resyncs += 1;
+                    if matches!(reply, Reply::LostChannel) {
+                        self.needs_new_channel = true;
+                    } else {
+                        self.needs_resync = true;
+                    }
+                    log::debug!("{}: re-synchronising and sending the request again", self.path);
+                    self.outstanding = Some(outstanding);
+                }
+                Reply::LostChannel => return Err(self.error("the device keeps rejecting our channel").into()),
+                Reply::Desync(reason) => {
+                    let resyncs = outstanding.resyncs;
+                    return Err(self.error(format!("{reason} (after {resyncs} resyncs)")).into());
+                }
+            }
+        }
+    }
+
+    /// Gives up the outstanding request: CTAPHID_CANCEL, then the key's answer to the cancelled
+    /// request (CTAP2_ERR_KEEPALIVE_CANCEL) is read and dropped, for at most [`CANCEL_DRAIN`].
+    /// A key that does not answer in time gets its channel re-synchronised on the next use.
+    /// Returns whether the key answered.
+    pub fn cancel_outstanding(&mut self) -> bool {
+        let Some(mut outstanding) = self.outstanding.take() else { return false };
+        if !outstanding.sent || self.transport_failed {
+            return false;
+        }
+        self.send_cancel();
+        // Not the caller's token: the drain must run even when the caller just cancelled.
+        let own = CancelToken::new();
+        let deadline = Deadline::after(CANCEL_DRAIN, &own);
+        let cid = self.init.cid;
+        match self.receive(cid, outstanding.command, &deadline, &mut outstanding.progress, false) {
+            Ok(Reply::Payload(reply)) => {
+                log::debug!("{}: cancelled request answered with status {:02x?}", self.path, reply.first());
+                true
+            }
+            _ => {
+                self.needs_resync = true;
+                false
+            }
+        }
+    }
+
+    /// Sends the outstanding request when it is not (or no longer) on its way.
+    fn send_outstanding(&mut self, deadline: &Deadline) -> Result<(), ExchangeError> {
+        let Some(outstanding) = self.outstanding.as_ref() else { return Ok(()) };
+        if outstanding.sent {
+            return Ok(());
+        }
+        let (cmd, payload) = (outstanding.command, outstanding.payload.clone());
+        self.restore_channel(deadline)?;
+        self.send(self.init.cid, cmd, &payload)?;
+        if let Some(outstanding) = self.outstanding.as_mut() {
+            outstanding.sent = true;
+            outstanding.progress = Progress::new();
+        }
+        Ok(())
     }
 
     /// Re-INITs or re-allocates the channel when a previous exchange left it out of step.
@@ -272,7 +423,7 @@ impl Channel {
         let mut resyncs = 0;
         self.send(cid, command::INIT, &nonce)?;
         loop {
-            match self.receive(cid, command::INIT, deadline)? {
+            match self.receive(cid, command::INIT, deadline, &mut Progress::new(), false)? {
                 Reply::Payload(reply) if reply.get(..8) == Some(&nonce[..]) => {
                     return InitReply::parse(&reply).ok_or_else(|| {
                         self.error(format!("malformed INIT reply of {} bytes", reply.len())).into()
@@ -311,22 +462,31 @@ impl Channel {
 
     /// Reads reports until the reply to `expected` on `cid` is complete, the device reports an
     /// error, or the deadline/cancel stops the wait. Reports for other channels are skipped.
-    fn receive(&mut self, cid: u32, expected: u8, deadline: &Deadline) -> Result<Reply, ExchangeError> {
-        let mut reassembly: Option<Reassembly> = None;
-        let mut silence_limit = REPLY_TIMEOUT;
-        let mut quiet_until = Instant::now() + silence_limit;
+    /// `progress` is where reading stands; with `resumable` a deadline keeps it for a later call
+    /// instead of marking the channel for a re-sync.
+    fn receive(
+        &mut self,
+        cid: u32,
+        expected: u8,
+        deadline: &Deadline,
+        progress: &mut Progress,
+        resumable: bool,
+    ) -> Result<Reply, ExchangeError> {
+        let Progress { reassembly, silence_limit, quiet_until } = progress;
         loop {
             if let Err(stop) = deadline.check() {
-                // A reply may still be on its way: the next exchange must re-synchronise first.
-                self.needs_resync = true;
+                if !resumable {
+                    // A reply may still be on its way: the next exchange must re-synchronise first.
+                    self.needs_resync = true;
+                }
                 return Err(stop);
             }
             let now = Instant::now();
-            if now >= quiet_until {
+            if now >= *quiet_until {
                 let what = if reassembly.is_some() { "the rest of the reply" } else { "a reply" };
                 return Ok(Reply::Desync(format!("no {what} within {silence_limit:?}")));
             }
-            let wait = deadline.remaining().min(quiet_until - now).min(READ_SLICE);
+            let wait = deadline.remaining().min(*quiet_until - now).min(READ_SLICE);
             let report = match self.transport.read_report(wait) {
                 Ok(Some(report)) => report,
                 Ok(None) => continue,
@@ -370,8 +530,8 @@ impl Channel {
                         log::debug!("{}: key waits for a touch (KEEPALIVE UPNEEDED)", self.path);
                         self.user_presence_requested = true;
                     }
-                    silence_limit = REPLY_TIMEOUT;
-                    quiet_until = Instant::now() + silence_limit;
+                    *silence_limit = REPLY_TIMEOUT;
+                    *quiet_until = Instant::now() + *silence_limit;
                 }
                 Packet::Init { command, length, data, .. } if command == expected => {
                     let started = match Reassembly::start(length, data) {
@@ -381,9 +541,9 @@ impl Channel {
                     if started.is_complete() {
                         return Ok(Reply::Payload(started.into_payload()));
                     }
-                    reassembly = Some(started);
-                    silence_limit = CONTINUATION_TIMEOUT;
-                    quiet_until = Instant::now() + silence_limit;
+                    *reassembly = Some(started);
+                    *silence_limit = CONTINUATION_TIMEOUT;
+                    *quiet_until = Instant::now() + *silence_limit;
                 }
                 Packet::Init { command: command::INIT, .. } => {
                     // A late answer to an earlier re-INIT of this channel: never the reply we wait for.
@@ -406,7 +566,7 @@ impl Channel {
                         let done = reassembly.take().map(Reassembly::into_payload).unwrap_or_default();
                         return Ok(Reply::Payload(done));
                     }
-                    quiet_until = Instant::now() + silence_limit;
+                    *quiet_until = Instant::now() + *silence_limit;
                 }
             }
         }
@@ -421,7 +581,8 @@ impl Channel {
 impl Drop for Channel {
     fn drop(&mut self) {
         // Nothing to cancel on a channel never allocated (broadcast) or on a device that is gone.
-        if self.needs_resync && self.init.cid != BROADCAST_CID && !self.transport_failed {
+        let outstanding = self.outstanding.as_ref().is_some_and(|o| o.sent);
+        if (self.needs_resync || outstanding) && self.init.cid != BROADCAST_CID && !self.transport_failed {
             // An exchange was abandoned mid-way: tell the key to stop working on it.
             self.send_cancel();
         }

@@ -19,6 +19,7 @@ pub mod command {
     pub const MSG: u8 = 0x03;
     pub const INIT: u8 = 0x06;
     pub const WINK: u8 = 0x08;
+    pub const CBOR: u8 = 0x10;
     pub const CANCEL: u8 = 0x11;
     pub const KEEPALIVE: u8 = 0x3B;
     pub const ERROR: u8 = 0x3F;

@@ -4,12 +4,17 @@
 //! testkit's virtual key and the C ABI's caller-supplied transports.
 
 mod apdu;
+mod cbor;
+mod ctap2;
 mod ctaphid;
 mod deadline;
 mod details;
 mod frame;
+mod get_assertion;
+mod get_info;
 mod init;
 mod hidapi_devices;
+mod pin;
 mod request;
 mod sign;
 #[cfg(test)]

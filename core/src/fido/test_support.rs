@@ -19,6 +19,13 @@ pub fn sign_vector() -> serde_json::Value {
     all["sign"].clone()
 }
 
+/// The `name` object of testdata/ctap2-vectors.json.
+pub fn ctap2_vector(name: &str) -> serde_json::Value {
+    let all: serde_json::Value =
+        serde_json::from_str(include_str!("../../../testdata/ctap2-vectors.json")).unwrap();
+    all[name].clone()
+}
+
 /// A report from a hex prefix, zero-padded to 64 bytes.
 pub fn report(hex_prefix: &str) -> Report {
     let bytes = hex(hex_prefix);

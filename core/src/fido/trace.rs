@@ -44,6 +44,7 @@ fn command_name(code: u8) -> String {
         command::MSG => "MSG".into(),
         command::INIT => "INIT".into(),
         command::WINK => "WINK".into(),
+        command::CBOR => "CBOR".into(),
         command::CANCEL => "CANCEL".into(),
         command::KEEPALIVE => "KEEPALIVE".into(),
         command::ERROR => "ERROR".into(),

@@ -41,6 +41,17 @@ struct ClientData<'a> {
     origin: &'a str,
 }
 
+/// clientData's `origin` for `app_id`: the appId itself (as AA's Device Service sends it), but
+/// for an appId URL with a path or a trailing slash only its facet `scheme://host[:port]`, which is
+/// what an origin is (a web origin never has a path).
+fn facet_origin(app_id: &str) -> &str {
+    let Some((_, rest)) = app_id.split_once("://") else { return app_id };
+    match rest.find(['/', '?', '#']) {
+        Some(end) => &app_id[..app_id.len() - rest.len() + end],
+        None => app_id,
+    }
+}
+
 /// A sign request checked and turned into the bytes the key needs.
 #[derive(Clone, Debug)]
 pub struct PreparedRequest {
@@ -51,7 +62,8 @@ pub struct PreparedRequest {
 }
 
 impl PreparedRequest {
-    /// Decodes the key handle and builds clientData (`origin` = appId, challenge verbatim).
+    /// Decodes the key handle and builds clientData (`origin` = the appId's facet, see
+    /// [`facet_origin`]; the challenge verbatim).
     pub fn new(request: &SignRequest) -> Result<Self> {
         if !request.version.is_empty() && request.version != "U2F_V2" {
             log::debug!("sign request version {:?} treated as U2F_V2", request.version);
@@ -67,7 +79,7 @@ impl PreparedRequest {
         let client_data = serde_json::to_vec(&ClientData {
             typ: "navigator.id.getAssertion",
             challenge: &request.challenge,
-            origin: &request.app_id,
+            origin: facet_origin(&request.app_id),
         })
         .map_err(|e| malformed(format!("cannot serialise clientData: {e}")))?;
         Self::from_parts(key_handle, &request.app_id, client_data)
@@ -308,15 +320,46 @@ mod tests {
             version: "U2F_V2".into(),
             challenge: vector["server_challenge_b64u"].as_str().unwrap().into(),
             key_handle: vector["derived_sign_response"]["keyHandle"].as_str().unwrap().into(),
-            app_id: "https://aa.example.com/u2f".into(),
+            app_id: "https://aa.example.com".into(),
         };
         let prepared = PreparedRequest::new(&request).unwrap();
         assert_eq!(
             std::str::from_utf8(prepared.client_data()).unwrap(),
-            r#"{"typ":"navigator.id.getAssertion","challenge":"opsXqUifDriAAmWclinfbS0e-USY0CgyJHe_Otd7z8o","origin":"https://aa.example.com/u2f"}"#
+            r#"{"typ":"navigator.id.getAssertion","challenge":"opsXqUifDriAAmWclinfbS0e-USY0CgyJHe_Otd7z8o","origin":"https://aa.example.com"}"#
         );
         assert_eq!(prepared.challenge_parameter(), &<[u8; 32]>::from(Sha256::digest(prepared.client_data())));
         assert_eq!(prepared.key_handle, hex(vector["key_handle"].as_str().unwrap()));
+    }
+
+    #[test]
+    fn origin_is_the_app_id_or_for_an_app_id_with_a_path_its_facet() {
+        for (app_id, origin) in [
+            ("https://aa.example.com", "https://aa.example.com"),
+            ("https://aa.example.com:8443", "https://aa.example.com:8443"),
+            ("https://164.99.184.45", "https://164.99.184.45"),
+            ("https://aa.example.com/", "https://aa.example.com"),
+            ("https://aa.example.com/u2f", "https://aa.example.com"),
+            ("https://aa.example.com:8443/TOP/app-id.json", "https://aa.example.com:8443"),
+            ("https://[::1]:8443/x", "https://[::1]:8443"),
+            ("https://aa.example.com?x=1", "https://aa.example.com"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(facet_origin(app_id), origin, "{app_id}");
+            let request = SignRequest {
+                version: "U2F_V2".into(),
+                challenge: "c2lnbg".into(),
+                key_handle: "AAEC".into(),
+                app_id: app_id.into(),
+            };
+            let prepared = PreparedRequest::new(&request).unwrap();
+            let client_data: serde_json::Value = serde_json::from_slice(prepared.client_data()).unwrap();
+            assert_eq!(client_data["origin"], origin, "{app_id}");
+            // The application parameter stays the hash of the appId exactly as sent.
+            assert_eq!(
+                prepared.application_parameter(),
+                &<[u8; 32]>::from(Sha256::digest(app_id.as_bytes()))
+            );
+        }
     }
 
     #[test]

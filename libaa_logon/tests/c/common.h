@@ -89,6 +89,9 @@ static aa_client *new_test_client(void) {
          &error, "aa_client_options_new");
     must(aa_client_options_set_ca_file(options, env_or_die("AA_TEST_CA_FILE"), &error), &error,
          "aa_client_options_set_ca_file");
+    /* The simulator's sign requests carry the appId https://aa-sim.local, not its 127.0.0.1 URL. */
+    must(aa_client_options_allow_app_id_host(options, "aa-sim.local", &error), &error,
+         "aa_client_options_allow_app_id_host");
     /* Generous timeouts: the same programs also run under valgrind, which is slow. */
     must(aa_client_options_set_timeouts(options, 60000, 120000, &error), &error, "aa_client_options_set_timeouts");
     must(aa_client_new(options, &client, &error), &error, "aa_client_new");

@@ -12,6 +12,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static int touch_prompts = 0;
+static bool sign_returned = false; /* so a helper never waits for a prompt that cannot come */
 
 static void on_prompt(void *userdata, aa_prompt prompt) {
     (void)userdata;
@@ -23,21 +24,38 @@ static void on_prompt(void *userdata, aa_prompt prompt) {
     }
 }
 
-/* Blocks until the prompt callback has asked for a touch `count` times in all. */
-static void wait_for_touch_prompt(int count) {
+/* Blocks until the prompt callback has asked for a touch `count` times in all; false when the
+ * sign returned before that. */
+static bool wait_for_touch_prompt(int count) {
     pthread_mutex_lock(&lock);
-    while (touch_prompts < count) {
+    while (touch_prompts < count && !sign_returned) {
         pthread_cond_wait(&changed, &lock);
     }
+    bool prompted = touch_prompts >= count;
+    pthread_mutex_unlock(&lock);
+    return prompted;
+}
+
+static bool has_sign_returned(void) {
+    pthread_mutex_lock(&lock);
+    bool returned = sign_returned;
+    pthread_mutex_unlock(&lock);
+    return returned;
+}
+
+/* Called by the main thread when aa_logon_sign_with_device returned (true) or is about to start. */
+static void set_sign_returned(bool returned) {
+    pthread_mutex_lock(&lock);
+    sign_returned = returned;
+    pthread_cond_broadcast(&changed);
     pthread_mutex_unlock(&lock);
 }
 
 /* Waits until the virtual key itself refused a request for want of a touch (it has told the host
- * "user presence required"), polling its state. The bound only keeps a broken library from
- * hanging the test; it is far above any real wait and nothing is asserted about the time. */
+ * "user presence required"), polling its state; false when the sign returned first. */
 static bool wait_until_key_waits_for_touch(const aa_virtual_key *key) {
     struct timespec poll = {0, 5 * 1000 * 1000};
-    for (int i = 0; i < 24000; i++) { /* ≥ 2 minutes */
+    while (!has_sign_returned()) {
         bool waiting = false;
         must_tk(aa_virtual_key_is_waiting_for_touch(key, &waiting), "aa_virtual_key_is_waiting_for_touch");
         if (waiting) {
@@ -55,30 +73,37 @@ struct helper {
     bool key_was_waiting;
 };
 
+/* Both waits: the touch prompt, then the key asking for a touch. */
+static bool wait_for_touch_wait(struct helper *helper) {
+    helper->key_was_waiting =
+        wait_for_touch_prompt(helper->prompt_count) && wait_until_key_waits_for_touch(helper->key);
+    return helper->key_was_waiting;
+}
+
 /* Waits until the sign on the main thread waits for a touch, then cancels it from this thread. */
 static void *cancel_during_touch_wait(void *arg) {
     struct helper *helper = arg;
-    wait_for_touch_prompt(helper->prompt_count);
-    helper->key_was_waiting = wait_until_key_waits_for_touch(helper->key);
-    CHECK(aa_logon_cancel(helper->logon) == AA_STATUS_OK);
+    if (wait_for_touch_wait(helper)) {
+        CHECK(aa_logon_cancel(helper->logon) == AA_STATUS_OK);
+    }
     return NULL;
 }
 
 /* Touches the key when it asks for a touch, as a user would. */
 static void *touch_when_asked(void *arg) {
     struct helper *helper = arg;
-    wait_for_touch_prompt(helper->prompt_count);
-    helper->key_was_waiting = wait_until_key_waits_for_touch(helper->key);
-    must_tk(aa_virtual_key_touch(helper->key), "aa_virtual_key_touch");
+    if (wait_for_touch_wait(helper)) {
+        must_tk(aa_virtual_key_touch(helper->key), "aa_virtual_key_touch");
+    }
     return NULL;
 }
 
-/* Waits for the touch prompt, then frees the logon out from under the waiting thread. */
+/* Waits for the touch wait, then frees the logon out from under the waiting thread. */
 static void *free_during_touch_wait(void *arg) {
     struct helper *helper = arg;
-    wait_for_touch_prompt(helper->prompt_count);
-    helper->key_was_waiting = wait_until_key_waits_for_touch(helper->key);
-    CHECK(aa_logon_free(helper->logon) == AA_STATUS_OK);
+    if (wait_for_touch_wait(helper)) {
+        CHECK(aa_logon_free(helper->logon) == AA_STATUS_OK);
+    }
     return NULL;
 }
 
@@ -96,7 +121,9 @@ int main(void) {
     pthread_t canceller;
     CHECK(pthread_create(&canceller, NULL, cancel_during_touch_wait, &canceller_state) == 0);
     aa_status status = aa_logon_sign_with_device(logon, 120000, on_prompt, NULL, &error);
+    set_sign_returned(true);
     pthread_join(canceller, NULL);
+    set_sign_returned(false);
     CHECK(status == AA_STATUS_CANCELLED);
     CHECK(touch_prompts == 1);
     CHECK(canceller_state.key_was_waiting);
@@ -112,8 +139,11 @@ int main(void) {
     struct helper toucher_state = {logon, key, 2, false};
     pthread_t toucher;
     CHECK(pthread_create(&toucher, NULL, touch_when_asked, &toucher_state) == 0);
-    must(aa_logon_sign_with_device(logon, 120000, on_prompt, NULL, &error), &error, "aa_logon_sign_with_device");
+    status = aa_logon_sign_with_device(logon, 120000, on_prompt, NULL, &error);
+    set_sign_returned(true);
     pthread_join(toucher, NULL);
+    set_sign_returned(false);
+    must(status, &error, "aa_logon_sign_with_device");
     CHECK(toucher_state.key_was_waiting);
     aa_server_status verdict = AA_SERVER_STATUS_MORE_DATA;
     must(aa_logon_server_status(logon, &verdict, &error), &error, "aa_logon_server_status");
@@ -131,7 +161,9 @@ int main(void) {
     pthread_t freer;
     CHECK(pthread_create(&freer, NULL, free_during_touch_wait, &freer_state) == 0);
     status = aa_logon_sign_with_device(logon, 120000, on_prompt, NULL, NULL);
+    set_sign_returned(true);
     pthread_join(freer, NULL);
+    set_sign_returned(false);
     CHECK(status == AA_STATUS_CANCELLED);
     CHECK(freer_state.key_was_waiting);
     EXPECT_STATUS(AA_STATUS_INVALID_HANDLE, aa_logon_free(logon));

@@ -53,6 +53,8 @@ int main(void) {
          &error, "aa_client_options_new");
     EXPECT_STATUS(AA_STATUS_INVALID_ARGUMENT, aa_client_options_set_pinned_public_key(options, "abc", NULL));
     EXPECT_STATUS(AA_STATUS_INVALID_ARGUMENT, aa_client_options_set_timeouts(options, 0, 1000, NULL));
+    EXPECT_STATUS(AA_STATUS_INVALID_ARGUMENT, aa_client_options_allow_app_id_host(options, "https://x", NULL));
+    EXPECT_STATUS(AA_STATUS_INVALID_ARGUMENT, aa_client_options_allow_app_id_host(options, "*.example.com", NULL));
     aa_client *client = NULL;
     must(aa_client_new(options, &client, &error), &error, "aa_client_new");
 

@@ -86,6 +86,23 @@ extern "C" {
 aa_status aa_virtual_key_new(const char *seed, struct aa_virtual_key **key_out);
 
 /**
+ * Like aa_virtual_key_new, with the key's signature counter kept in the file at `state_path`
+ * between processes, so a CI job's successive test programs can use one seed against one server:
+ * the counter continues from the one saved there (0 when the file does not exist yet; it is then
+ * created) and is saved atomically (temporary file + rename) before every signature is released.
+ * AA_STATUS_INVALID_ARGUMENT, with the reason in aa_testkit_last_error, when the file belongs to
+ * another seed, is malformed or unreadable, or cannot be written; a save that fails later refuses
+ * that signature (the logon gets a device error). One file serves one process at a time.
+ * `*key_out` is owned by the caller (aa_virtual_key_free).
+ *
+ * # Safety
+ * `seed` and `state_path` are NULL or NUL-terminated; `key_out` is NULL or writable.
+ */
+aa_status aa_virtual_key_new_with_state(const char *seed,
+                                        const char *state_path,
+                                        struct aa_virtual_key **key_out);
+
+/**
  * Sets when the key reports user presence: `presence` is an aa_presence value; `delay_ms` is
  * used by AA_PRESENCE_AFTER_DELAY only.
  *

@@ -110,6 +110,41 @@ pub unsafe extern "C" fn aa_virtual_key_new(
     })
 }
 
+/// Like aa_virtual_key_new, with the key's signature counter kept in the file at `state_path`
+/// between processes, so a CI job's successive test programs can use one seed against one server:
+/// the counter continues from the one saved there (0 when the file does not exist yet; it is then
+/// created) and is saved atomically (temporary file + rename) before every signature is released.
+/// AA_STATUS_INVALID_ARGUMENT, with the reason in aa_testkit_last_error, when the file belongs to
+/// another seed, is malformed or unreadable, or cannot be written; a save that fails later refuses
+/// that signature (the logon gets a device error). One file serves one process at a time.
+/// `*key_out` is owned by the caller (aa_virtual_key_free).
+///
+/// # Safety
+/// `seed` and `state_path` are NULL or NUL-terminated; `key_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn aa_virtual_key_new_with_state(
+    seed: *const c_char,
+    state_path: *const c_char,
+    key_out: *mut *mut aa_virtual_key,
+) -> aa_status {
+    guard(|| {
+        // SAFETY: the caller's contract covers seed, state_path and key_out.
+        unsafe {
+            let seed = str_arg(seed, "seed")?;
+            let state_path = str_arg(state_path, "state_path")?;
+            if key_out.is_null() {
+                return Err(Failure(NULL_ARGUMENT, "key_out is NULL".into()));
+            }
+            if state_path.is_empty() {
+                return Err(Failure(INVALID_ARGUMENT, "state_path is empty".into()));
+            }
+            let key = VirtualKey::with_state_file(seed.as_bytes(), state_path)
+                .map_err(|error| Failure(INVALID_ARGUMENT, error.to_string()))?;
+            write_out(key_out, "key_out", to_ptr(objects::insert(Object::Key(key))))
+        }
+    })
+}
+
 /// Sets when the key reports user presence: `presence` is an aa_presence value; `delay_ms` is
 /// used by AA_PRESENCE_AFTER_DELAY only.
 ///

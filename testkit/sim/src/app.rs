@@ -7,26 +7,28 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::directory::Directory;
 use crate::faults::FaultTable;
 use crate::fixture::Fixture;
-use crate::simulator::{Lifetimes, Stats};
-use crate::store::Store;
+use crate::simulator::{ApprovalDecision, ChainsLookup, Lifetimes, Stats};
+use crate::store::{PendingApproval, Store};
 
 pub struct App {
     pub directory: Directory,
     store: Mutex<Store>,
     pub faults: FaultTable,
+    pub chains_lookup: ChainsLookup,
     pub connections_accepted: AtomicU64,
     pub requests: AtomicU64,
 }
 
 impl App {
     /// `fixture` must be validated.
-    pub fn new(fixture: &Fixture, lifetimes: Lifetimes) -> App {
+    pub fn new(fixture: &Fixture, lifetimes: Lifetimes, chains_lookup: ChainsLookup) -> App {
         let directory = Directory::new(fixture);
         let store = Store::new(&directory, &fixture.endpoints, lifetimes);
         App {
             directory,
             store: Mutex::new(store),
             faults: FaultTable::default(),
+            chains_lookup,
             connections_accepted: AtomicU64::new(0),
             requests: AtomicU64::new(0),
         }
@@ -60,6 +62,26 @@ impl App {
         let key = self.directory.users[user].totp_key.as_deref()?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         Some((crate::totp::code_for_step(key, now / crate::totp::STEP_SECONDS), now))
+    }
+
+    /// The user's pushes and calls waiting for the phone; `None` for an unknown user.
+    pub fn pending_approvals(&self, user_name: &str) -> Option<Vec<PendingApproval>> {
+        let user = self.directory.resolve_user(user_name)?;
+        Some(self.store().pending_approvals(user, std::time::Instant::now()))
+    }
+
+    /// Decides the user's pending pushes and calls; `None` for an unknown user.
+    pub fn decide_approvals(&self, user_name: &str, decision: ApprovalDecision) -> Option<usize> {
+        let user = self.directory.resolve_user(user_name)?;
+        Some(self.store().decide_approvals(user, decision))
+    }
+
+    /// The code the user's smartphone app shows offline now.
+    pub fn current_smartphone_totp(&self, user_name: &str) -> Option<String> {
+        let user = self.directory.resolve_user(user_name)?;
+        let key = self.directory.users[user].smartphone.as_ref()?.as_deref()?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        Some(crate::totp::code_for_step(key, now / crate::totp::STEP_SECONDS))
     }
 
     pub fn lifetimes(&self) -> Lifetimes {

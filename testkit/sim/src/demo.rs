@@ -29,3 +29,34 @@ pub const VIRTUAL_KEY_SEED: &str = "demo";
 pub const ADMIN_USER: &str = "LOCAL\\admin";
 /// Password of [`ADMIN_USER`].
 pub const ADMIN_PASSWORD: &str = "novell@123";
+/// A second event, whose chains start with a password and go on out of band.
+pub const EVENT_REMOTE_ACCESS: &str = "Remote Access";
+/// Base32 secret of [`USER`]'s smartphone app offline code (SMARTPHONE:1 `{"totp": …}`).
+pub const SMARTPHONE_TOTP_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+/// [`USER`]'s security questions: (id, question, answer), asked in this order.
+pub const SECURITY_QUESTIONS: &[(&str, &str, &str)] = &[
+    ("6", "What hue are your shoes?", "blue"),
+    ("7", "Who is your hero?", "Ada Lovelace"),
+    ("9", "Where were you born?", "Jaguar Bay"),
+];
+/// [`USER`]'s emergency password (EMERG_PASSWORD:1).
+pub const EMERGENCY_PASSWORD: &str = "in-case-of-fire";
+/// [`USER`]'s RADIUS password (RADIUS:1), answered by an Access-Challenge.
+pub const RADIUS_PASSWORD: &str = "radius-novell";
+/// The Reply-Message of the RADIUS Access-Challenge (sent as the answer's `msg`).
+pub const RADIUS_CHALLENGE_PROMPT: &str = "Enter the code shown on your token";
+/// The answer the RADIUS Access-Challenge expects.
+pub const RADIUS_CHALLENGE_ANSWER: &str = "424242";
+/// [`USER`]'s card UID (CARD:1 `{"card_uid": …}`).
+pub const CARD_UID: &str = "04a1b2c3d4e5f6";
+/// [`USER`]'s enrolled fingerprint: standard base64 of an ISO/IEC 19794-2 template ("FMR\0…").
+pub const FINGERPRINT_ISO: &str =
+    "Rk1SACAyMAAQERITFBUWFxgZGhscHR4fICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+/// A user whose phone approves every push and answers every call (SMARTPHONE:1, VOICE:1).
+pub const USER_PHONE_APPROVES: &str = "JAGUAR\\approver";
+/// Password of [`USER_PHONE_APPROVES`].
+pub const USER_PHONE_APPROVES_PASSWORD: &str = "approve-me";
+/// A user whose phone rejects every push and call.
+pub const USER_PHONE_REJECTS: &str = "JAGUAR\\rejecter";
+/// Password of [`USER_PHONE_REJECTS`].
+pub const USER_PHONE_REJECTS_PASSWORD: &str = "reject-me";

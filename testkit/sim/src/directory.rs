@@ -3,8 +3,11 @@
 
 use serde_json::{json, Map, Value};
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
 use crate::envelope::ApiError;
-use crate::fixture::{split_user_name, Fixture};
+use crate::fixture::{split_user_name, Fixture, PhoneAnswers, RadiusFixture, SecurityQuestionFixture};
 use crate::ids::{derived_hex, TENANT_ID};
 use crate::u2f::decode_b64url;
 
@@ -37,6 +40,15 @@ pub struct User {
     pub upn: Option<String>,
     pub dn: Option<String>,
     pub locked: bool,
+    /// SMARTPHONE:1 is enrolled; the offline code's key, if the app has one.
+    pub smartphone: Option<Option<Vec<u8>>>,
+    pub phone_answers: PhoneAnswers,
+    pub security_questions: Vec<SecurityQuestionFixture>,
+    pub emergency_password: Option<String>,
+    pub radius: Option<RadiusFixture>,
+    /// Lowercase hex.
+    pub card_uid: Option<String>,
+    pub fingerprint_iso: Option<Vec<u8>>,
 }
 
 pub struct Directory {
@@ -96,6 +108,18 @@ impl Directory {
                     upn: user.upn.clone(),
                     dn: user.dn.clone(),
                     locked: user.locked,
+                    smartphone: user.smartphone.as_ref().map(|phone| {
+                        phone.offline_totp_secret.as_deref().and_then(crate::totp::decode_secret)
+                    }),
+                    phone_answers: user.phone_answers,
+                    security_questions: user.security_questions.clone(),
+                    emergency_password: user.emergency_password.clone(),
+                    radius: user.radius.clone(),
+                    card_uid: user.card_uid.as_ref().map(|uid| uid.to_ascii_lowercase()),
+                    fingerprint_iso: user
+                        .fingerprint_iso
+                        .as_ref()
+                        .map(|template| STANDARD.decode(template).expect("validated fixture")),
                 }
             })
             .collect();
@@ -152,15 +176,22 @@ impl Directory {
         }
     }
 
-    /// Whether the user has what `method` needs (password, TOTP secret, a U2F key, phone, email).
+    /// Whether the user has what `method` needs (password, TOTP secret, a U2F key, phone, email,
+    /// smartphone app, security questions, emergency password, RADIUS account, card, fingerprint).
     pub fn is_enrolled(&self, user: usize, method: &str) -> bool {
         let user = &self.users[user];
         match method {
             "PASSWORD:1" | "LDAP_PASSWORD:1" => user.password.is_some(),
             "TOTP:1" => user.totp_key.is_some(),
             "U2F:1" => !user.keys.is_empty(),
-            "SMS_OTP:1" => user.mobile_phone.is_some(),
+            "SMS_OTP:1" | "VOICE_OTP:1" | "VOICE:1" => user.mobile_phone.is_some(),
             "EMAIL_OTP:1" => user.email.is_some(),
+            "SMARTPHONE:1" => user.smartphone.is_some(),
+            "SECQUEST:1" => !user.security_questions.is_empty(),
+            "EMERG_PASSWORD:1" => user.emergency_password.is_some(),
+            "RADIUS:1" => user.radius.is_some(),
+            "CARD:1" => user.card_uid.is_some(),
+            "FINGER:1" => user.fingerprint_iso.is_some(),
             _ => false,
         }
     }

@@ -5,14 +5,33 @@ use std::fmt;
 use std::path::Path;
 
 use aa_virtual_key::KeyMaterial;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::demo;
 use crate::u2f::{decode_b64url, parse_public_key};
 
 /// Methods the simulator can run; a chain with any other method is rejected at load time.
-pub const SUPPORTED_METHODS: &[&str] =
-    &["U2F:1", "PASSWORD:1", "LDAP_PASSWORD:1", "TOTP:1", "SMS_OTP:1", "EMAIL_OTP:1"];
+pub const SUPPORTED_METHODS: &[&str] = &[
+    "U2F:1",
+    "PASSWORD:1",
+    "LDAP_PASSWORD:1",
+    "TOTP:1",
+    "SMS_OTP:1",
+    "EMAIL_OTP:1",
+    "VOICE_OTP:1",
+    "SMARTPHONE:1",
+    "VOICE:1",
+    "SECQUEST:1",
+    "EMERG_PASSWORD:1",
+    "RADIUS:1",
+    "CARD:1",
+    "FINGER:1",
+];
+
+/// The first bytes of an ISO/IEC 19794-2 finger minutiae record ("FMR\0").
+pub const ISO_TEMPLATE_MAGIC: &[u8] = b"FMR\0";
 
 /// Everything the simulated server knows at start.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +126,79 @@ pub struct UserFixture {
     /// A locked user is listed as `user_is_locked` and cannot start a logon.
     #[serde(default)]
     pub locked: bool,
+    /// The smartphone app enrolled for SMARTPHONE:1 (push, or its offline code).
+    #[serde(default)]
+    pub smartphone: Option<SmartphoneFixture>,
+    /// How the user's phone answers SMARTPHONE:1 pushes and VOICE:1 calls (which need
+    /// `mobile_phone`).
+    #[serde(default)]
+    pub phone_answers: PhoneAnswers,
+    /// SECQUEST:1 questions with their answers, asked in this order.
+    #[serde(default)]
+    pub security_questions: Vec<SecurityQuestionFixture>,
+    /// EMERG_PASSWORD:1.
+    #[serde(default)]
+    pub emergency_password: Option<String>,
+    /// RADIUS:1.
+    #[serde(default)]
+    pub radius: Option<RadiusFixture>,
+    /// CARD:1: the card's UID in hex.
+    #[serde(default)]
+    pub card_uid: Option<String>,
+    /// FINGER:1: the enrolled ISO/IEC 19794-2 template, standard base64 ("Rk1SAC…").
+    #[serde(default)]
+    pub fingerprint_iso: Option<String>,
+}
+
+/// The SMARTPHONE:1 enrollment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmartphoneFixture {
+    /// Base32 secret of the app's offline code (`{"totp": …}`); none = no offline code.
+    #[serde(default)]
+    pub offline_totp_secret: Option<String>,
+}
+
+/// What the simulated phone does with a push or a call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneAnswers {
+    /// Nothing until a test decides through `POST /sim/v1/approvals` or
+    /// [`crate::Simulator::decide_approval`] (or the approval lifetime runs out).
+    #[default]
+    Manual,
+    /// Approves at the first poll after the push was sent or the call started.
+    Approve,
+    /// Rejects at the first poll after the push was sent or the call started.
+    Reject,
+}
+
+/// One security question.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityQuestionFixture {
+    /// The id the server sends it under (AA's samples use numbers as text, e.g. "6").
+    pub id: String,
+    pub question: String,
+    /// Compared without case and surrounding whitespace.
+    pub answer: String,
+}
+
+/// A RADIUS:1 account: a password and, optionally, an Access-Challenge asked after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadiusFixture {
+    pub password: String,
+    #[serde(default)]
+    pub challenge: Option<RadiusChallengeFixture>,
+}
+
+/// The Access-Challenge: its Reply-Message (sent as `msg`) and the answer it expects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadiusChallengeFixture {
+    pub prompt: String,
+    pub answer: String,
 }
 
 /// One enrolled U2F credential.
@@ -148,10 +240,19 @@ impl Fixture {
     /// The built-in demo data; see [`crate::demo`] for its names and secrets.
     pub fn demo() -> Fixture {
         let enrollment = KeyMaterial::from_seed(demo::VIRTUAL_KEY_SEED.as_bytes()).enrollment(demo::APP_ID);
-        let chain = |name: &str, methods: &[&str]| ChainFixture {
+        let chain_for = |event: &str, name: &str, methods: &[&str]| ChainFixture {
             name: name.to_owned(),
             methods: methods.iter().map(|m| (*m).to_owned()).collect(),
-            events: vec![demo::EVENT.to_owned()],
+            events: vec![event.to_owned()],
+        };
+        let chain = |name: &str, methods: &[&str]| chain_for(demo::EVENT, name, methods);
+        let phone_user = |name: &str, password: &str, answers: PhoneAnswers| UserFixture {
+            name: name.to_owned(),
+            password: Some(password.to_owned()),
+            mobile_phone: Some("+4930123456".to_owned()),
+            smartphone: Some(SmartphoneFixture::default()),
+            phone_answers: answers,
+            ..UserFixture::default()
         };
         Fixture {
             u2f_app_id: demo::APP_ID.to_owned(),
@@ -165,7 +266,7 @@ impl Fixture {
                 secret: demo::ENDPOINT_SECRET.to_owned(),
                 name: demo::ENDPOINT_NAME.to_owned(),
             }],
-            events: vec![demo::EVENT.to_owned()],
+            events: vec![demo::EVENT.to_owned(), demo::EVENT_REMOTE_ACCESS.to_owned()],
             chains: vec![
                 chain("U2F only", &["U2F:1"]),
                 chain("TOTP Only", &["TOTP:1"]),
@@ -173,6 +274,20 @@ impl Fixture {
                 chain("Password", &["PASSWORD:1"]),
                 chain("SMS OTP", &["SMS_OTP:1"]),
                 chain("Email OTP", &["EMAIL_OTP:1"]),
+                chain("Voice OTP", &["VOICE_OTP:1"]),
+                chain("Smartphone", &["SMARTPHONE:1"]),
+                chain("Voice call", &["VOICE:1"]),
+                chain("Security questions", &["SECQUEST:1"]),
+                chain("Emergency password", &["EMERG_PASSWORD:1"]),
+                chain("RADIUS", &["RADIUS:1"]),
+                chain("Card", &["CARD:1"]),
+                chain("Fingerprint", &["FINGER:1"]),
+                chain_for(
+                    demo::EVENT_REMOTE_ACCESS,
+                    "Password + Smartphone",
+                    &["PASSWORD:1", "SMARTPHONE:1"],
+                ),
+                chain_for(demo::EVENT_REMOTE_ACCESS, "Password + Voice call", &["PASSWORD:1", "VOICE:1"]),
             ],
             users: vec![
                 UserFixture {
@@ -190,6 +305,28 @@ impl Fixture {
                     upn: Some("denis@jaguar.com".to_owned()),
                     dn: Some("CN=denis,CN=Users,DC=jaguar,DC=com".to_owned()),
                     locked: false,
+                    smartphone: Some(SmartphoneFixture {
+                        offline_totp_secret: Some(demo::SMARTPHONE_TOTP_SECRET.to_owned()),
+                    }),
+                    phone_answers: PhoneAnswers::Manual,
+                    security_questions: demo::SECURITY_QUESTIONS
+                        .iter()
+                        .map(|(id, question, answer)| SecurityQuestionFixture {
+                            id: (*id).to_owned(),
+                            question: (*question).to_owned(),
+                            answer: (*answer).to_owned(),
+                        })
+                        .collect(),
+                    emergency_password: Some(demo::EMERGENCY_PASSWORD.to_owned()),
+                    radius: Some(RadiusFixture {
+                        password: demo::RADIUS_PASSWORD.to_owned(),
+                        challenge: Some(RadiusChallengeFixture {
+                            prompt: demo::RADIUS_CHALLENGE_PROMPT.to_owned(),
+                            answer: demo::RADIUS_CHALLENGE_ANSWER.to_owned(),
+                        }),
+                    }),
+                    card_uid: Some(demo::CARD_UID.to_owned()),
+                    fingerprint_iso: Some(demo::FINGERPRINT_ISO.to_owned()),
                 },
                 UserFixture {
                     name: demo::USER_WITHOUT_U2F.to_owned(),
@@ -200,6 +337,12 @@ impl Fixture {
                     dn: Some("CN=alice,CN=Users,DC=jaguar,DC=com".to_owned()),
                     ..UserFixture::default()
                 },
+                phone_user(
+                    demo::USER_PHONE_APPROVES,
+                    demo::USER_PHONE_APPROVES_PASSWORD,
+                    PhoneAnswers::Approve,
+                ),
+                phone_user(demo::USER_PHONE_REJECTS, demo::USER_PHONE_REJECTS_PASSWORD, PhoneAnswers::Reject),
             ],
         }
     }
@@ -275,6 +418,42 @@ impl Fixture {
                 return fail(format!("totp_secret of {} is not base32", user.name));
             }
         }
+        let name = &user.name;
+        if let Some(secret) = user.smartphone.as_ref().and_then(|phone| phone.offline_totp_secret.as_ref()) {
+            if crate::totp::decode_secret(secret).is_none() {
+                return fail(format!("smartphone offline_totp_secret of {name} is not base32"));
+            }
+        }
+        for (index, question) in user.security_questions.iter().enumerate() {
+            if question.id.is_empty() || question.question.is_empty() || question.answer.trim().is_empty() {
+                return fail(format!("a security question of {name} has an empty id, question or answer"));
+            }
+            if user.security_questions[..index].iter().any(|other| other.id == question.id) {
+                return fail(format!("security question id {:?} of {name} appears twice", question.id));
+            }
+        }
+        if user.emergency_password.as_deref().is_some_and(str::is_empty) {
+            return fail(format!("the emergency_password of {name} is empty"));
+        }
+        if let Some(radius) = &user.radius {
+            let challenge_empty =
+                radius.challenge.as_ref().is_some_and(|c| c.prompt.is_empty() || c.answer.is_empty());
+            if radius.password.is_empty() || challenge_empty {
+                return fail(format!("the radius password, challenge prompt or answer of {name} is empty"));
+            }
+        }
+        if let Some(uid) = &user.card_uid {
+            if uid.is_empty() || uid.len() % 2 != 0 || !uid.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return fail(format!("card_uid of {name} is not hex"));
+            }
+        }
+        if let Some(template) = &user.fingerprint_iso {
+            if !STANDARD.decode(template).is_ok_and(|bytes| bytes.starts_with(ISO_TEMPLATE_MAGIC)) {
+                return fail(format!(
+                    "fingerprint_iso of {name} is not base64 of an ISO/IEC 19794-2 template"
+                ));
+            }
+        }
         for credential in &user.u2f {
             let key_handle = decode_b64url(&credential.key_handle);
             if key_handle.as_ref().is_none_or(|handle| handle.is_empty() || handle.len() > 255) {
@@ -314,8 +493,20 @@ mod tests {
     #[test]
     fn bad_fixtures_are_refused_with_a_reason() {
         let mut fixture = Fixture::demo();
-        fixture.chains[0].methods = vec!["FINGER:1".into()];
-        assert!(fixture.validate().unwrap_err().to_string().contains("FINGER:1"));
+        fixture.chains[0].methods = vec!["FACE:1".into()];
+        assert!(fixture.validate().unwrap_err().to_string().contains("FACE:1"));
+
+        let mut fixture = Fixture::demo();
+        fixture.users[0].fingerprint_iso = Some(STANDARD.encode(b"JPEG not a template"));
+        assert!(fixture.validate().unwrap_err().to_string().contains("fingerprint_iso"));
+
+        let mut fixture = Fixture::demo();
+        fixture.users[0].security_questions[1].id = fixture.users[0].security_questions[0].id.clone();
+        assert!(fixture.validate().unwrap_err().to_string().contains("appears twice"));
+
+        let mut fixture = Fixture::demo();
+        fixture.users[0].card_uid = Some("not hex".into());
+        assert!(fixture.validate().unwrap_err().to_string().contains("card_uid"));
 
         let mut fixture = Fixture::demo();
         fixture.users[0].u2f[0].public_key = "AAAA".into();

@@ -21,7 +21,8 @@ pub mod u2f;
 
 pub use faults::{Fault, FaultRule};
 pub use fixture::{
-    AdminFixture, ChainFixture, EndpointFixture, Fixture, FixtureError, U2fCredentialFixture, UserFixture,
+    AdminFixture, ChainFixture, EndpointFixture, Fixture, FixtureError, PhoneAnswers, RadiusChallengeFixture,
+    RadiusFixture, SecurityQuestionFixture, SmartphoneFixture, U2fCredentialFixture, UserFixture,
 };
-pub use simulator::{Lifetimes, SimConfig, Simulator, Stats, TlsMode};
+pub use simulator::{ApprovalDecision, ChainsLookup, Lifetimes, SimConfig, Simulator, Stats, TlsMode};
 pub use u2f::U2fRejection;

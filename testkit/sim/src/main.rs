@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use aa_sim::{demo, Fixture, Lifetimes, SimConfig, Simulator, TlsMode};
+use aa_sim::{demo, ChainsLookup, Fixture, Lifetimes, SimConfig, Simulator, TlsMode};
 use aa_virtual_key::KeyMaterial;
 use base64::Engine;
 use clap::{Args, Parser, Subcommand};
@@ -69,6 +69,14 @@ struct ServeArgs {
     /// Login sessions expire this many seconds after the logon.
     #[arg(long, value_name = "SECS", default_value_t = 28800.0)]
     login_session_lifetime: f64,
+    /// A SMARTPHONE:1 push or VOICE:1 call not decided this many seconds after it started fails
+    /// ("Auth confirmation timeout").
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    approval_lifetime: f64,
+    /// Answer only PWM's `POST /logon/chains?username=…` form, as an older server (the `GET`
+    /// form gets 405).
+    #[arg(long)]
+    chains_post_only: bool,
 }
 
 fn main() -> ExitCode {
@@ -122,10 +130,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         endpoint_session: seconds("endpoint-session-lifetime", args.endpoint_session_lifetime)?,
         logon_process: seconds("logon-process-lifetime", args.logon_process_lifetime)?,
         login_session: seconds("login-session-lifetime", args.login_session_lifetime)?,
+        approval: seconds("approval-lifetime", args.approval_lifetime)?,
     };
+    let chains_lookup = if args.chains_post_only { ChainsLookup::PostOnly } else { ChainsLookup::GetAndPost };
     let using_demo = args.fixture.is_none();
-    let simulator = Simulator::start(SimConfig { fixture, listen: args.listen, tls, lifetimes })
-        .map_err(|error| format!("cannot start: {error}"))?;
+    let simulator =
+        Simulator::start(SimConfig { fixture, listen: args.listen, tls, lifetimes, chains_lookup })
+            .map_err(|error| format!("cannot start: {error}"))?;
     if let (Some(path), Some(pem)) = (&args.ca_out, simulator.ca_pem()) {
         std::fs::write(path, pem).map_err(|error| format!("cannot write {}: {error}", path.display()))?;
         log::info!("CA certificate written to {}", path.display());

@@ -15,12 +15,14 @@ use crate::fixture::Fixture;
 use crate::tls;
 
 /// How long sessions and processes live. Endpoint sessions and logon processes expire after this
-/// long without use; login sessions this long after creation.
+/// long without use; login sessions this long after creation; a SMARTPHONE:1 push or VOICE:1
+/// call not decided this long after it started fails ("Auth confirmation timeout").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lifetimes {
     pub endpoint_session: Duration,
     pub logon_process: Duration,
     pub login_session: Duration,
+    pub approval: Duration,
 }
 
 impl Default for Lifetimes {
@@ -29,8 +31,28 @@ impl Default for Lifetimes {
             endpoint_session: Duration::from_secs(3600),
             logon_process: Duration::from_secs(600),
             login_session: Duration::from_secs(8 * 3600),
+            approval: Duration::from_secs(60),
         }
     }
+}
+
+/// Which forms of `/logon/chains` the simulated server answers (§2.4, Open question 10).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChainsLookup {
+    /// The enrollment SPA's `GET …?user_name=` and PWM's `POST …?username=&application=`.
+    #[default]
+    GetAndPost,
+    /// Only PWM's `POST` form, as an older server: `GET` is answered 405.
+    PostOnly,
+}
+
+/// What the simulated phone does with a pending push or call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApprovalDecision {
+    /// The user approves the push / answers the call: the method passes.
+    Approve,
+    /// The user rejects it: the server answers STOP.
+    Reject,
 }
 
 /// How the simulator speaks TLS.
@@ -56,6 +78,7 @@ pub struct SimConfig {
     pub listen: SocketAddr,
     pub tls: TlsMode,
     pub lifetimes: Lifetimes,
+    pub chains_lookup: ChainsLookup,
 }
 
 impl Default for SimConfig {
@@ -65,6 +88,7 @@ impl Default for SimConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             tls: TlsMode::Generated,
             lifetimes: Lifetimes::default(),
+            chains_lookup: ChainsLookup::default(),
         }
     }
 }
@@ -115,7 +139,7 @@ impl Simulator {
         };
         let base_url = format!("{scheme}://{host}:{}", address.port());
 
-        let app = Arc::new(App::new(&config.fixture, config.lifetimes));
+        let app = Arc::new(App::new(&config.fixture, config.lifetimes, config.chains_lookup));
         let (shutdown, shutdown_signal) = watch::channel(false);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -184,6 +208,23 @@ impl Simulator {
     /// unknown user.
     pub fn sent_otps(&self, user_name: &str) -> Vec<String> {
         self.app.sent_otps(user_name).unwrap_or_default()
+    }
+
+    /// The user's SMARTPHONE:1 pushes and VOICE:1 calls that wait for the phone (method ids),
+    /// empty for an unknown user.
+    pub fn pending_approvals(&self, user_name: &str) -> Vec<String> {
+        self.app.pending_approvals(user_name).unwrap_or_default().into_iter().map(|p| p.method_id).collect()
+    }
+
+    /// Decides every pending push and call of the user as the phone would; returns how many
+    /// there were (0 for an unknown user or nothing pending).
+    pub fn decide_approval(&self, user_name: &str, decision: ApprovalDecision) -> usize {
+        self.app.decide_approvals(user_name, decision).unwrap_or(0)
+    }
+
+    /// The current code of the user's smartphone app offline TOTP, if it has one.
+    pub fn current_smartphone_totp(&self, user_name: &str) -> Option<String> {
+        self.app.current_smartphone_totp(user_name)
     }
 
     /// The user's current TOTP code, if the user exists and has a TOTP secret.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::directory::Directory;
 use crate::envelope::ApiError;
 use crate::fixture::EndpointFixture;
-use crate::simulator::Lifetimes;
+use crate::simulator::{ApprovalDecision, Lifetimes};
 
 pub struct Endpoint {
     pub secret: String,
@@ -25,8 +25,13 @@ pub enum Phase {
     Started,
     /// A U2F sign request was issued with this challenge.
     U2fChallenged { challenge: String },
-    /// An SMS/e-mail OTP was sent.
+    /// An SMS/e-mail/voice OTP was sent.
     OtpSent { code: String },
+    /// A SMARTPHONE:1 push was sent or a VOICE:1 call started at `started`; the phone's
+    /// decision once made.
+    AwaitingApproval { started: Instant, decision: Option<ApprovalDecision> },
+    /// The RADIUS password was right; the Access-Challenge was sent.
+    RadiusChallenged,
     /// The current method passed; the client must call `/next`.
     AwaitingNext,
 }
@@ -55,7 +60,16 @@ pub struct LoginSession {
 pub struct UserState {
     pub counters: Vec<u32>,
     pub last_totp_step: Option<u64>,
+    /// The same for the smartphone app's offline code.
+    pub last_smartphone_totp_step: Option<u64>,
     pub sent_otps: Vec<String>,
+}
+
+/// A push or call waiting for the phone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingApproval {
+    pub method_id: String,
+    pub waiting: Duration,
 }
 
 pub struct Store {
@@ -90,6 +104,7 @@ impl Store {
                 .map(|user| UserState {
                     counters: user.keys.iter().map(|key| key.initial_counter).collect(),
                     last_totp_step: None,
+                    last_smartphone_totp_step: None,
                     sent_otps: Vec::new(),
                 })
                 .collect(),
@@ -149,6 +164,33 @@ impl Store {
             return Err(ApiError::login_session_expired());
         }
         Ok(session)
+    }
+
+    /// The user's pushes and calls that wait for the phone's decision.
+    pub fn pending_approvals(&self, user: usize, now: Instant) -> Vec<PendingApproval> {
+        self.logon_processes
+            .values()
+            .filter(|process| process.user == user)
+            .filter_map(|process| match &process.phase {
+                Phase::AwaitingApproval { started, decision: None } => Some(PendingApproval {
+                    method_id: process.current_method.clone(),
+                    waiting: now.duration_since(*started),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Decides every push and call of the user that waits for the phone; returns how many.
+    pub fn decide_approvals(&mut self, user: usize, decision: ApprovalDecision) -> usize {
+        let mut decided = 0;
+        for process in self.logon_processes.values_mut().filter(|process| process.user == user) {
+            if let Phase::AwaitingApproval { decision: pending @ None, .. } = &mut process.phase {
+                *pending = Some(decision);
+                decided += 1;
+            }
+        }
+        decided
     }
 
     pub fn record_sent_otp(&mut self, user: usize, code: String) {

@@ -48,7 +48,7 @@ pub enum U2fRejection {
     BadClientData(String),
     /// clientData `challenge` is not the challenge this logon process issued.
     WrongChallenge,
-    /// clientData `origin` is not the App ID.
+    /// clientData `origin` is not the App ID (for an App ID with a path: not its facet origin).
     WrongOrigin(String),
     /// The key handle belongs to none of the user's enrolled keys.
     UnknownKeyHandle,
@@ -206,6 +206,16 @@ pub fn verify_sign_response(
     Ok(counter)
 }
 
+/// The origin a client must put into clientData for `app_id`: the App ID itself, or for an App
+/// ID with a path (or a trailing slash) its facet `scheme://host[:port]`.
+pub fn facet_origin(app_id: &str) -> &str {
+    let Some((_, rest)) = app_id.split_once("://") else { return app_id };
+    match rest.find(['/', '?', '#']) {
+        Some(end) => &app_id[..app_id.len() - rest.len() + end],
+        None => app_id,
+    }
+}
+
 fn check_client_data(client_data: &[u8], app_id: &str, challenge_b64u: &str) -> Result<(), U2fRejection> {
     let parsed: Value = serde_json::from_slice(client_data)
         .map_err(|_| U2fRejection::BadClientData("clientData is not JSON".into()))?;
@@ -221,7 +231,7 @@ fn check_client_data(client_data: &[u8], app_id: &str, challenge_b64u: &str) -> 
         return Err(U2fRejection::WrongChallenge);
     }
     match field("origin") {
-        Some(origin) if origin == app_id => Ok(()),
+        Some(origin) if origin == facet_origin(app_id) => Ok(()),
         Some(origin) => Err(U2fRejection::WrongOrigin(origin.to_owned())),
         None => Err(U2fRejection::WrongOrigin(String::new())),
     }

@@ -149,7 +149,25 @@ fn chains_listing_and_endpoint_registration() {
     assert_eq!(body["user_is_locked"], false);
     let names: Vec<&str> =
         body["chains"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["U2F only", "TOTP Only", "LDAP + U2F", "Password", "SMS OTP", "Email OTP"]);
+    assert_eq!(
+        names,
+        [
+            "U2F only",
+            "TOTP Only",
+            "LDAP + U2F",
+            "Password",
+            "SMS OTP",
+            "Email OTP",
+            "Voice OTP",
+            "Smartphone",
+            "Voice call",
+            "Security questions",
+            "Emergency password",
+            "RADIUS",
+            "Card",
+            "Fingerprint"
+        ]
+    );
     let (status, body) =
         client.get(&format!("/api/v1/logon/chains?user_name=bob&endpoint_session_id={session}"));
     assert_error(status, &body, 400, "AUCORE-1056");

@@ -4,11 +4,13 @@
 use std::time::Instant;
 
 use p256::ecdsa::SigningKey;
+use sha2::{Digest, Sha256};
 
 use crate::apdu::{self, Command};
 use crate::attestation;
 use crate::keys::{sign_der, KeyMaterial};
 use crate::presence::{Presence, PresenceState};
+use crate::state_file::StateFile;
 
 /// Answer of U2F_VERSION.
 pub const U2F_VERSION: &[u8] = b"U2F_V2";
@@ -30,6 +32,8 @@ pub(crate) struct Authenticator {
     attestation_certificate: Option<Vec<u8>>,
     presence: PresenceState,
     counter: u32,
+    /// Where the counter is kept between processes, if anywhere ([`Self::persist_counter`]).
+    state_file: Option<StateFile>,
     registrations: u64,
     /// Credentials imported by tests.
     imported: Vec<Credential>,
@@ -44,6 +48,7 @@ impl Authenticator {
             attestation_certificate: None,
             presence: PresenceState::new(),
             counter: 0,
+            state_file: None,
             registrations: 0,
             imported: Vec::new(),
             recent: None,
@@ -52,6 +57,13 @@ impl Authenticator {
 
     pub(crate) fn counter(&self) -> u32 {
         self.counter
+    }
+
+    /// From now on the counter continues from `counter` and is saved to `state_file` before each
+    /// signature is released.
+    pub(crate) fn persist_counter(&mut self, state_file: StateFile, counter: u32) {
+        self.counter = counter;
+        self.state_file = Some(state_file);
     }
 
     pub(crate) fn set_presence(&mut self, presence: Presence) {
@@ -64,6 +76,31 @@ impl Authenticator {
 
     pub(crate) fn touch(&mut self, now: Instant) {
         self.presence.touch(now);
+    }
+
+    /// True when the user is present now (the presence is consumed: the caller must then act).
+    pub(crate) fn take_presence(&mut self, now: Instant) -> bool {
+        self.presence.take(now)
+    }
+
+    /// The key stopped waiting for a touch (its request was cancelled or timed out).
+    pub(crate) fn stop_waiting_for_presence(&mut self) {
+        self.presence.clear_request();
+    }
+
+    /// Advances the device-wide signature counter (shared by U2F and CTAP2) and returns the value
+    /// to sign with; `Err` when a state file could not record it (the signature must be refused).
+    pub(crate) fn advance_counter(&mut self) -> Result<u32, ()> {
+        self.counter = self.next_counter().map_err(drop)?;
+        Ok(self.counter)
+    }
+
+    /// A new credential id for `app_param` (CTAP2 makeCredential): made like REGISTER's handles.
+    pub(crate) fn new_credential_id(&mut self, app_param: &[u8; 32], challenge: &[u8]) -> Vec<u8> {
+        let challenge: [u8; 32] = Sha256::digest(challenge).into();
+        let enrollment = self.material.registration(app_param, &challenge, self.registrations);
+        self.registrations += 1;
+        enrollment.key_handle
     }
 
     /// Adds (or replaces) a credential; a scalar that is not a valid P-256 private key is refused.
@@ -148,8 +185,7 @@ impl Authenticator {
             _ => return Err(apdu::SW_WRONG_DATA),
         };
         let key = self.credential_key(&app_param, key_handle);
-        // Saturates instead of wrapping: a counter must never go backwards.
-        self.counter = self.counter.saturating_add(1);
+        self.counter = self.next_counter()?;
         let counter = self.counter.to_be_bytes();
 
         let mut signed = Vec::with_capacity(32 + 1 + 4 + 32);
@@ -166,15 +202,33 @@ impl Authenticator {
         Ok(response)
     }
 
+    /// The counter of the next signature: one more than the last, saturating instead of wrapping
+    /// (a counter must never go backwards). With a state file, one more than the larger of the
+    /// file's and this key's, saved before the signature is released: failing to save refuses the
+    /// signature (`6F00`), since a signature whose counter is lost would look like a replay later.
+    fn next_counter(&self) -> Result<u32, u16> {
+        let Some(state_file) = &self.state_file else {
+            return Ok(self.counter.saturating_add(1));
+        };
+        let saved = state_file.read().and_then(|stored| {
+            let next = stored.unwrap_or(0).max(self.counter).saturating_add(1);
+            state_file.save(next).map(|()| next)
+        });
+        saved.map_err(|error| {
+            log::error!("{error}: signature refused");
+            apdu::SW_UNKNOWN
+        })
+    }
+
     /// True for handles this key made for `app_param` and for imported credentials; cheap (one HMAC),
     /// unlike deriving the signing key, so check-only polling stays fast.
-    fn owns(&self, app_param: &[u8; 32], key_handle: &[u8]) -> bool {
+    pub(crate) fn owns(&self, app_param: &[u8; 32], key_handle: &[u8]) -> bool {
         self.imported.iter().any(|c| &c.app_param == app_param && c.key_handle == key_handle)
             || self.material.owns(app_param, key_handle)
     }
 
     /// The signing key of a handle that [`owns`](Self::owns) accepted.
-    fn credential_key(&mut self, app_param: &[u8; 32], key_handle: &[u8]) -> SigningKey {
+    pub(crate) fn credential_key(&mut self, app_param: &[u8; 32], key_handle: &[u8]) -> SigningKey {
         let matches = |c: &&Credential| &c.app_param == app_param && c.key_handle == key_handle;
         if let Some(credential) = self.imported.iter().find(matches).or(self.recent.as_ref().filter(matches))
         {

@@ -28,12 +28,10 @@ pub const PROTOCOL_VERSION: u8 = 2;
 pub const DEVICE_VERSION: (u8, u8, u8) = (1, 0, 0);
 /// Capability flag: the key implements WINK.
 pub const CAPABILITY_WINK: u8 = 0x01;
-/// Capability flag: the key speaks CTAP2 (CBOR). Not set: this is a U2F-only key.
+/// Capability flag: the key speaks CTAP2 (CBOR).
 pub const CAPABILITY_CBOR: u8 = 0x04;
-/// Capability flag: the key refuses MSG. Not set: this key speaks U2F.
+/// Capability flag: the key refuses MSG (no U2F).
 pub const CAPABILITY_NMSG: u8 = 0x08;
-/// The capabilities this key reports: WINK only.
-pub const CAPABILITIES: u8 = CAPABILITY_WINK;
 
 /// Command codes (without the initialization-packet bit 0x80).
 pub mod command {

@@ -3,12 +3,17 @@
 //! timestamps and no background thread is needed.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::authenticator::Authenticator;
+use crate::ctap2::{self, Ctap2, Plan, Step};
 use crate::ctaphid::{self, command, error, keepalive, report_cid, Report, BROADCAST_CID};
 use crate::fault::{foreign_cid, Fault, Faults};
 use crate::keys::KeyMaterial;
+use crate::protocols::Protocols;
+
+/// How long a CTAP2 request waits for the user's touch before USER_ACTION_TIMEOUT, by default.
+pub const USER_PRESENCE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Channels remembered at once; the oldest allocation is forgotten beyond this, as on real keys.
 const MAX_CHANNELS: usize = 64;
@@ -29,6 +34,21 @@ struct Incoming {
     last_packet_at: Instant,
 }
 
+/// A CTAPHID_CBOR request in progress: the key sends KEEPALIVE while it lasts, and CANCEL on its
+/// channel ends it with KEEPALIVE_CANCEL.
+struct PendingCbor {
+    cid: u32,
+    phase: PendingPhase,
+    next_keepalive_at: Instant,
+}
+
+enum PendingPhase {
+    /// Fault SlowKeepalive: the request is processed at `until` (KEEPALIVE PROCESSING meanwhile).
+    Processing { until: Instant, request: Vec<u8> },
+    /// Waiting since `since` for the user's touch (KEEPALIVE UPNEEDED meanwhile).
+    AwaitingPresence { plan: Plan, since: Instant },
+}
+
 /// An answer the key holds back (fault SlowKeepalive) while it sends KEEPALIVE packets.
 struct HeldResponse {
     cid: u32,
@@ -39,26 +59,54 @@ struct HeldResponse {
 
 pub(crate) struct Device {
     pub(crate) authenticator: Authenticator,
+    pub(crate) ctap2: Ctap2,
     pub(crate) faults: Faults,
     pub(crate) winks: u32,
+    /// CTAPHID_CANCEL commands received.
+    pub(crate) cancels: u32,
+    pub(crate) user_presence_timeout: Duration,
     channels: VecDeque<u32>,
     next_cid: u32,
     incoming: Option<Incoming>,
     held: Option<HeldResponse>,
+    pending: Option<PendingCbor>,
     outbox: VecDeque<Report>,
 }
 
 impl Device {
+    /// A key speaking both U2F and CTAP2.
     pub(crate) fn new(material: KeyMaterial) -> Self {
+        Self::with_protocols(material, Protocols::Both)
+    }
+
+    pub(crate) fn with_protocols(material: KeyMaterial, protocols: Protocols) -> Self {
         Device {
-            authenticator: Authenticator::new(material),
+            authenticator: Authenticator::new(material.clone()),
+            ctap2: Ctap2::new(material, protocols),
             faults: Faults::default(),
             winks: 0,
+            cancels: 0,
+            user_presence_timeout: USER_PRESENCE_TIMEOUT,
             channels: VecDeque::new(),
             next_cid: 1,
             incoming: None,
             held: None,
+            pending: None,
             outbox: VecDeque::new(),
+        }
+    }
+
+    /// The CTAP2 layer without CTAPHID: presence is taken once, without waiting.
+    pub(crate) fn cbor_direct(&mut self, request: &[u8], now: Instant) -> Vec<u8> {
+        match self.ctap2.begin(&mut self.authenticator, request, now) {
+            Step::Reply(answer) => answer,
+            Step::AwaitPresence(plan) if self.authenticator.take_presence(now) => {
+                self.ctap2.finish(&mut self.authenticator, plan, now)
+            }
+            Step::AwaitPresence(_) => {
+                self.authenticator.stop_waiting_for_presence();
+                vec![ctap2::status::USER_ACTION_TIMEOUT]
+            }
         }
     }
 
@@ -86,7 +134,14 @@ impl Device {
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let frame_timeout = self.incoming.as_ref().map(|m| m.last_packet_at + ctaphid::FRAME_TIMEOUT);
         let held = self.held.as_ref().map(|h| h.ready_at.min(h.next_keepalive_at));
-        [frame_timeout, held].into_iter().flatten().min()
+        let pending = self.pending.as_ref().map(|p| {
+            let ends = match &p.phase {
+                PendingPhase::Processing { until, .. } => *until,
+                PendingPhase::AwaitingPresence { since, .. } => *since + self.user_presence_timeout,
+            };
+            ends.min(p.next_keepalive_at)
+        });
+        [frame_timeout, held, pending].into_iter().flatten().min()
     }
 
     /// Forgets everything in flight (the key was unplugged).
@@ -94,7 +149,10 @@ impl Device {
         self.channels.clear();
         self.incoming = None;
         self.held = None;
+        self.pending = None;
         self.outbox.clear();
+        self.authenticator.stop_waiting_for_presence();
+        self.ctap2.power_cycle();
     }
 
     fn run_timers(&mut self, now: Instant) {
@@ -105,6 +163,7 @@ impl Device {
                 self.send_error(cid, error::MSG_TIMEOUT);
             }
         }
+        self.run_pending(now);
         let Some(held) = &mut self.held else { return };
         if now >= held.ready_at {
             let reports = std::mem::take(&mut held.reports);
@@ -115,6 +174,56 @@ impl Device {
             held.next_keepalive_at = now + ctaphid::KEEPALIVE_INTERVAL;
             let cid = held.cid;
             self.queue(ctaphid::frames(cid, command::KEEPALIVE, &[keepalive::STATUS_PROCESSING]));
+        }
+    }
+
+    /// Advances a pending CBOR request: processes it when its delay is over, answers it once the
+    /// user is present or the wait timed out, and sends KEEPALIVE when one is due.
+    fn run_pending(&mut self, now: Instant) {
+        let Some(mut pending) = self.pending.take() else { return };
+        let cid = pending.cid;
+        let status = match pending.phase {
+            PendingPhase::Processing { until, request } if now >= until => {
+                return self.start_cbor(cid, &request, now);
+            }
+            PendingPhase::AwaitingPresence { plan, .. } if self.authenticator.take_presence(now) => {
+                let answer = self.ctap2.finish(&mut self.authenticator, plan, now);
+                return self.respond(cid, command::CBOR, &answer);
+            }
+            PendingPhase::AwaitingPresence { since, .. } if now >= since + self.user_presence_timeout => {
+                self.authenticator.stop_waiting_for_presence();
+                return self.respond(cid, command::CBOR, &[ctap2::status::USER_ACTION_TIMEOUT]);
+            }
+            PendingPhase::Processing { .. } => keepalive::STATUS_PROCESSING,
+            PendingPhase::AwaitingPresence { .. } => keepalive::STATUS_UPNEEDED,
+        };
+        if now >= pending.next_keepalive_at {
+            // One KEEPALIVE per interval, rescheduled from now so a slow reader is not flooded.
+            pending.next_keepalive_at = now + ctaphid::KEEPALIVE_INTERVAL;
+            self.queue(ctaphid::frames(cid, command::KEEPALIVE, &[status]));
+        }
+        self.pending = Some(pending);
+    }
+
+    /// Runs a CTAP2 request; one that needs a touch it does not have yet becomes pending.
+    fn start_cbor(&mut self, cid: u32, request: &[u8], now: Instant) {
+        match self.ctap2.begin(&mut self.authenticator, request, now) {
+            Step::Reply(answer) => self.respond(cid, command::CBOR, &answer),
+            Step::AwaitPresence(plan) => {
+                let phase = PendingPhase::AwaitingPresence { plan, since: now };
+                self.pending = Some(PendingCbor { cid, phase, next_keepalive_at: now });
+                self.run_pending(now);
+            }
+        }
+    }
+
+    /// CTAPHID_CANCEL: ends a pending CBOR request of that channel with KEEPALIVE_CANCEL (as a
+    /// normal CBOR answer); CANCEL itself is never answered.
+    fn cancel(&mut self, cid: u32) {
+        self.cancels = self.cancels.saturating_add(1);
+        if self.pending.take_if(|p| p.cid == cid).is_some() {
+            self.authenticator.stop_waiting_for_presence();
+            self.respond(cid, command::CBOR, &[ctap2::status::KEEPALIVE_CANCEL]);
         }
     }
 
@@ -134,9 +243,9 @@ impl Device {
             return self.send_error(cid, error::INVALID_SEQ);
         }
         if cmd == command::CANCEL {
-            return; // U2F has nothing to cancel, and CANCEL never gets an answer.
+            return self.cancel(cid);
         }
-        if self.incoming.is_some() || self.held.is_some() {
+        if self.incoming.is_some() || self.held.is_some() || self.pending.is_some() {
             return self.send_error(cid, error::CHANNEL_BUSY);
         }
         if len > ctaphid::MAX_MESSAGE_LEN {
@@ -189,6 +298,7 @@ impl Device {
                 self.winks = self.winks.saturating_add(1);
                 self.respond(cid, command::WINK, &[]);
             }
+            command::MSG if !self.ctap2.protocols().u2f() => self.send_error(cid, error::INVALID_CMD),
             command::MSG if payload.len() < APDU_HEADER_LEN => self.send_error(cid, error::INVALID_PAR),
             command::MSG => {
                 let answer = self.authenticator.process(payload, now);
@@ -207,7 +317,15 @@ impl Device {
                     None => self.queue(reports),
                 }
             }
-            // LOCK, CBOR, vendor commands and device-to-host commands are not for this U2F-only key.
+            command::CBOR if self.ctap2.protocols().ctap2() => match self.faults.take_slow_keepalive() {
+                Some(delay) => {
+                    let phase = PendingPhase::Processing { until: now + delay, request: payload.to_vec() };
+                    self.pending = Some(PendingCbor { cid, phase, next_keepalive_at: now });
+                    self.run_pending(now);
+                }
+                None => self.start_cbor(cid, payload, now),
+            },
+            // LOCK, vendor and device-to-host commands, and CBOR on a U2F-only key.
             _ => self.send_error(cid, error::INVALID_CMD),
         }
     }
@@ -222,13 +340,17 @@ impl Device {
         } else {
             self.incoming.take_if(|m| m.cid == cid);
             self.held.take_if(|h| h.cid == cid);
+            if self.pending.take_if(|p| p.cid == cid).is_some() {
+                self.authenticator.stop_waiting_for_presence();
+            }
             cid
         };
         let (major, minor, build) = ctaphid::DEVICE_VERSION;
         let mut answer = Vec::with_capacity(17);
         answer.extend_from_slice(&payload[..INIT_NONCE_LEN]);
         answer.extend_from_slice(&channel.to_be_bytes());
-        answer.extend_from_slice(&[ctaphid::PROTOCOL_VERSION, major, minor, build, ctaphid::CAPABILITIES]);
+        let capabilities = self.ctap2.protocols().capabilities();
+        answer.extend_from_slice(&[ctaphid::PROTOCOL_VERSION, major, minor, build, capabilities]);
         self.respond(cid, command::INIT, &answer);
     }
 

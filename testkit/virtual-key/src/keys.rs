@@ -42,7 +42,7 @@ impl KeyMaterial {
         KeyMaterial { master: mac.finalize().into_bytes().into() }
     }
 
-    fn prf(&self, label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    pub(crate) fn prf(&self, label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
         let mut mac = HmacSha256::new_from_slice(&self.master).expect("HMAC takes any key length");
         mac.update(label);
         for part in parts {
@@ -92,6 +92,14 @@ impl KeyMaterial {
         self.credential(&app_param, &nonce)
     }
 
+    /// The deterministic FIDO2 credential for `rp_id` ([`VirtualKey::make_credential`](crate::VirtualKey::make_credential)):
+    /// distinct from the U2F [`enrollment`](Self::enrollment) of the same string.
+    pub fn fido2_credential(&self, rp_id: &str) -> Enrollment {
+        let rp_id_hash = application_parameter(rp_id);
+        let nonce = self.prf(b"fido2 credential", &[&rp_id_hash]);
+        self.credential(&rp_id_hash, &nonce)
+    }
+
     /// A new credential for REGISTER; `sequence` makes each registration distinct yet reproducible.
     pub fn registration(
         &self,
@@ -109,6 +117,12 @@ impl KeyMaterial {
         let public_key: [u8; 65] =
             public.as_bytes().try_into().expect("uncompressed P-256 point is 65 bytes");
         Enrollment { key_handle, public_key }
+    }
+
+    /// A public name of this key material (hex, 16 bytes of a PRF output): what a state file
+    /// records to refuse being used by the key of another seed, without revealing the seed.
+    pub fn state_id(&self) -> String {
+        self.prf(b"state file id", &[])[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// The attestation key used to sign REGISTER responses.

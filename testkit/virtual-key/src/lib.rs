@@ -11,21 +11,27 @@
 pub mod apdu;
 mod attestation;
 mod authenticator;
+pub mod ctap2;
 pub mod ctaphid;
 mod device;
 mod devices;
 mod fault;
 pub mod keys;
 mod presence;
+mod protocols;
+mod state_file;
 mod virtual_key;
 
 pub use attestation::ATTESTATION_SUBJECT;
 pub use authenticator::U2F_VERSION;
+pub use ctap2::credential::{Fido2Credential, AAGUID};
+pub use ctap2::status as ctap2_status;
 pub use ctaphid::Report;
 pub use devices::VirtualDevices;
 pub use fault::Fault;
 pub use keys::{application_parameter, sign_der, Enrollment, KeyMaterial, KEY_HANDLE_LEN};
 pub use presence::{Presence, TOUCH_VALIDITY};
+pub use protocols::Protocols;
 pub use virtual_key::{Disconnected, VirtualKey};
 
 /// Size of every HID report, in both directions.

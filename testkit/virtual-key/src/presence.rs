@@ -53,6 +53,12 @@ impl PresenceState {
         self.requested
     }
 
+    /// The request that waited for a touch is gone (cancelled or timed out).
+    pub(crate) fn clear_request(&mut self) {
+        self.requested = false;
+        self.waiting_since = None;
+    }
+
     pub(crate) fn touch(&mut self, now: Instant) {
         self.touched_at = Some(now);
     }

@@ -1,6 +1,8 @@
 //! The public handle of a virtual key: a USB HID security key seen as a pair of report pipes.
 
 use std::fmt;
+use std::io;
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -9,6 +11,9 @@ use crate::device::Device;
 use crate::fault::Fault;
 use crate::keys::{Enrollment, KeyMaterial};
 use crate::presence::Presence;
+use crate::protocols::Protocols;
+use crate::Fido2Credential;
+use crate::state_file::StateFile;
 
 /// The key was unplugged ([`VirtualKey::disconnect`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,10 +51,37 @@ struct State {
 }
 
 impl VirtualKey {
-    /// A plugged-in key whose keys all derive from `seed`, with [`Presence::Always`].
+    /// A plugged-in key whose keys all derive from `seed`, with [`Presence::Always`], speaking
+    /// U2F and CTAP2 ([`Protocols::Both`]).
     pub fn new(seed: &[u8]) -> Self {
+        Self::plugged_in(KeyMaterial::from_seed(seed), Device::new)
+    }
+
+    /// Like [`new`](Self::new), speaking only the given protocols. The seed gives the same
+    /// credentials whatever the protocols.
+    pub fn with_protocols(seed: &[u8], protocols: Protocols) -> Self {
+        Self::plugged_in(KeyMaterial::from_seed(seed), |material| Device::with_protocols(material, protocols))
+    }
+
+    /// Like [`new`](Self::new), with the signature counter kept in the file at `path` between
+    /// processes: it continues from the counter saved there (0 when the file does not exist yet,
+    /// which is then created) and is saved atomically before every signature is released, so
+    /// successive processes using one seed never present a server an old counter. A file made for
+    /// another seed, an unreadable or malformed one, or a place where it cannot be written is an
+    /// error here; a save that fails later refuses that signature (status word `6F00`).
+    pub fn with_state_file(seed: &[u8], path: impl Into<PathBuf>) -> io::Result<Self> {
         let material = KeyMaterial::from_seed(seed);
-        let state = State { device: Device::new(material.clone()), connected: true, blocked_readers: 0 };
+        let (state_file, counter) = StateFile::open(path.into(), material.state_id())?;
+        log::debug!("{}: virtual key counter continues from {counter}", state_file.path().display());
+        Ok(Self::plugged_in(material, |material| {
+            let mut device = Device::new(material);
+            device.authenticator.persist_counter(state_file, counter);
+            device
+        }))
+    }
+
+    fn plugged_in(material: KeyMaterial, device: impl FnOnce(KeyMaterial) -> Device) -> Self {
+        let state = State { device: device(material.clone()), connected: true, blocked_readers: 0 };
         let (changed, reader_blocked) = (Condvar::new(), Condvar::new());
         VirtualKey {
             shared: Arc::new(Shared { material, state: Mutex::new(state), changed, reader_blocked }),
@@ -142,6 +174,8 @@ impl VirtualKey {
     /// within [`TOUCH_VALIDITY`](crate::TOUCH_VALIDITY) succeeds. Other modes ignore touches.
     pub fn touch(&self) {
         self.lock().device.authenticator.touch(Instant::now());
+        // A CTAP2 request waiting for presence answers at once, not at its next KEEPALIVE.
+        self.shared.changed.notify_all();
     }
 
     /// True while the key waits for a touch: the last request that needed user presence was
@@ -220,6 +254,79 @@ impl VirtualKey {
     pub fn import_credential(&self, app_param: [u8; 32], key_handle: Vec<u8>, private_key: [u8; 32]) {
         // The error is deliberately dropped: the documented effect of a bad scalar is "not imported".
         let _ = self.lock().device.authenticator.import(app_param, key_handle, private_key);
+    }
+
+    /// The protocols this key speaks.
+    pub fn protocols(&self) -> Protocols {
+        self.lock().device.ctap2.protocols()
+    }
+
+    /// Sets (`Some`) or removes (`None`) the CTAP2 client PIN, as if the user had done it; either
+    /// way PIN retries go back to 8 and pinUvAuthTokens issued before stop working.
+    pub fn set_pin(&self, pin: Option<&str>) {
+        self.lock().device.ctap2.pin.set(pin);
+    }
+
+    /// PIN retries left (8 at most; 0 = the PIN is blocked).
+    pub fn pin_retries(&self) -> u8 {
+        self.lock().device.ctap2.pin.retries()
+    }
+
+    /// Sets the PIN retries left, clamped to 8; 0 blocks the PIN.
+    pub fn set_pin_retries(&self, retries: u8) {
+        self.lock().device.ctap2.pin.set_retries(retries);
+    }
+
+    /// Built-in user verification (a fingerprint sensor): whether the key offers it (getInfo option
+    /// `uv`) and whether the user's verification succeeds. Resets the UV retries to 8.
+    pub fn set_uv(&self, available: bool, succeeds: bool) {
+        let mut state = self.lock();
+        let uv = &mut state.device.ctap2.pin.uv;
+        uv.available = available;
+        uv.succeeds = succeeds;
+        uv.retries = crate::ctap2::client_pin::MAX_UV_RETRIES;
+    }
+
+    /// Built-in UV retries left (0 = UV blocked).
+    pub fn uv_retries(&self) -> u8 {
+        self.lock().device.ctap2.pin.uv.retries
+    }
+
+    /// How many CTAPHID_CANCEL commands the key received (on any channel, pending request or not).
+    pub fn cancels_seen(&self) -> u32 {
+        self.lock().device.cancels
+    }
+
+    /// How long a CTAP2 request waits for the user's touch before it is answered with
+    /// USER_ACTION_TIMEOUT (`0x2F`); 30 s by default, as on real keys.
+    pub fn set_user_presence_timeout(&self, timeout: Duration) {
+        self.lock().device.user_presence_timeout = timeout;
+        self.shared.changed.notify_all();
+    }
+
+    /// The deterministic FIDO2 credential of this seed for `rp_id` (the same for every user id),
+    /// for fixtures: its id works in a getAssertion allowList for `rp_id`. The key also holds it as
+    /// a discoverable credential of user `user_id`, so a getAssertion without allowList finds it.
+    pub fn make_credential(&self, rp_id: &str, user_id: &[u8]) -> Fido2Credential {
+        let material = &self.shared.material;
+        let enrollment = material.fido2_credential(rp_id);
+        let rp_id_hash = crate::application_parameter(rp_id);
+        let key = material.signing_key(&rp_id_hash, &enrollment.key_handle);
+        let credential_id = enrollment.key_handle;
+        self.lock().device.ctap2.residents.store(crate::ctap2::credential::Resident {
+            rp_id_hash,
+            credential_id: credential_id.clone(),
+            user_id: user_id.to_vec(),
+        });
+        Fido2Credential::new(credential_id, key.verifying_key())
+    }
+
+    /// The CTAP2 layer without CTAPHID framing: command byte ‖ CBOR parameters in, status ‖ CBOR
+    /// out. Shares PIN, credentials and counter with the HID path. It never waits: a request
+    /// needing a touch takes the presence the [`Presence`] mode gives at once, and without it is
+    /// answered USER_ACTION_TIMEOUT (`0x2F`). Works whatever the key's protocols.
+    pub fn cbor(&self, request: &[u8]) -> Vec<u8> {
+        self.lock().device.cbor_direct(request, Instant::now())
     }
 
     /// Either way the transport starts afresh (no channels, nothing in flight) and waiting

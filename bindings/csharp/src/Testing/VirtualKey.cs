@@ -33,6 +33,28 @@ namespace AaLogon.Testing
             _handle = key;
         }
 
+        /// <summary>
+        /// Creates a key whose credentials derive from <paramref name="seed"/> and whose signature
+        /// counter is kept in the file <paramref name="stateFile"/> between processes: it continues
+        /// from the counter saved there (0 for a new file, which is created) and is saved atomically
+        /// before each signature, so successive test runs can use one seed against one server.
+        /// </summary>
+        /// <exception cref="NotSupportedException">libaa_logon_testkit cannot be loaded.</exception>
+        /// <exception cref="AaException">The file belongs to another seed, is malformed, or cannot be read or written (status InvalidArgument).</exception>
+        public VirtualKey(string seed, string stateFile)
+        {
+            byte[] seedBytes = Utf8.Encode(seed, nameof(seed));
+            byte[] pathBytes = Utf8.Encode(stateFile, nameof(stateFile));
+            VirtualKeyHandle key = null;
+            AaStatus status = Testkit.Call(() => NativeMethods.aa_virtual_key_new_with_state(seedBytes, pathBytes, out key));
+            if (status != AaStatus.Ok && key != null)
+            {
+                key.Dispose();
+            }
+            Testkit.Check(status);
+            _handle = key;
+        }
+
         /// <summary>Whether virtual keys can be made: libaa_logon_testkit can be loaded.</summary>
         public static bool IsAvailable
         {

@@ -1,5 +1,6 @@
 //! `POST /logon/{id}/do_logon` (§2.2): runs the current method, then moves the chain on: NEXT when
-//! a chain still needs methods, OK with a login session when one is complete, FAILED ends it.
+//! a chain still needs methods, OK with a login session when one is complete; FAILED and STOP end
+//! it.
 
 use std::time::Instant;
 
@@ -43,16 +44,27 @@ pub fn handle(app: &App, request: &ApiRequest, process_id: &str) -> ApiResult {
     let body = match outcome {
         Outcome::MoreData { msg, reason, msgid, extra } => {
             let mut body =
-                envelope(app, &process, process_id, Status { status: "MORE_DATA", msg, reason, msgid });
+                envelope(app, &process, process_id, Status { status: "MORE_DATA", msg: &msg, reason, msgid });
             body.extend(extra);
             store.logon_processes.insert(process_id.to_owned(), process);
             body
         }
-        Outcome::Failed { msg, reason, msgid } => {
+        Outcome::Failed { msg, reason, msgid, extra } => {
             // FAILED finishes the process; it stays removed.
-            envelope(app, &process, process_id, Status { status: "FAILED", msg: &msg, reason, msgid })
+            let mut body =
+                envelope(app, &process, process_id, Status { status: "FAILED", msg: &msg, reason, msgid });
+            body.extend(extra);
+            body
         }
-        Outcome::Passed => advance(app, &mut store, process, process_id),
+        Outcome::Stopped { msg, reason, msgid } => {
+            // STOP finishes the process as FAILED does.
+            envelope(app, &process, process_id, Status { status: "STOP", msg: &msg, reason, msgid })
+        }
+        Outcome::Passed { extra } => {
+            let mut body = advance(app, &mut store, process, process_id);
+            body.extend(extra);
+            body
+        }
     };
     Ok(Reply::ok(Value::Object(body)))
 }
