@@ -160,7 +160,7 @@ pub fn logon_model(data: &[u8]) {
     // Preparing the requests (keyHandle base64url, clientData) happens before any device is asked.
     let cancel = CancelToken::new();
     cancel.cancel();
-    let options = SignOptions { timeout: SAFETY_TIMEOUT, prompt: None, cancel };
+    let options = SignOptions { timeout: SAFETY_TIMEOUT, prompt: None, cancel, pin: None };
     let error = sign(&NoDevices, &challenge.sign_requests, &options).expect_err("a cancelled sign signed");
     assert!(matches!(error.kind(), ErrorKind::Cancelled | ErrorKind::MalformedServerData), "{error}");
 }
@@ -528,6 +528,7 @@ impl Bench {
                 *recorder.lock().unwrap_or_else(PoisonError::into_inner) = Some(prompt)
             })),
             cancel: self.lock().cancel.clone(),
+            pin: None,
         };
         let result = sign(&self.devices(), requests, &options);
         let last_prompt = *last_prompt.lock().unwrap_or_else(PoisonError::into_inner);

@@ -400,7 +400,8 @@ pub unsafe extern "C" fn aa_logon_sign_with_device(
                     let target = PromptTarget { callback, userdata };
                     Arc::new(move |p: Prompt| target.show(p)) as PromptCallback
                 });
-                let options = SignOptions { timeout, prompt, cancel: handle.cancel.clone() };
+                let options =
+                    SignOptions { timeout, prompt, cancel: handle.cancel.clone(), ..SignOptions::default() };
                 let devices = handle.client.devices();
                 // The logon consumes a cancellation in the call it ends, so later calls run normally.
                 Ok(logon.sign_with_device(devices.as_ref(), &options).map(drop)?)

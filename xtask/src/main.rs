@@ -4,6 +4,7 @@
 
 mod csharp;
 mod header;
+mod manpages;
 mod python;
 
 use std::path::{Path, PathBuf};
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["bindings"] => bindings(false),
         ["bindings", "--check"] => bindings(true),
+        ["man", rest @ ..] => manpages::run(rest),
         _ => Err("usage: cargo run -p xtask -- bindings [--check]".to_owned()),
     };
     match result {

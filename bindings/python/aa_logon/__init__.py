@@ -47,7 +47,7 @@ from .errors import (
 )
 from .hid import REPORT_LEN, HidIo, NativeHidIo
 from .log import forward_to_logging, set_log_handler
-from .logon import Logon, PromptHandler, Secret
+from .logon import Logon, PromptHandler, ResponseJson, Secret
 from .types import Chain, DeviceInfo, LoginSession, LogLevel, Prompt, ServerStatus, SignRequest, User, UserChains
 
 __version__ = "0.1.0"
@@ -104,6 +104,7 @@ __all__ = [
     "NotAvailableError",
     "Prompt",
     "PromptHandler",
+    "ResponseJson",
     "Secret",
     "SecurityKeyError",
     "ServerError",

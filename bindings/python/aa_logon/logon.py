@@ -29,10 +29,14 @@ from .types import Chain, Prompt, ServerStatus, SignRequest, User
 _logger = logging.getLogger("aa_logon")
 
 PromptHandler = Callable[[Prompt], None]
-"""A plain callable told what the user should do while ``sign_with_device`` waits."""
+"""A plain callable told what the user should do while ``sign_with_device`` or
+``wait_for_approval`` waits."""
 
 Secret = Union[str, bytes, bytearray]
-"""A password or one-time code: copied into a C buffer that is wiped after the call."""
+"""A password, one-time code or answer: copied into a C buffer that is wiped after the call."""
+
+ResponseJson = Union[str, bytes, bytearray, Mapping[str, Any]]
+"""A ``response`` object for :meth:`Logon.answer_json`: JSON text or a mapping (serialized here)."""
 
 _UNFINISHED = (ServerStatus.MORE_DATA, ServerStatus.NEXT)
 
@@ -101,6 +105,51 @@ class Logon(HandleOwner):
                 status=Status.MALFORMED_SERVER_DATA,
             ) from error
 
+    def _with_prompt(
+        self,
+        prompt: Optional[PromptHandler],
+        native_call: Callable[[int, Any, c_void_p], int],
+        final: Optional[Prompt],
+    ) -> None:
+        """Runs ``native_call(handle, callback, error_out)`` with ``prompt`` as its C prompt
+        callback. If ``prompt`` raises, the wait is cancelled (unless it was told ``final``, after
+        which nothing waits any more) and the exception is re-raised here once the library has returned;
+        it never unwinds into the library."""
+        handle = self._handle.get()
+        if prompt is not None and not callable(prompt):
+            raise TypeError(f"prompt must be callable, not {type(prompt).__name__}")
+        lib = library()
+        raised: List[BaseException] = []
+
+        def on_prompt(_userdata: Optional[int], raw_prompt: int) -> None:
+            if prompt is None or raised:
+                return
+            try:
+                value = Prompt(raw_prompt)
+            except ValueError:
+                return  # a prompt added by a newer library; nothing to tell this program
+            try:
+                prompt(value)
+            except BaseException as error:  # noqa: B902 — nothing may unwind into the library
+                raised.append(error)
+                if value is not final:
+                    # Still waiting for something the user was not asked for: stop.
+                    # (After `final` nothing waits, and a cancel would hit the next call.)
+                    _logger.debug("the prompt callback raised %r; cancelling the wait", error)
+                    lib.aa_logon_cancel(handle)
+
+        # Kept referenced by this frame for the whole (synchronous) call.
+        callback = PROMPT_CALLBACK(on_prompt) if prompt is not None else PROMPT_CALLBACK()
+        error = c_void_p()
+        status = native_call(handle, callback, error)
+        failure = exception_from(lib, status, error) if status != Status.OK else None
+        if raised:
+            if failure is not None:
+                raise raised[0] from failure
+            raise raised[0]
+        if failure is not None:
+            raise failure
+
     def sign_with_device(self, timeout: float = 30.0, prompt: Optional[PromptHandler] = None) -> ServerStatus:
         """The whole U2F step in one blocking call (the GIL is released while it waits):
         gathers the sign request unless already done, signs it with the first security key
@@ -119,41 +168,46 @@ class Logon(HandleOwner):
             Cancelled: :meth:`cancel` was called (the logon stays usable).
             NoDeviceError, NoMatchingKeyError, UserPresenceTimeout, DeviceError: key trouble.
         """
-        handle = self._handle.get()
         timeout_ms = milliseconds(timeout, "timeout")
-        if prompt is not None and not callable(prompt):
-            raise TypeError(f"prompt must be callable, not {type(prompt).__name__}")
         lib = library()
-        raised: List[BaseException] = []
+        self._with_prompt(
+            prompt,
+            lambda handle, callback, error: int(
+                lib.aa_logon_sign_with_device(handle, timeout_ms, callback, None, ctypes.byref(error))
+            ),
+            Prompt.TOUCHED,
+        )
+        return self.status
 
-        def on_prompt(_userdata: Optional[int], raw_prompt: int) -> None:
-            if prompt is None or raised:
-                return
-            try:
-                value = Prompt(raw_prompt)
-            except ValueError:
-                return  # a prompt added by a newer library; nothing to tell this program
-            try:
-                prompt(value)
-            except BaseException as error:  # noqa: B902 — nothing may unwind into the library
-                raised.append(error)
-                if value is not Prompt.TOUCHED:
-                    # Still waiting for a key or a touch the user was not asked for: stop.
-                    # (After TOUCHED nothing waits, and a cancel would hit the next call.)
-                    _logger.debug("the prompt callback raised %r; cancelling the wait", error)
-                    lib.aa_logon_cancel(handle)
+    def wait_for_approval(
+        self, timeout: float = 120.0, poll_interval: float = 3.0, prompt: Optional[PromptHandler] = None
+    ) -> ServerStatus:
+        """Blocks (the GIL released) until the verdict of an out-of-band method: SMARTPHONE:1 (a
+        push the user approves in the smartphone app) or VOICE:1 (a phone call). The server is
+        polled every ``poll_interval`` seconds (at least 0.01); the first poll sends the push or
+        starts the call, then ``prompt`` is called once on this thread with
+        :attr:`Prompt.APPROVE_ON_PHONE` or :attr:`Prompt.ANSWER_CALL`. If ``prompt`` raises, the
+        wait is cancelled and the exception re-raised here. Returns ``OK`` (or ``NEXT`` in a
+        chain).
 
-        # Kept referenced by this frame for the whole (synchronous) call.
-        callback = PROMPT_CALLBACK(on_prompt) if prompt is not None else PROMPT_CALLBACK()
-        error = c_void_p()
-        status = lib.aa_logon_sign_with_device(handle, timeout_ms, callback, None, ctypes.byref(error))
-        failure = exception_from(lib, status, error) if status != Status.OK else None
-        if raised:
-            if failure is not None:
-                raise raised[0] from failure
-            raise raised[0]
-        if failure is not None:
-            raise failure
+        Raises:
+            LogonStopped: the user rejected the push or call (STOP).
+            LogonFailed: the server failed it (e.g. its own confirmation timeout).
+            NetworkTimeoutError: no verdict within ``timeout`` seconds; the process lives on
+                (wait again or :meth:`abort`).
+            Cancelled: :meth:`cancel` was called from another thread (the logon stays usable).
+            InvalidStateError: the current method is neither SMARTPHONE:1 nor VOICE:1.
+        """
+        timeout_ms = milliseconds(timeout, "timeout")
+        poll_ms = milliseconds(poll_interval, "poll_interval")
+        lib = library()
+        self._with_prompt(
+            prompt,
+            lambda handle, callback, error: int(
+                lib.aa_logon_wait_for_approval(handle, timeout_ms, poll_ms, callback, None, ctypes.byref(error))
+            ),
+            None,  # the prompt comes while the wait goes on: a raising prompt always cancels it
+        )
         return self.status
 
     def forward_sign_response(self, sign_response: Union[str, Mapping[str, str]]) -> ServerStatus:
@@ -178,9 +232,111 @@ class Logon(HandleOwner):
             wipe(buffer)
         return self.status
 
+    def answer_json(self, response: ResponseJson) -> ServerStatus:
+        """Sends any ``response`` object to the current method: a CARD:1 payload
+        (``{"card_uid": …, "card_cert": ""}``), a FINGER:1 ``capture``, or the payload of a
+        method without a typed call. Text (``str``, ``bytes``, ``bytearray``) is sent as given; a
+        mapping is serialized here. It may hold secrets: the binding's C copy is wiped after the
+        call (a ``bytearray`` you pass is yours to wipe). Returns the verdict (``OK``, ``NEXT`` or
+        ``MORE_DATA``).
+
+        Raises:
+            InvalidArgumentError: it is not one JSON object (nothing is sent).
+            LogonFailed: the server rejected it.
+        """
+        if isinstance(response, Mapping):
+            text: Union[str, bytes, bytearray] = json.dumps(dict(response))
+        elif isinstance(response, (str, bytes, bytearray)):
+            text = response
+        else:
+            raise TypeError(f"response must be JSON text or a mapping, not {type(response).__name__}")
+        handle = self._handle.get()
+        buffer = secret_buffer(text, "response")
+        try:
+            call("aa_logon_answer_json", handle, buffer)
+        finally:
+            wipe(buffer)
+        return self.status
+
+    def answer_offline_totp(self, code: Secret) -> ServerStatus:
+        """SMARTPHONE:1 without the push: sends the code the smartphone app shows offline
+        (``{"totp": code}``). Returns the verdict.
+
+        Raises:
+            InvalidStateError: the current method is not SMARTPHONE:1.
+            LogonFailed: the server rejected the code.
+        """
+        handle = self._handle.get()
+        buffer = secret_buffer(code, "code")
+        try:
+            call("aa_logon_answer_offline_totp", handle, buffer)
+        finally:
+            wipe(buffer)
+        return self.status
+
+    @property
+    def questions(self) -> Dict[str, str]:
+        """The security questions of SECQUEST:1, question id → text: those of the last answer,
+        else asked from the server (one ``do_logon``; so reading it may raise network errors).
+
+        Raises:
+            InvalidStateError: the current method is not SECQUEST:1.
+            MalformedServerDataError: the server sent no questions, or not as id → text.
+        """
+        data = call_json("aa_logon_questions_json", self._handle.get())
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise MalformedServerDataError(
+                "aa_logon_questions_json gave no object of question texts", status=Status.MALFORMED_SERVER_DATA
+            )
+        return {str(question_id): str(text) for question_id, text in data.items()}
+
+    def answer_questions(self, answers: Mapping[str, Secret]) -> ServerStatus:
+        """Answers every security question in one call (question id → answer, the ids of
+        :attr:`questions`). The answers are written into one C buffer, wiped after the call.
+        Returns the verdict.
+
+        Raises:
+            InvalidArgumentError: the ids are not exactly those asked (nothing is sent).
+            LogonFailed: an answer is wrong.
+        """
+        if not isinstance(answers, Mapping):
+            raise TypeError(f"answers must be a mapping of question id to answer, not {type(answers).__name__}")
+        data = bytearray(b"{")
+        try:
+            for index, (question_id, answer) in enumerate(answers.items()):
+                if index:
+                    data += b","
+                _append_json_string(data, encode(question_id, "question id"))
+                data += b":"
+                if isinstance(answer, str):
+                    raw = bytearray(answer.encode("utf-8"))
+                elif isinstance(answer, (bytes, bytearray)):
+                    raw = bytearray(answer)
+                else:
+                    raise TypeError(f"the answer to {question_id!r} must be str, bytes or bytearray")
+                try:
+                    _append_json_string(data, raw)
+                finally:
+                    raw[:] = bytes(len(raw))
+            data += b"}"
+            return self.answer_questions_json(data)
+        finally:
+            data[:] = bytes(len(data))
+
+    def answer_questions_json(self, answers_json: Secret) -> ServerStatus:
+        """:meth:`answer_questions` with the answers already as one JSON object of
+        question id → answer text."""
+        handle = self._handle.get()
+        buffer = secret_buffer(answers_json, "answers_json")
+        try:
+            call("aa_logon_answer_questions_json", handle, buffer)
+        finally:
+            wipe(buffer)
+        return self.status
+
     def request_challenge(self) -> ServerStatus:
-        """Goes on without an answer: makes SMS_OTP:1 / EMAIL_OTP:1 send their code, or polls
-        an out-of-band method."""
+        """Goes on without an answer: makes SMS_OTP:1 / EMAIL_OTP:1 / VOICE_OTP:1 send their
+        code, or polls an out-of-band method once (see :meth:`wait_for_approval`)."""
         call("aa_logon_request_challenge", self._handle.get())
         return self.status
 
@@ -194,8 +350,8 @@ class Logon(HandleOwner):
         call("aa_logon_abort", self._handle.get())
 
     def cancel(self) -> None:
-        """Cancels a running :meth:`sign_with_device` (or, when none runs, the next one).
-        Thread-safe; does nothing once the logon is closed."""
+        """Cancels a running :meth:`sign_with_device` or :meth:`wait_for_approval` (or, when
+        none runs, the next one). Thread-safe; does nothing once the logon is closed."""
         handle = self._handle.peek()
         if handle is not None:
             library().aa_logon_cancel(handle)
@@ -258,6 +414,12 @@ class Logon(HandleOwner):
         return tuple(str(method) for method in call_json("aa_logon_completed_methods_json", self._handle.get()))
 
     @property
+    def next_methods(self) -> Tuple[str, ...]:
+        """After ``NEXT``: the methods that may come next (pass one to :meth:`next`), in the
+        server's chain order; empty for any other status."""
+        return tuple(str(method) for method in call_json("aa_logon_next_methods_json", self._handle.get()))
+
+    @property
     def chains(self) -> Tuple[Chain, ...]:
         """The chains the server offers for this logon."""
         return tuple(Chain.from_json(chain) for chain in call_json("aa_logon_chains_json", self._handle.get()))
@@ -282,6 +444,22 @@ class Logon(HandleOwner):
                 f"aa_logon_user_json gave {type(data).__name__}, not an object", status=Status.MALFORMED_SERVER_DATA
             )
         return User.from_fields({str(name): str(value) for name, value in data.items() if value is not None})
+
+
+def _append_json_string(out: bytearray, text: Union[bytes, bytearray]) -> None:
+    """Appends ``text`` (UTF-8) to ``out`` as a JSON string, escaping byte by byte so no other
+    copy of a secret is made."""
+    if b"\0" in text:
+        raise ValueError("a question id or answer must not contain NUL characters")
+    out += b'"'
+    for byte in text:
+        if byte in (0x22, 0x5C):  # " and \
+            out += bytes((0x5C, byte))
+        elif byte < 0x20:
+            out += b"\\u%04x" % byte
+        else:
+            out.append(byte)
+    out += b'"'
 
 
 def _text(value: Any) -> str:

@@ -61,6 +61,26 @@ class Simulator:
         with urllib.request.urlopen(url, context=context, timeout=10) as answer:
             return json.loads(answer.read().decode("utf-8"))
 
+    def sim_post(self, route: str, body: dict[str, Any]) -> Any:
+        """POST /sim/v1/<route> with a JSON body (simulator-only control routes)."""
+        request = urllib.request.Request(
+            f"{self.base_url}/sim/v1/{route}",
+            data=json.dumps(body).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+            return json.loads(answer.read().decode("utf-8"))
+
+    def decide_approval(self, decision: str, user_name: str = USER) -> int:
+        """Plays the user's phone: "approve" or "reject" every push and call that waits for it."""
+        return int(self.sim_post("approvals", {"user_name": user_name, "decision": decision})["decided"])
+
+    def smartphone_totp(self, user_name: str = USER) -> str:
+        """The code the user's smartphone app shows offline now."""
+        return str(self.sim_get("smartphone_totp", user_name=user_name)["code"])
+
     def totp(self, user_name: str = USER) -> str:
         return str(self.sim_get("totp", user_name=user_name)["code"])
 

@@ -8,15 +8,11 @@ use super::deadline::{Deadline, ExchangeError};
 use super::frame::command;
 use crate::{DeviceCode, Error, ErrorKind};
 
-/// authenticator commands (the first byte of a CTAPHID_CBOR request).
+/// The authenticator commands a host needs for assertions (first byte of a CTAPHID_CBOR request).
 pub mod cmd {
-    pub const MAKE_CREDENTIAL: u8 = 0x01;
     pub const GET_ASSERTION: u8 = 0x02;
     pub const GET_INFO: u8 = 0x04;
     pub const CLIENT_PIN: u8 = 0x06;
-    pub const RESET: u8 = 0x07;
-    pub const GET_NEXT_ASSERTION: u8 = 0x08;
-    pub const SELECTION: u8 = 0x0B;
 }
 
 /// CTAP2 status codes (CTAP 2.1 §8.2; CTAP 2.0 names for codes 2.1 retired).

@@ -21,8 +21,6 @@ pub const PLAIN_AUTH_DATA_LEN: usize = 37;
 pub mod flag {
     pub const USER_PRESENT: u8 = 0x01;
     pub const USER_VERIFIED: u8 = 0x04;
-    pub const ATTESTED_DATA: u8 = 0x40;
-    pub const EXTENSION_DATA: u8 = 0x80;
 }
 
 /// How the assertion proves the user was verified, when it must.

@@ -6,6 +6,7 @@
 mod apdu;
 mod cbor;
 mod ctap2;
+mod ctap2_key;
 mod ctaphid;
 mod deadline;
 mod details;
@@ -13,6 +14,7 @@ mod frame;
 mod get_assertion;
 mod get_info;
 mod init;
+mod job;
 mod hidapi_devices;
 mod pin;
 mod request;
@@ -26,8 +28,12 @@ mod u2f;
 pub use details::{describe, wink, DeviceDetails};
 pub use init::{Capabilities, DeviceVersion};
 pub use hidapi_devices::HidapiDevices;
-pub use sign::sign;
+pub use get_info::Ctap2Info;
+pub use sign::{get_assertion, sign};
 pub use trace::FRAMES_TARGET;
 
-pub use request::{Prompt, PromptCallback, SignOptions, SignRequest, SignResponse};
+pub use request::{
+    Assertion, AssertionRequest, PinCallback, PinRequest, Prompt, PromptCallback, SignOptions, SignRequest,
+    SignResponse, UserVerification,
+};
 pub use transport::{DeviceInfo, DeviceProvider, HidTransport, Report, REPORT_LEN};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::CancelToken;
+use crate::{CancelToken, Secret};
 
 /// One entry of the server's `signRequests` (camelCase on the wire, as AA sends it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +45,20 @@ pub enum Prompt {
 /// The prompt callback type: called from the thread that runs the sign operation.
 pub type PromptCallback = Arc<dyn Fn(Prompt) + Send + Sync>;
 
+/// What the PIN callback is told when a key needs its PIN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PinRequest {
+    /// Wrong PINs the key still accepts before it blocks the PIN (its getPinRetries counter).
+    pub retries_left: u32,
+}
+
+/// The PIN callback: called from the thread that runs the sign operation, only when the request
+/// needs user verification and the key has a PIN (built-in UV goes first). It returns the PIN,
+/// which the library keeps only in zeroizing storage and never logs, or `None` to give up (the
+/// sign then fails with [`ErrorKind::PinRequired`](crate::ErrorKind::PinRequired)).
+pub type PinCallback = Arc<dyn Fn(&PinRequest) -> Option<Secret> + Send + Sync>;
+
 /// How a sign operation behaves.
 #[derive(Clone)]
 pub struct SignOptions {
@@ -54,11 +68,14 @@ pub struct SignOptions {
     pub prompt: Option<PromptCallback>,
     /// Cancel from another thread; the exchange stops within one poll interval.
     pub cancel: CancelToken,
+    /// Asked for the PIN when a key needs it; without one such a sign fails with
+    /// [`ErrorKind::PinRequired`](crate::ErrorKind::PinRequired).
+    pub pin: Option<PinCallback>,
 }
 
 impl Default for SignOptions {
     fn default() -> Self {
-        SignOptions { timeout: Duration::from_secs(30), prompt: None, cancel: CancelToken::new() }
+        SignOptions { timeout: Duration::from_secs(30), prompt: None, cancel: CancelToken::new(), pin: None }
     }
 }
 
@@ -68,6 +85,54 @@ impl std::fmt::Debug for SignOptions {
             .field("timeout", &self.timeout)
             .field("prompt", &self.prompt.is_some())
             .field("cancel", &self.cancel)
+            .field("pin", &self.pin.is_some())
             .finish()
     }
+}
+
+/// How much a relying party wants the user verified (WebAuthn `userVerification`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UserVerification {
+    /// The assertion must carry the UV flag: built-in UV, else the PIN.
+    Required,
+    /// Built-in UV when the key offers it; the PIN is not asked for.
+    #[default]
+    Preferred,
+    /// No user verification (a key that always verifies still does).
+    Discouraged,
+}
+
+impl UserVerification {
+    /// From the WebAuthn string; unknown values are treated as `preferred` (the WebAuthn default).
+    pub fn from_webauthn(value: &str) -> Self {
+        match value {
+            "required" => UserVerification::Required,
+            "discouraged" => UserVerification::Discouraged,
+            _ => UserVerification::Preferred,
+        }
+    }
+}
+
+/// A FIDO2 assertion request for the security keys (the key-facing half of a WebAuthn get).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssertionRequest {
+    /// The relying party id the credential is scoped to (a host name).
+    pub rp_id: String,
+    /// SHA-256 of the clientDataJSON that will be sent to the server with the assertion.
+    pub client_data_hash: [u8; 32],
+    /// Credential ids the server accepts; empty for discoverable credentials.
+    pub allow_credentials: Vec<Vec<u8>>,
+    pub user_verification: UserVerification,
+}
+
+/// A key's assertion for an [`AssertionRequest`], checked against it (rpIdHash, flags, a
+/// credential from the list, a DER signature).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assertion {
+    pub credential_id: Vec<u8>,
+    pub authenticator_data: Vec<u8>,
+    /// DER ECDSA signature over authenticatorData ‖ clientDataHash.
+    pub signature: Vec<u8>,
+    /// The user handle, when the key returned one.
+    pub user_handle: Option<Vec<u8>>,
 }

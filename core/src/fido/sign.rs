@@ -1,5 +1,7 @@
-//! The U2F sign flow across all present devices: wait for a key, find which key owns which handle
-//! (check-only), then poll the owners for a touch; the first touched owner signs.
+//! The sign flow across all present devices: wait for a key, find which key owns which handle
+//! (U2F check-only, or a silent CTAP2 getAssertion), then poll the owners for a touch; the first
+//! touched owner signs. U2F:1 prefers CTAP1 on keys that have it and answers with CTAP2
+//! getAssertion on keys without it (NMSG, no `U2F_V2`, `alwaysUv`); FIDO2:1 is CTAP2 only.
 //!
 //! Every exchange with one device has its own short budget (cut to the overall deadline), and the
 //! devices take turns: owners are polled first in each round, then the devices still being probed
@@ -10,12 +12,15 @@
 
 use std::time::{Duration, Instant};
 
+use super::ctap2_key::{Ctap2Key, Polled, Probed};
 use super::ctaphid::{Channel, Stall};
 use super::deadline::{Deadline, ExchangeError};
-use super::request::{Prompt, SignOptions, SignRequest, SignResponse};
+use super::get_assertion::MAX_CREDENTIAL_ID_LEN;
+use super::job::{Job, Signed};
+use super::request::{Assertion, AssertionRequest, Prompt, SignOptions, SignRequest, SignResponse};
 use super::transport::DeviceProvider;
 use super::u2f::{self, Authentication, Control, PreparedRequest};
-use crate::{Error, ErrorKind, Result};
+use crate::{DeviceCode, Error, ErrorKind, Result};
 
 /// Pace of enforce-presence polling: a touch is seen within one interval (libfido2's U2F pace).
 const TOUCH_POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -67,7 +72,44 @@ pub fn sign(
     }
     let prepared = requests.iter().map(PreparedRequest::new).collect::<Result<Vec<_>>>()?;
     let deadline = Deadline::after(options.timeout, &options.cancel);
-    SignFlow::new(devices, &prepared, deadline, options).run()
+    let signed = SignFlow::new(devices, Job::U2f(&prepared), deadline, options).run();
+    match signed? {
+        Signed::U2f(response) => Ok(response),
+        Signed::Fido2(_) => Err(Error::new(ErrorKind::DeviceProtocol, "a U2F sign produced a FIDO2 assertion")),
+    }
+}
+
+/// Gets a FIDO2 assertion from the first CTAP2 key that holds an allowed credential and is
+/// touched, with user verification as `request.user_verification` asks: built-in UV when the key
+/// has it, else (only when UV is required) the PIN from `options.pin`. Keys take turns as in
+/// [`sign`]; the request the touched key answered is checked (rpIdHash, flags, credential, DER
+/// signature) before it is returned. Keys without CTAP2 are left alone.
+///
+/// Errors as [`sign`], plus: [`ErrorKind::PinRequired`] (UV required, the key needs its PIN and
+/// none was given, or it has none set and no built-in UV), [`ErrorKind::PinInvalid`] (wrong PIN;
+/// retries left in the message, device code CTAP2 `0x31`), [`ErrorKind::PinBlocked`],
+/// [`ErrorKind::UvFailed`]; other CTAP2 errors are [`ErrorKind::DeviceProtocol`] with the CTAP2
+/// status as [`DeviceCode::Ctap2`](crate::DeviceCode::Ctap2).
+pub fn get_assertion(
+    devices: &dyn DeviceProvider,
+    request: &AssertionRequest,
+    options: &SignOptions,
+) -> Result<Assertion> {
+    if request.rp_id.trim().is_empty() {
+        return Err(Error::new(ErrorKind::MalformedServerData, "the assertion request has no rpId"));
+    }
+    if let Some(bad) = request.allow_credentials.iter().find(|id| id.is_empty() || id.len() > MAX_CREDENTIAL_ID_LEN) {
+        return Err(Error::new(
+            ErrorKind::MalformedServerData,
+            format!("an allowed credential id of {} bytes is not 1 to {MAX_CREDENTIAL_ID_LEN} bytes", bad.len()),
+        ));
+    }
+    let deadline = Deadline::after(options.timeout, &options.cancel);
+    let signed = SignFlow::new(devices, Job::Fido2(request), deadline, options).run();
+    match signed? {
+        Signed::Fido2(assertion) => Ok(assertion),
+        Signed::U2f(_) => Err(Error::new(ErrorKind::DeviceProtocol, "a FIDO2 sign produced a U2F answer")),
+    }
 }
 
 /// A device seen in the list, in the order it was first listed.
@@ -88,10 +130,20 @@ enum State {
     Failed { error: Error, was_owner: bool },
 }
 
+/// How a device is spoken to, decided once its channel is open.
+enum Protocol {
+    /// U2F/CTAP1 (CTAPHID_MSG).
+    U2f,
+    /// CTAP2 (CTAPHID_CBOR).
+    Ctap2(Ctap2Key),
+}
+
 /// A device whose check-only probe is under way.
 struct Probe {
     /// `None` until INIT succeeded.
     channel: Option<Channel>,
+    /// `None` until chosen (right after INIT; for CTAP2-capable keys after getInfo).
+    protocol: Option<Protocol>,
     /// Index of the next request whose handle is to be checked.
     next_request: usize,
     /// Indices of the requests whose handles this device owns.
@@ -103,6 +155,8 @@ struct Probe {
 /// An opened device that owns handles, waiting for its touch.
 struct Owner {
     channel: Channel,
+    /// The CTAP2 state of a key answered over CTAP2; `None` for U2F.
+    ctap2: Option<Ctap2Key>,
     /// Indices into the prepared requests whose handles this device owns.
     owned: Vec<usize>,
     strikes: u32,
@@ -122,7 +176,7 @@ enum Step<T> {
 /// How one device's turn ended.
 enum Turn {
     Continue(State),
-    Signed(SignResponse),
+    Signed(Signed),
     /// The sign ends now with this error; the device keeps `State`.
     End(Error, State),
     /// Deadline or cancel during the turn.
@@ -131,7 +185,7 @@ enum Turn {
 
 struct SignFlow<'a> {
     provider: &'a dyn DeviceProvider,
-    requests: &'a [PreparedRequest],
+    job: Job<'a>,
     deadline: Deadline<'a>,
     options: &'a SignOptions,
     /// Devices present at the last scan.
@@ -146,13 +200,13 @@ struct SignFlow<'a> {
 impl<'a> SignFlow<'a> {
     fn new(
         provider: &'a dyn DeviceProvider,
-        requests: &'a [PreparedRequest],
+        job: Job<'a>,
         deadline: Deadline<'a>,
         options: &'a SignOptions,
     ) -> Self {
         SignFlow {
             provider,
-            requests,
+            job,
             deadline,
             options,
             devices: Vec::new(),
@@ -164,7 +218,7 @@ impl<'a> SignFlow<'a> {
         }
     }
 
-    fn run(&mut self) -> Result<SignResponse> {
+    fn run(&mut self) -> Result<Signed> {
         let mut next_scan = Instant::now();
         loop {
             self.deadline.check().map_err(|stop| self.stop_error(stop))?;
@@ -178,7 +232,10 @@ impl<'a> SignFlow<'a> {
                 return Ok(response);
             }
             if self.has_owner() {
-                self.prompt(Prompt::TouchKey);
+                // A CTAP2 owner blinks only once its request is out and it said so (UPNEEDED).
+                if self.awaits_touch() {
+                    self.prompt(Prompt::TouchKey);
+                }
             } else if self.has_probing() {
                 // Keys are still being asked; nothing to tell the user yet.
             } else if self.devices.is_empty() || self.owner_found {
@@ -209,6 +266,7 @@ impl<'a> SignFlow<'a> {
             if !self.devices.iter().any(|device| device.path == info.path) {
                 let probe = Probe {
                     channel: None,
+                    protocol: None,
                     next_request: 0,
                     owned: Vec::new(),
                     strikes: 0,
@@ -222,7 +280,7 @@ impl<'a> SignFlow<'a> {
 
     /// One turn for every device whose turn it is: owners first (a poll is short and it is what
     /// the user waits for), then the devices being probed.
-    fn round(&mut self) -> Result<Option<SignResponse>> {
+    fn round(&mut self) -> Result<Option<Signed>> {
         for polling in [true, false] {
             for index in 0..self.devices.len() {
                 let now = Instant::now();
@@ -261,32 +319,63 @@ impl<'a> SignFlow<'a> {
     /// Opens the device if needed and asks it about the remaining handles (never signs), each
     /// exchange within [`PROBE_BUDGET`]; yields once the turn used up that budget.
     fn probe_turn(&mut self, path: &str, mut probe: Probe) -> Turn {
-        let requests = self.requests;
+        let job = self.job;
         let turn_started = Instant::now();
         loop {
             let budget = self.deadline.within(PROBE_BUDGET);
-            if let Some(channel) = probe.channel.as_mut() {
+            if let (Some(channel), None) = (probe.channel.as_mut(), probe.protocol.as_ref()) {
+                match self.choose_protocol(path, channel, &budget) {
+                    Step::Answered(Some(protocol)) => probe.protocol = Some(protocol),
+                    Step::Answered(None) => {
+                        self.non_owner_found = true;
+                        return Turn::Continue(State::NotOwner);
+                    }
+                    Step::Unanswered => return self.probe_unanswered(path, probe),
+                    Step::Failed(error) => return Turn::Continue(self.failed(path, error)),
+                    Step::Stopped(stop) => return Turn::Stopped(stop, State::Probing(probe)),
+                }
+            } else if let (Some(channel), Some(Protocol::Ctap2(key))) =
+                (probe.channel.as_mut(), probe.protocol.as_mut())
+            {
+                match self.step(key.probe(channel, &job, probe.next_request, &budget)) {
+                    Step::Answered(Probed::Holds | Probed::CannotTell) => probe.owned.push(probe.next_request),
+                    Step::Answered(Probed::NotHeld) => {}
+                    Step::Unanswered => return self.probe_unanswered(path, probe),
+                    Step::Failed(error) => return Turn::Continue(self.failed(path, error)),
+                    Step::Stopped(stop) => return Turn::Stopped(stop, State::Probing(probe)),
+                }
+                probe.next_request += 1;
+            } else if let (Some(channel), Job::U2f(requests)) = (probe.channel.as_mut(), job) {
                 let result =
                     u2f::authenticate(channel, Control::CheckOnly, &requests[probe.next_request], &budget);
                 match self.step(result) {
                     Step::Answered(Authentication::PresenceRequired) => probe.owned.push(probe.next_request),
                     Step::Answered(Authentication::NotThisKey | Authentication::Signed(_)) => {}
                     Step::Unanswered => return self.probe_unanswered(path, probe),
+                    Step::Failed(error) if refuses_u2f(&error) && channel.init_reply().capabilities.cbor() => {
+                        // It claimed U2F but has none: answer the same requests over CTAP2.
+                        log::info!("{path}: refuses U2F ({error}); using CTAP2");
+                        match self.step(Ctap2Key::start(channel, &budget)) {
+                            Step::Answered(key) => probe.protocol = Some(Protocol::Ctap2(key)),
+                            Step::Unanswered => return self.probe_unanswered(path, probe),
+                            Step::Failed(error) => return Turn::Continue(self.failed(path, error)),
+                            Step::Stopped(stop) => return Turn::Stopped(stop, State::Probing(probe)),
+                        }
+                        continue;
+                    }
                     Step::Failed(error) => return Turn::Continue(self.failed(path, error)),
                     Step::Stopped(stop) => return Turn::Stopped(stop, State::Probing(probe)),
                 }
                 probe.next_request += 1;
+            } else if probe.channel.is_some() {
+                // Only U2F jobs are asked over U2F; choose_protocol never picks it for another.
+                return Turn::Continue(self.failed(path, Error::new(ErrorKind::DeviceProtocol, format!("{path}: no protocol for this request"))));
             } else {
                 let transport = match self.provider.open(path) {
                     Ok(transport) => transport,
                     Err(error) => return Turn::Continue(self.failed(path, error)),
                 };
                 match self.step(Channel::open(transport, path, &budget)) {
-                    Step::Answered(channel) if channel.init_reply().capabilities.no_msg() => {
-                        log::info!("{path}: key without U2F (NMSG); left alone");
-                        self.non_owner_found = true;
-                        return Turn::Continue(State::NotOwner);
-                    }
                     Step::Answered(channel) => probe.channel = Some(channel),
                     Step::Unanswered => return self.probe_unanswered(path, probe),
                     Step::Failed(error) => return Turn::Continue(self.failed(path, error)),
@@ -294,7 +383,7 @@ impl<'a> SignFlow<'a> {
                 }
             }
             probe.strikes = 0;
-            if probe.next_request == requests.len() {
+            if probe.next_request == job.len() {
                 return Turn::Continue(self.probed(path, probe));
             }
             if turn_started.elapsed() >= PROBE_BUDGET {
@@ -306,12 +395,16 @@ impl<'a> SignFlow<'a> {
     }
 
     fn probed(&mut self, path: &str, probe: Probe) -> State {
-        let count = self.requests.len();
+        let count = self.job.len();
         match probe.channel {
             Some(channel) if !probe.owned.is_empty() => {
                 log::debug!("{path}: owns {} of the {count} key handles", probe.owned.len());
                 self.owner_found = true;
-                State::Owner(Owner { channel, owned: probe.owned, strikes: 0, next_poll: Instant::now() })
+                let ctap2 = match probe.protocol {
+                    Some(Protocol::Ctap2(key)) => Some(key),
+                    _ => None,
+                };
+                State::Owner(Owner { channel, ctap2, owned: probe.owned, strikes: 0, next_poll: Instant::now() })
             }
             _ => {
                 log::debug!("{path}: owns none of the {count} key handles; left alone");
@@ -341,7 +434,12 @@ impl<'a> SignFlow<'a> {
 
     /// One enforce-presence request within [`POLL_BUDGET`]; a signature wins the sign.
     fn poll_turn(&mut self, path: &str, mut owner: Owner) -> Turn {
-        let requests = self.requests;
+        let Job::U2f(requests) = self.job else {
+            return self.ctap2_poll_turn(path, owner);
+        };
+        if owner.ctap2.is_some() {
+            return self.ctap2_poll_turn(path, owner);
+        }
         let started = Instant::now();
         let request = &requests[owner.owned[0]];
         let budget = self.deadline.within(POLL_BUDGET);
@@ -349,7 +447,7 @@ impl<'a> SignFlow<'a> {
         match self.step(result) {
             Step::Answered(Authentication::Signed(signature)) => {
                 log::debug!("{path}: touched; signature counter {}", signature.counter());
-                Turn::Signed(request.sign_response(&signature))
+                Turn::Signed(Signed::U2f(request.sign_response(&signature)))
             }
             Step::Answered(Authentication::PresenceRequired) => {
                 owner.strikes = 0;
@@ -406,6 +504,100 @@ impl<'a> SignFlow<'a> {
             }
             Step::Stopped(stop) => Turn::Stopped(stop, State::Owner(owner)),
         }
+    }
+
+    /// One turn of a CTAP2 owner: its getAssertion (sent on the first turn, after user
+    /// verification was prepared) is read for up to [`POLL_BUDGET`]; the key holds it until
+    /// touched, sending KEEPALIVE, so an unanswered turn is no strike.
+    fn ctap2_poll_turn(&mut self, path: &str, mut owner: Owner) -> Turn {
+        let Some(key) = owner.ctap2.as_mut() else {
+            return Turn::End(
+                Error::new(ErrorKind::DeviceProtocol, format!("{path}: a U2F key asked for a FIDO2 assertion")),
+                State::NotOwner,
+            );
+        };
+        let items = match self.job {
+            Job::U2f(_) => vec![owner.owned[0]],
+            Job::Fido2(_) => key.within_list_limit(&owner.owned).to_vec(),
+        };
+        let job = self.job;
+        let result = key.poll(
+            &mut owner.channel,
+            &job,
+            &items,
+            &self.deadline,
+            POLL_BUDGET,
+            PROBE_BUDGET,
+            self.options.pin.as_ref(),
+        );
+        match self.step(result) {
+            Step::Answered(Polled::Signed(signed)) => {
+                log::debug!("{path}: touched; CTAP2 assertion received");
+                Turn::Signed(signed)
+            }
+            Step::Answered(Polled::Waiting) | Step::Unanswered => {
+                owner.strikes = 0;
+                owner.next_poll = Instant::now();
+                Turn::Continue(State::Owner(owner))
+            }
+            Step::Answered(Polled::NotHeld) => {
+                owner.owned.retain(|item| !items.contains(item));
+                if owner.owned.is_empty() {
+                    log::debug!("{path}: holds none of the credentials (NO_CREDENTIALS); left alone");
+                    self.non_owner_found = true;
+                    return Turn::Continue(State::NotOwner);
+                }
+                owner.next_poll = Instant::now();
+                Turn::Continue(State::Owner(owner))
+            }
+            Step::Failed(error) if owner.channel.transport_failed() => {
+                log::info!("{path}: owning key went away while waiting for a touch: {error}");
+                self.last_failure = Some(error.clone());
+                Turn::Continue(State::Failed { error, was_owner: true })
+            }
+            Step::Failed(error) => {
+                // A PIN or UV failure, or a key that answered wrongly: the user must hear it now.
+                log::warn!("{path}: failed while waiting for a touch: {error}");
+                self.last_failure = Some(error.clone());
+                Turn::End(error.clone(), State::Failed { error, was_owner: true })
+            }
+            Step::Stopped(stop) => Turn::Stopped(stop, State::Owner(owner)),
+        }
+    }
+
+    /// How the device just opened is spoken to, `None` when it cannot do this job. U2F jobs use
+    /// CTAP1 whenever the key has it (today's keys see no extra exchange) and CTAP2 on keys
+    /// without it (NMSG; a key that turns out to refuse U2F is switched in the probe); FIDO2 jobs
+    /// need CTAP2.
+    fn choose_protocol(&mut self, path: &str, channel: &mut Channel, budget: &Deadline) -> Step<Option<Protocol>> {
+        let capabilities = channel.init_reply().capabilities;
+        if !self.job.needs_ctap2() && !capabilities.no_msg() {
+            return Step::Answered(Some(Protocol::U2f));
+        }
+        if !capabilities.cbor() {
+            let missing = if self.job.needs_ctap2() { "CTAP2 (no CBOR capability)" } else { "U2F (NMSG) and CTAP2" };
+            log::info!("{path}: key without {missing}; left alone");
+            return Step::Answered(None);
+        }
+        if !self.job.needs_ctap2() {
+            log::info!("{path}: key without U2F (NMSG); answering the U2F requests over CTAP2");
+        }
+        match self.step(Ctap2Key::start(channel, budget)) {
+            Step::Answered(key) => Step::Answered(Some(Protocol::Ctap2(key))),
+            Step::Failed(error) => Step::Failed(error),
+            Step::Unanswered => Step::Unanswered,
+            Step::Stopped(stop) => Step::Stopped(stop),
+        }
+    }
+
+    /// Some owner waits for a touch now: a U2F owner (it refuses until touched) or a CTAP2
+    /// owner whose key said UPNEEDED.
+    fn awaits_touch(&self) -> bool {
+        self.devices.iter().any(|device| match &device.state {
+            State::Owner(Owner { ctap2: Some(key), .. }) => key.touch_requested(),
+            State::Owner(_) => true,
+            _ => false,
+        })
     }
 
     /// An owner left the round; with no other owner and no probe left, the sign cannot succeed.
@@ -553,6 +745,24 @@ impl<'a> SignFlow<'a> {
         }
         Error::new(ErrorKind::NoDevice, format!("no security key was inserted within {timeout:?}"))
     }
+}
+
+impl Drop for SignFlow<'_> {
+    /// Every CTAP2 request still on its way (a key not touched, or the sign cancelled or timed
+    /// out) is cancelled with CTAPHID_CANCEL, so the key stops blinking and stays usable.
+    fn drop(&mut self) {
+        for device in &mut self.devices {
+            if let State::Owner(Owner { channel, ctap2: Some(key), .. }) = &mut device.state {
+                key.abandon(channel);
+            }
+        }
+    }
+}
+
+/// A key answered a U2F request as a key without CTAP1 does: CTAPHID ERR_INVALID_CMD (no MSG)
+/// or `6D00` (instruction not supported).
+fn refuses_u2f(error: &Error) -> bool {
+    matches!(error.device_code(), Some(DeviceCode::Ctaphid(0x01) | DeviceCode::StatusWord(0x6D00)))
 }
 
 /// The error of a device dropped for leaving [`MAX_STRIKES`] exchanges in a row unanswered.

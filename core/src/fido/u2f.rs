@@ -56,6 +56,8 @@ fn facet_origin(app_id: &str) -> &str {
 #[derive(Clone, Debug)]
 pub struct PreparedRequest {
     key_handle: Vec<u8>,
+    /// The appId: a CTAP2 key answering U2F gets it as the rpId.
+    app_id: String,
     application_parameter: [u8; 32],
     client_data: Vec<u8>,
     challenge_parameter: [u8; 32],
@@ -95,6 +97,7 @@ impl PreparedRequest {
         }
         Ok(PreparedRequest {
             key_handle,
+            app_id: app_id.to_owned(),
             application_parameter: Sha256::digest(app_id.as_bytes()).into(),
             challenge_parameter: Sha256::digest(&client_data).into(),
             client_data,
@@ -107,10 +110,19 @@ impl PreparedRequest {
         &self.application_parameter
     }
 
-    /// SHA-256(clientData bytes).
-    #[cfg(test)]
+    /// SHA-256(clientData bytes): a CTAP2 key answering U2F gets it as the clientDataHash.
     pub fn challenge_parameter(&self) -> &[u8; 32] {
         &self.challenge_parameter
+    }
+
+    /// The appId string.
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    /// The decoded key handle.
+    pub fn key_handle(&self) -> &[u8] {
+        &self.key_handle
     }
 
     /// The clientData bytes exactly as hashed.

@@ -98,7 +98,9 @@ pub fn run(mut command: Command, what: &str) -> Output {
 /// the packaging tests reuse what `cargo build --release` built) and returns target/release/.
 pub fn release_build(packages: &[&str]) -> PathBuf {
     let mut command = Command::new(env!("CARGO"));
-    command.args(["build", "--quiet", "--release", "--locked", "--manifest-path"]).arg(repo().join("Cargo.toml"));
+    command
+        .args(["build", "--quiet", "--release", "--locked", "--manifest-path"])
+        .arg(repo().join("Cargo.toml"));
     for package in packages {
         command.args(["-p", package]);
     }

@@ -58,14 +58,43 @@ typedef uint32_t aa_presence;
 #endif // __cplusplus
 
 /**
+ * Which protocols a virtual key speaks.
+ */
+enum aa_key_protocols
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * U2F (CTAP1) only: no CTAPHID_CBOR, INIT reports WINK.
+   */
+  AA_KEY_PROTOCOLS_U2F_ONLY = 1,
+  /**
+   * CTAP2 only: INIT reports CBOR and NMSG, CTAPHID_MSG (U2F) is refused.
+   */
+  AA_KEY_PROTOCOLS_CTAP2_ONLY = 2,
+  /**
+   * U2F and CTAP2, like most keys sold today (what aa_virtual_key_new makes).
+   */
+  AA_KEY_PROTOCOLS_BOTH = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum aa_key_protocols aa_key_protocols;
+#else
+typedef uint32_t aa_key_protocols;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A set of plugged-in virtual keys that a client reaches through aa_virtual_devices_hid_io.
  * Thread-safe. Free with aa_virtual_devices_free.
  */
 typedef struct aa_virtual_devices aa_virtual_devices;
 
 /**
- * A virtual security key (U2F over CTAPHID, keys derived from a seed). Thread-safe. Free with
- * aa_virtual_key_free.
+ * A virtual security key (U2F and/or CTAP2 over CTAPHID, keys derived from a seed).
+ * Thread-safe. Free with aa_virtual_key_free.
  */
 typedef struct aa_virtual_key aa_virtual_key;
 
@@ -211,6 +240,62 @@ size_t aa_testkit_last_error(char *buffer, size_t buffer_len);
  * `count_out` is NULL or writable.
  */
 aa_status aa_testkit_live_objects(size_t *count_out);
+
+/**
+ * Like aa_virtual_key_new, speaking only `protocols` (an aa_key_protocols value). The seed gives
+ * the same credentials whatever the protocols. AA_STATUS_INVALID_ARGUMENT for a value that is not
+ * an aa_key_protocols. `*key_out` is owned by the caller (aa_virtual_key_free).
+ *
+ * # Safety
+ * `seed` is NULL or NUL-terminated; `key_out` is NULL or writable.
+ */
+aa_status aa_virtual_key_new_with_protocols(const char *seed,
+                                            uint32_t protocols,
+                                            struct aa_virtual_key **key_out);
+
+/**
+ * Sets the key's CTAP2 client PIN to `pin`, or removes it when `pin` is NULL, as if the user had
+ * done so; either way the PIN retries go back to 8 and PIN tokens issued before stop working.
+ * AA_STATUS_INVALID_ARGUMENT for an empty PIN.
+ *
+ * # Safety
+ * `key` is NULL or a pointer received from this library (never dereferenced); `pin` is NULL or
+ * NUL-terminated.
+ */
+aa_status aa_virtual_key_set_pin(const struct aa_virtual_key *key, const char *pin);
+
+/**
+ * The key's PIN retries left (8 at most; 0 = the PIN is blocked).
+ *
+ * # Safety
+ * `key` is NULL or a pointer received from this library; `retries_out` is NULL or writable.
+ */
+aa_status aa_virtual_key_pin_retries(const struct aa_virtual_key *key, uint8_t *retries_out);
+
+/**
+ * Sets the key's PIN retries left; values above 8 count as 8, and 0 blocks the PIN.
+ *
+ * # Safety
+ * `key` is NULL or a pointer received from this library (never dereferenced).
+ */
+aa_status aa_virtual_key_set_pin_retries(const struct aa_virtual_key *key, uint8_t retries);
+
+/**
+ * Built-in user verification (a fingerprint sensor): whether the key offers it and whether the
+ * user's verification succeeds. Resets the UV retries to 8.
+ *
+ * # Safety
+ * `key` is NULL or a pointer received from this library (never dereferenced).
+ */
+aa_status aa_virtual_key_set_uv(const struct aa_virtual_key *key, bool available, bool succeeds);
+
+/**
+ * How many CTAPHID_CANCEL commands the key received (whether or not a request was pending).
+ *
+ * # Safety
+ * `key` is NULL or a pointer received from this library; `count_out` is NULL or writable.
+ */
+aa_status aa_virtual_key_cancels_seen(const struct aa_virtual_key *key, uint32_t *count_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -13,8 +13,8 @@ use crate::status::{
     self, aa_status, guard, Failure, Outcome, INVALID_ARGUMENT, INVALID_STATE, INVALID_UTF8, NULL_ARGUMENT,
 };
 
-/// A virtual security key (U2F over CTAPHID, keys derived from a seed). Thread-safe. Free with
-/// aa_virtual_key_free.
+/// A virtual security key (U2F and/or CTAP2 over CTAPHID, keys derived from a seed).
+/// Thread-safe. Free with aa_virtual_key_free.
 pub struct aa_virtual_key {
     _private: [u8; 0],
 }
@@ -52,7 +52,7 @@ impl TryFrom<u32> for aa_presence {
 
 /// # Safety
 /// `out` is NULL or writable.
-unsafe fn write_out<T>(out: *mut T, name: &str, value: T) -> Outcome {
+pub(crate) unsafe fn write_out<T>(out: *mut T, name: &str, value: T) -> Outcome {
     if out.is_null() {
         return Err(Failure(NULL_ARGUMENT, format!("{name} is NULL")));
     }
@@ -63,7 +63,7 @@ unsafe fn write_out<T>(out: *mut T, name: &str, value: T) -> Outcome {
 
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string valid for the call.
-unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Outcome<&'a str> {
+pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Outcome<&'a str> {
     if ptr.is_null() {
         return Err(Failure(NULL_ARGUMENT, format!("{name} is NULL")));
     }
@@ -73,11 +73,11 @@ unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Outcome<&'a str> {
         .map_err(|e| Failure(INVALID_UTF8, format!("{name} is not valid UTF-8: {e}")))
 }
 
-fn handle_of<T>(ptr: *const T) -> usize {
+pub(crate) fn handle_of<T>(ptr: *const T) -> usize {
     ptr.addr()
 }
 
-fn to_ptr<T>(handle: usize) -> *mut T {
+pub(crate) fn to_ptr<T>(handle: usize) -> *mut T {
     std::ptr::without_provenance_mut(handle)
 }
 

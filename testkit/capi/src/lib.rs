@@ -9,10 +9,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod exports;
+mod fido2;
 mod io;
 mod objects;
 mod status;
 
 pub use exports::*;
+pub use fido2::*;
 pub use io::{aa_hid_device_info, aa_hid_io};
 pub use status::aa_status;

@@ -5,12 +5,12 @@ mod common;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use aa_virtual_key::VirtualKey;
+use aa_virtual_key::{Protocols, VirtualKey};
 use common::*;
 
 #[test]
 fn init_on_broadcast_echoes_the_nonce_and_allocates_distinct_channels() {
-    let key = VirtualKey::new(b"ctaphid");
+    let key = VirtualKey::with_protocols(b"ctaphid", Protocols::U2fOnly);
     let nonce = [1, 2, 3, 4, 5, 6, 7, 8];
     key.write_report(&init_packet(BROADCAST, INIT, 8, &nonce)).unwrap();
     let report = read(&key);
@@ -110,7 +110,7 @@ fn cancel_gets_no_answer() {
 
 #[test]
 fn commands_this_u2f_only_key_lacks_are_invalid_cmd() {
-    let key = VirtualKey::new(b"ctaphid");
+    let key = VirtualKey::with_protocols(b"ctaphid", Protocols::U2fOnly);
     let cid = allocate(&key);
     for (cmd, payload) in
         [(CBOR, &[0x04][..]), (LOCK, &[5][..]), (KEEPALIVE, &[1][..]), (ERROR, &[1][..]), (0xC1, &[][..])]

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::cbor::{self, canonical_map, Request};
 use super::client_pin::permission;
 use super::credential::Resident;
-use super::{client_data_hash, flags, options, pin_uv_auth, status, Ctap2, Plan, PinUvAuth, Step};
+use super::{client_data_hash, flags, options, pin_uv_auth, status, Ctap2, PinUvAuth, Plan, Step};
 use crate::authenticator::Authenticator;
 use crate::keys::sign_der;
 
@@ -83,7 +83,10 @@ impl Ctap2 {
                 .residents
                 .for_rp(&rp_id_hash)
                 .into_iter()
-                .map(|Resident { credential_id, user_id, .. }| Candidate { credential_id, user_id: Some(user_id) })
+                .map(|Resident { credential_id, user_id, .. }| Candidate {
+                    credential_id,
+                    user_id: Some(user_id),
+                })
                 .collect();
             let count = found.len();
             (found, Some(count))
@@ -95,8 +98,14 @@ impl Ctap2 {
             return Err(status::NO_CREDENTIALS);
         }
         let candidate = candidates.remove(0);
-        let signing =
-            Signing { rp_id_hash, client_data_hash, user_verified, candidate, remaining: candidates, discovered };
+        let signing = Signing {
+            rp_id_hash,
+            client_data_hash,
+            user_verified,
+            candidate,
+            remaining: candidates,
+            discovered,
+        };
         if options.up == Some(false) {
             return self.sign_assertion(authenticator, signing, false, now).map(Step::Reply);
         }
@@ -125,14 +134,19 @@ impl Ctap2 {
         Ok(None)
     }
 
-    pub(super) fn get_next_assertion(&mut self, authenticator: &mut Authenticator, now: Instant) -> Result<Vec<u8>, u8> {
+    pub(super) fn get_next_assertion(
+        &mut self,
+        authenticator: &mut Authenticator,
+        now: Instant,
+    ) -> Result<Vec<u8>, u8> {
         let next = self.next.take().filter(|next| now < next.expires).ok_or(status::NOT_ALLOWED)?;
         let NextAssertions { rp_id_hash, client_data_hash, flags, mut remaining, expires } = next;
         if remaining.is_empty() {
             return Err(status::NOT_ALLOWED);
         }
         let candidate = remaining.remove(0);
-        let response = signed_response(authenticator, &rp_id_hash, &client_data_hash, flags, &candidate, None)?;
+        let response =
+            signed_response(authenticator, &rp_id_hash, &client_data_hash, flags, &candidate, None)?;
         if !remaining.is_empty() {
             self.next = Some(NextAssertions { rp_id_hash, client_data_hash, flags, remaining, expires });
         }

@@ -168,9 +168,11 @@ mod tests {
             (text("up"), Value::Bool(true)),
             (text("rk"), Value::Bool(true)),
         ]);
-        let keys: Vec<_> = as_map(&map).unwrap().iter().map(|(k, _)| as_text(k).unwrap().to_owned()).collect();
+        let keys: Vec<_> =
+            as_map(&map).unwrap().iter().map(|(k, _)| as_text(k).unwrap().to_owned()).collect();
         assert_eq!(keys, ["rk", "up", "uv", "clientPin"]);
-        let cose = canonical_map(vec![(int(-2), int(0)), (int(3), int(0)), (int(-1), int(0)), (int(1), int(0))]);
+        let cose =
+            canonical_map(vec![(int(-2), int(0)), (int(3), int(0)), (int(-1), int(0)), (int(1), int(0))]);
         let keys: Vec<_> = as_map(&cose).unwrap().iter().map(|(k, _)| integer(k).unwrap()).collect();
         assert_eq!(keys, [1, 3, -1, -2]);
     }

@@ -283,7 +283,12 @@ impl PinState {
     }
 
     /// A new token (the old one stops working), returned encrypted under the shared secret.
-    fn issue_token(&mut self, shared: &SharedSecret, permissions: u64, rp_id: Option<String>) -> Result<Vec<u8>, u8> {
+    fn issue_token(
+        &mut self,
+        shared: &SharedSecret,
+        permissions: u64,
+        rp_id: Option<String>,
+    ) -> Result<Vec<u8>, u8> {
         self.generation += 1;
         let value = self.material.prf(b"pin token", &[&self.generation.to_be_bytes()]);
         self.token = Some(Token { value, permissions, rp_id });

@@ -30,7 +30,11 @@ impl Fido2Credential {
         let point = public_key.to_encoded_point(false);
         let public_key_sec1: [u8; 65] =
             point.as_bytes().try_into().expect("uncompressed P-256 point is 65 bytes");
-        Fido2Credential { credential_id, public_key_cose: cbor::encode(&cose_es256(public_key)), public_key_sec1 }
+        Fido2Credential {
+            credential_id,
+            public_key_cose: cbor::encode(&cose_es256(public_key)),
+            public_key_sec1,
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use super::cbor::{self, canonical_map, Request};
 use super::client_pin::permission;
 use super::credential::{cose_es256, Resident, AAGUID, COSE_ALG_ES256, MAX_RESIDENT_CREDENTIALS};
-use super::{client_data_hash, flags, options, pin_uv_auth, status, Ctap2, Plan, PinUvAuth, Step};
+use super::{client_data_hash, flags, options, pin_uv_auth, status, Ctap2, PinUvAuth, Plan, Step};
 use crate::authenticator::Authenticator;
 use crate::keys::sign_der;
 
@@ -35,7 +35,11 @@ pub(crate) struct Creation {
 }
 
 impl Ctap2 {
-    pub(super) fn make_credential(&mut self, authenticator: &Authenticator, request: &Request) -> Result<Step, u8> {
+    pub(super) fn make_credential(
+        &mut self,
+        authenticator: &Authenticator,
+        request: &Request,
+    ) -> Result<Step, u8> {
         let client_data_hash = client_data_hash(request, key::CLIENT_DATA_HASH)?;
         let rp = request.map(key::RP)?.ok_or(status::MISSING_PARAMETER)?;
         let rp_id = cbor::as_text(cbor::field(rp, "id").ok_or(status::MISSING_PARAMETER)?)?;

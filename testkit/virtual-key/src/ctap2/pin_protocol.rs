@@ -152,7 +152,10 @@ pub fn cose_key_agreement(public: &PublicKey) -> Value {
 fn parse_cose_public_key(value: &Value) -> Result<PublicKey, u8> {
     let map = cbor::as_map(value)?;
     let get = |label: i128| {
-        map.iter().find(|(k, _)| cbor::integer(k) == Ok(label)).map(|(_, v)| v).ok_or(status::MISSING_PARAMETER)
+        map.iter()
+            .find(|(k, _)| cbor::integer(k) == Ok(label))
+            .map(|(_, v)| v)
+            .ok_or(status::MISSING_PARAMETER)
     };
     if cbor::integer(get(1)?)? != 2 || cbor::integer(get(-1)?)? != 1 {
         return Err(status::INVALID_PARAMETER);
