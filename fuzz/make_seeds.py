@@ -117,7 +117,8 @@ def seeds():
     r = h(SIGN["signature"])[4:36]
     s = h(SIGN["signature"])[38:70]
     signature_op = bytes([4, 0x01]) + h("00000001") + r + s
-    init_std = bytes([1, 0x05])
+    init_std = bytes([1, 0x01])  # INIT reply: WINK, no CBOR (a U2F-only key)
+    init_cbor = bytes([1, 0x05])  # WINK | CBOR: the host asks getInfo first
     out["host_stack"] = {
         "one_key_signs": b"\x00" + init_std + bytes([2]) + PRESENCE + signature_op,
         "one_key_touch_later": b"\x00" + init_std + bytes([2]) + PRESENCE + bytes([6, 2, 2]) + PRESENCE,
@@ -131,6 +132,7 @@ def seeds():
         + bytes([9, 0]) + b"\x02" * 59 + bytes([9, 1]) + b"\x03" * 59,
         "first_key_fails_to_open": b"\x05" + init_std + bytes([2]) + PRESENCE + signature_op,
         "nmsg_key": b"\x00" + bytes([1, 0x0d]),
+        "cbor_key_answers_u2f": b"\x00" + init_cbor + bytes([2]) + PRESENCE + bytes([2]) + PRESENCE + signature_op,
     }
     # --- u2f_parse: mode byte + reply ---------------------------------------------------------------
     out["u2f_parse"] = {

@@ -134,6 +134,26 @@ enum aa_status
    * aa_error_device_code for the device's own code.
    */
   AA_STATUS_DEVICE_ERROR = 404,
+  /**
+   * The PIN given for the security key was wrong. The message says how many retries are left;
+   * aa_error_device_code gives AA_DEVICE_CODE_KIND_CTAP2_STATUS 0x31 (PIN_INVALID).
+   */
+  AA_STATUS_PIN_INVALID = 405,
+  /**
+   * The security key's PIN is blocked: no retries left (CTAP2 0x32), or too many wrong PINs
+   * since it was plugged in (0x34: unplug it and plug it in again).
+   */
+  AA_STATUS_PIN_BLOCKED = 406,
+  /**
+   * The request needs user verification and the key needs its PIN, but no PIN was given (no
+   * PIN callback in aa_sign_options, or the callback declined); also a key with no PIN set and
+   * no built-in user verification (CTAP2 0x35).
+   */
+  AA_STATUS_PIN_REQUIRED = 407,
+  /**
+   * The security key's built-in user verification (fingerprint…) failed or is blocked.
+   */
+  AA_STATUS_UV_FAILED = 408,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -474,6 +494,46 @@ typedef void (*aa_log_callback)(void *userdata, aa_log_level level, const char *
  * must return promptly and must not unwind (throw) into the library: doing so aborts the process.
  */
 typedef void (*aa_prompt_callback)(void *userdata, aa_prompt prompt);
+
+/**
+ * PIN callback of aa_sign_options: asked for the security key's PIN, only when the request
+ * needs user verification, the key has a PIN and no built-in user verification. Write the PIN
+ * as NUL-terminated UTF-8 into `pin_buffer` (`buffer_len` bytes, room for a PIN of up to 63
+ * bytes and its NUL; the library wipes the buffer after use and never logs the PIN) and return
+ * AA_STATUS_OK. `retries_left` is how many wrong PINs the key still accepts before it blocks the
+ * PIN. Any other return value gives no PIN: AA_STATUS_CANCELLED cancels the sign (it fails with
+ * AA_STATUS_CANCELLED), other values make it fail with AA_STATUS_PIN_REQUIRED. Called on the
+ * thread running the sign, during that call; it may block while the user types, and must not
+ * call into the same logon or unwind (throw) into the library.
+ */
+typedef aa_status (*aa_pin_callback)(void *userdata,
+                                     uint32_t retries_left,
+                                     char *pin_buffer,
+                                     size_t buffer_len);
+
+/**
+ * How aa_logon_sign_with_device_ex signs. Zero-initialise it (`aa_sign_options o = {0};`) and
+ * set what you need: every field may be 0/NULL.
+ */
+typedef struct aa_sign_options {
+  /**
+   * Longest wait for a key and a touch (and the PIN), in milliseconds; 0 = 30 s.
+   */
+  uint32_t timeout_ms;
+  /**
+   * Told what the user should do (may be NULL).
+   */
+  aa_prompt_callback prompt;
+  /**
+   * Asked for the key's PIN (may be NULL: a sign that needs the PIN then fails with
+   * AA_STATUS_PIN_REQUIRED).
+   */
+  aa_pin_callback pin;
+  /**
+   * Passed as the first argument of both callbacks.
+   */
+  void *userdata;
+} aa_sign_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -950,6 +1010,29 @@ aa_status aa_logon_sign_with_device(struct aa_logon *logon,
                                     aa_prompt_callback prompt,
                                     void *userdata,
                                     struct aa_error **error_out);
+
+/**
+ * aa_logon_sign_with_device with its options in one struct, including the PIN callback: runs
+ * the current method's security-key step — U2F:1 (as aa_logon_sign_with_device) or FIDO2:1
+ * (request options from the server, a CTAP2 assertion, the assertion posted, the verdict
+ * polled) — and returns the server's verdict: AA_STATUS_OK only for OK and NEXT. `options` may be
+ * NULL (30 s, no callbacks) and is read only during the call. User verification, when the
+ * request needs it: the key's built-in UV first, else its PIN through `options->pin`. Besides
+ * the statuses of aa_logon_sign_with_device: AA_STATUS_PIN_INVALID (wrong PIN; the message has
+ * the retries left, aa_error_device_code gives CTAP2 0x31), AA_STATUS_PIN_BLOCKED,
+ * AA_STATUS_PIN_REQUIRED (the key needs its PIN and none was given) and AA_STATUS_UV_FAILED.
+ * aa_logon_cancel from another thread ends a wait for a touch (a CTAP2 key gets CTAPHID_CANCEL);
+ * it cannot interrupt a PIN callback, but the sign stops as soon as the callback returns.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), `options` NULL or pointing to a readable
+ * aa_sign_options whose callbacks honour their contracts, out-parameters writable for the
+ * duration of the call.
+ */
+aa_status aa_logon_sign_with_device_ex(struct aa_logon *logon,
+                                       const struct aa_sign_options *options,
+                                       struct aa_error **error_out);
 
 /**
  * Forwards a signResponse produced elsewhere (JSON `{"keyHandle","clientData","signatureData"}`,

@@ -55,9 +55,12 @@ fi
 # version nodes the library defines (recorded Debian-style as "VERSION@VERSION").
 grep '^ ' "$symbols_file" | awk '{print $1}' | sort -u >"$work/recorded"
 grep '^ ' "$symbols_file" | awk '{print $1, $2}' | sort -u >"$work/recorded-since"
-nm -D --defined-only --format=just-symbols "$library" | sed -e '/^$/d' -e 's/@@*/@/' | sort -u >"$work/exported"
 readelf -V -W "$library" | sed -n '/\.gnu\.version_d/,/\.gnu\.version_r/p' \
-    | sed -n 's/.*Flags: none .*Name: \([A-Za-z0-9_.]*\).*/\1@\1/p' >>"$work/exported"
+    | sed -n 's/.*Flags: none .*Name: \([A-Za-z0-9_.]*\).*/\1/p' >"$work/version-nodes"
+# GNU ld also lists each version node as an absolute symbol of its own name: not a function.
+nm -D --defined-only --format=just-symbols "$library" | sed -e '/^$/d' -e 's/@@*/@/' \
+    | grep -vxF -f "$work/version-nodes" | sort -u >"$work/exported" || true
+sed 's/.*/&@&/' "$work/version-nodes" >>"$work/exported"
 sort -u -o "$work/exported" "$work/exported"
 
 unversioned=$(grep -v '@' "$work/exported" || true)

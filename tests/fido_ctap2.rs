@@ -87,7 +87,9 @@ fn u2f_sign_requests_are_answered_by_a_key_without_ctap1() {
     // Byte-identical to what U2F AUTHENTICATE gives: verifies with the U2F enrollment's key.
     let counter = verify(&response, &request, &key.enrollment(APP_ID).public_key);
     assert_eq!(counter, key.counter());
-    assert_eq!(prompts.seen(), [Prompt::TouchKey, Prompt::Touched]);
+    // Presence::Always: the key signs at once, never asking for a touch (no KEEPALIVE UPNEEDED),
+    // so no TouchKey prompt (the cancel test shows it when the key does wait).
+    assert_eq!(prompts.seen(), [Prompt::Touched]);
 }
 
 #[test]
@@ -264,21 +266,72 @@ fn a_ctap1_key_and_a_ctap2_only_key_the_touched_owner_wins() {
 // ---------------------------------------------------------------------------------------------
 // Report counts (figures for the closing note).
 
-/// Counts every report in both directions, by the CTAPHID command of the init packets sent.
+/// Every message the host sent, labelled by its CTAPHID (and CTAP2) command, with the reports it
+/// took and the reports read until the next message.
 #[derive(Default)]
-struct Counts {
-    written: AtomicUsize,
-    read: AtomicUsize,
+struct Exchanges(Mutex<Vec<(String, usize, usize)>>);
+
+impl Exchanges {
+    fn wrote(&self, report: &Report) {
+        let mut log = self.0.lock().unwrap();
+        if report[4] & 0x80 == 0 {
+            if let Some(last) = log.last_mut() {
+                last.1 += 1;
+            }
+            return;
+        }
+        let label = match report[4] & 0x7F {
+            0x06 => "INIT".to_owned(),
+            0x11 => "CANCEL".to_owned(),
+            0x03 => "MSG".to_owned(),
+            0x10 => match report[7] {
+                0x02 if report[7..64].windows(4).any(|w| w == b"up\xf4") => "getAssertion up=false".to_owned(),
+                0x02 => "getAssertion".to_owned(),
+                0x04 => "getInfo".to_owned(),
+                // 07 a? 01 0P 02 SS: the clientPIN subcommand is the value of key 2.
+                0x06 => format!("clientPIN sub 0x{:02x}", report[12]),
+                other => format!("CBOR 0x{other:02x}"),
+            },
+            other => format!("CMD 0x{other:02x}"),
+        };
+        log.push((label, 1, 0));
+    }
+
+    fn read(&self) {
+        if let Some(last) = self.0.lock().unwrap().last_mut() {
+            last.2 += 1;
+        }
+    }
+
+    fn total(&self) -> (usize, usize) {
+        self.0.lock().unwrap().iter().fold((0, 0), |(o, i), (_, out, inn)| (o + out, i + inn))
+    }
+
+    fn of(&self, prefix: &str) -> (usize, usize) {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(label, ..)| label.starts_with(prefix))
+            .fold((0, 0), |(o, i), (_, out, inn)| (o + out, i + inn))
+    }
+
+    fn print(&self, title: &str) {
+        println!("{title}:");
+        for (label, out, inn) in self.0.lock().unwrap().iter() {
+            println!("    {label:<24} {out:>2} out {inn:>2} in");
+        }
+    }
 }
 
 struct Counting {
     inner: VirtualDevices,
-    counts: Arc<Counts>,
+    exchanges: Arc<Exchanges>,
 }
 
 struct CountingTransport {
     inner: Box<dyn HidTransport>,
-    counts: Arc<Counts>,
+    exchanges: Arc<Exchanges>,
 }
 
 impl DeviceProvider for Counting {
@@ -287,29 +340,29 @@ impl DeviceProvider for Counting {
     }
 
     fn open(&self, path: &str) -> aa_logon::Result<Box<dyn HidTransport>> {
-        Ok(Box::new(CountingTransport { inner: self.inner.open(path)?, counts: self.counts.clone() }))
+        Ok(Box::new(CountingTransport { inner: self.inner.open(path)?, exchanges: self.exchanges.clone() }))
     }
 }
 
 impl HidTransport for CountingTransport {
     fn write_report(&mut self, report: &Report) -> aa_logon::Result<()> {
-        self.counts.written.fetch_add(1, Ordering::SeqCst);
+        self.exchanges.wrote(report);
         self.inner.write_report(report)
     }
 
     fn read_report(&mut self, timeout: Duration) -> aa_logon::Result<Option<Report>> {
         let report = self.inner.read_report(timeout)?;
         if report.is_some() {
-            self.counts.read.fetch_add(1, Ordering::SeqCst);
+            self.exchanges.read();
         }
         Ok(report)
     }
 }
 
-fn counted(key: &VirtualKey, run: impl FnOnce(&Counting)) -> (usize, usize) {
-    let counting = Counting { inner: plugged(&[key]), counts: Arc::new(Counts::default()) };
+fn counted(key: &VirtualKey, run: impl FnOnce(&Counting)) -> Arc<Exchanges> {
+    let counting = Counting { inner: plugged(&[key]), exchanges: Arc::new(Exchanges::default()) };
     run(&counting);
-    (counting.counts.written.load(Ordering::SeqCst), counting.counts.read.load(Ordering::SeqCst))
+    counting.exchanges
 }
 
 #[test]
@@ -318,7 +371,7 @@ fn report_counts_of_a_get_assertion_and_of_the_pin_flow() {
     let plain = ctap2_only(b"count-plain");
     let (request, _) = assertion_request(&plain, UserVerification::Discouraged);
     let (options, _) = options(Duration::from_secs(10));
-    let (plain_out, plain_in) = counted(&plain, |devices| {
+    let plain = counted(&plain, |devices| {
         fido::get_assertion(devices, &request, &options).unwrap();
     });
 
@@ -328,24 +381,33 @@ fn report_counts_of_a_get_assertion_and_of_the_pin_flow() {
     let (pin, _) = pin_callback(PIN);
     let (options, _) = self::options(Duration::from_secs(10));
     let options = with_pin(options, pin);
-    let (pin_out, pin_in) = counted(&pinned, |devices| {
+    let pinned = counted(&pinned, |devices| {
         fido::get_assertion(devices, &request, &options).unwrap();
     });
 
-    let u2f_over_ctap2 = ctap2_only(b"count-u2f");
-    let u2f_request = request_for(&u2f_over_ctap2);
-    let (options, _) = self::options(Duration::from_secs(10));
-    let (u2f_out, u2f_in) = counted(&u2f_over_ctap2, |devices| {
-        fido::sign(devices, std::slice::from_ref(&u2f_request), &options).unwrap();
+    let waiting = ctap2_only(b"count-touch");
+    waiting.set_presence(Presence::OnDemand);
+    let (request, _) = assertion_request(&waiting, UserVerification::Discouraged);
+    let (options, prompts) = self::options(Duration::from_secs(30));
+    let toucher = waiting.clone();
+    let touched = thread::spawn(move || {
+        prompts.wait_for(Prompt::TouchKey);
+        toucher.touch();
     });
+    let waited = counted(&waiting, |devices| {
+        fido::get_assertion(devices, &request, &options).unwrap();
+    });
+    touched.join().unwrap();
 
-    println!("reports (host->key / key->host), INIT + getInfo + silent probe + getAssertion:");
-    println!("  FIDO2 getAssertion, no PIN:       {plain_out} / {plain_in}");
-    println!("  FIDO2 getAssertion with PIN flow: {pin_out} / {pin_in}");
-    println!("  PIN flow alone (difference):      {} / {}", pin_out - plain_out, pin_in - plain_in);
-    println!("  U2F:1 answered over CTAP2:        {u2f_out} / {u2f_in}");
-    // The PIN flow adds getPinRetries, getKeyAgreement and getPinUvAuthToken (3 requests, their
-    // answers) and makes the getAssertion longer (pinUvAuthParam): a handful of reports, not more.
-    assert!(pin_out > plain_out && pin_out - plain_out <= 8, "{pin_out} vs {plain_out}");
-    assert!(pin_in > plain_in && pin_in - plain_in <= 8, "{pin_in} vs {plain_in}");
+    plain.print("FIDO2 assertion without PIN (reports host->key, key->host)");
+    pinned.print("FIDO2 assertion with the PIN flow");
+    waited.print("FIDO2 assertion waiting for a touch (KEEPALIVE while waiting)");
+    let (get_out, get_in) = plain.of("getAssertion");
+    let (pin_out, pin_in) = pinned.of("clientPIN");
+    println!("getAssertion exchange (silent probe + signed): {get_out} out / {get_in} in");
+    println!("PIN flow (getPinRetries, getKeyAgreement, getPinUvAuthToken): {pin_out} out / {pin_in} in");
+    println!("whole sign: without PIN {:?}, with PIN {:?}", plain.total(), pinned.total());
+    assert_eq!(pinned.of("clientPIN sub").0, pin_out);
+    assert!(pin_out >= 3 && pin_in >= 3, "three clientPIN requests and answers");
+    assert!(waited.of("getAssertion").1 > get_in, "KEEPALIVE reports while waiting");
 }

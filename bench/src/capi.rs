@@ -74,13 +74,20 @@ impl CapiClient {
         unsafe {
             let mut options = ptr::null_mut();
             let mut error = ptr::null_mut();
-            let status = c::aa_client_options_new(url.as_ptr(), id.as_ptr(), secret.as_ptr(), &mut options, &mut error);
+            let status = c::aa_client_options_new(
+                url.as_ptr(),
+                id.as_ptr(),
+                secret.as_ptr(),
+                &mut options,
+                &mut error,
+            );
             check("aa_client_options_new", status, error)?;
             let configured = (|| {
                 let mut error = ptr::null_mut();
                 let status = c::aa_client_options_set_ca_file(options, ca.as_ptr(), &mut error);
                 check("aa_client_options_set_ca_file", status, error)?;
-                let status = c::aa_client_options_allow_app_id_host(options, app_id_host.as_ptr(), &mut error);
+                let status =
+                    c::aa_client_options_allow_app_id_host(options, app_id_host.as_ptr(), &mut error);
                 check("aa_client_options_allow_app_id_host", status, error)?;
                 let status = c::aa_client_new(options, &mut this.client, &mut error);
                 check("aa_client_new", status, error)
@@ -104,7 +111,8 @@ impl CapiClient {
             let mut error = ptr::null_mut();
             // The testkit's aa_hid_io mirrors libaa_logon's field for field (the CLI demo checks
             // the layout at compile time), as one C struct declared in both headers.
-            let status = c::aa_client_set_hid_io(this.client, (&io as *const tk::aa_hid_io).cast(), &mut error);
+            let status =
+                c::aa_client_set_hid_io(this.client, (&io as *const tk::aa_hid_io).cast(), &mut error);
             if status != aa_status::Ok {
                 if let Some(release) = io.release {
                     release(io.userdata);
@@ -132,7 +140,8 @@ impl CapiClient {
             );
             check("aa_logon_new", status, error)?;
             let mut error = ptr::null_mut();
-            let status = c::aa_logon_sign_with_device(logon, SIGN_TIMEOUT_MS, None, ptr::null_mut(), &mut error);
+            let status =
+                c::aa_logon_sign_with_device(logon, SIGN_TIMEOUT_MS, None, ptr::null_mut(), &mut error);
             c::aa_logon_free(logon);
             check("aa_logon_sign_with_device", status, error)
         }

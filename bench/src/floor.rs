@@ -77,12 +77,8 @@ impl FloorClient {
     }
 
     fn connect(&mut self) -> Result<StreamOwned<ClientConnection, TcpStream>> {
-        let address = self
-            .authority
-            .to_socket_addrs()
-            .map_err(io_error("resolve"))?
-            .next()
-            .ok_or("no address")?;
+        let address =
+            self.authority.to_socket_addrs().map_err(io_error("resolve"))?.next().ok_or("no address")?;
         let socket = TcpStream::connect(address).map_err(io_error("connect"))?;
         socket.set_nodelay(true).map_err(io_error("nodelay"))?;
         let name = ServerName::try_from(self.host.clone()).map_err(|e| e.to_string())?;
@@ -143,7 +139,10 @@ impl FloorClient {
         let request = &challenge["signRequests"][0];
         let field = |name: &str| request[name].as_str().ok_or(format!("sign request has no {name}"));
         let signed = key.sign(field("challenge")?, field("keyHandle")?, field("appId")?)?;
-        let done = self.post(&path, &json!({ "endpoint_session_id": session, "response": { "signResponse": signed } }))?;
+        let done = self.post(
+            &path,
+            &json!({ "endpoint_session_id": session, "response": { "signResponse": signed } }),
+        )?;
         match done["status"].as_str() {
             Some("OK") => Ok(()),
             other => Err(format!("logon ended with {other:?}: {done}")),

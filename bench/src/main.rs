@@ -61,7 +61,7 @@ impl Plan {
             concurrency_rounds: 3,
             concurrency_logons: 480,
             rss_milestones: vec![100, 1_000, 10_000],
-            touch_rounds: 5,
+            touch_rounds: 10,
             touch_window: Duration::from_secs(1),
         }
     }
@@ -77,8 +77,8 @@ impl Plan {
             concurrency_rounds: 1,
             concurrency_logons: 48,
             rss_milestones: vec![30, 100, 300],
-            touch_rounds: 2,
-            touch_window: Duration::from_millis(300),
+            touch_rounds: 3,
+            touch_window: Duration::from_millis(200),
         }
     }
 
@@ -184,10 +184,18 @@ fn run(plan: Plan) -> Result<()> {
     }
     drop(contestants);
 
-    table.section(&format!("cold start: new process, one logon with a CA file, exit ({} rounds)", plan.cold_rounds));
+    table.section(&format!(
+        "cold start: new process, one logon with a CA file, exit ({} rounds)",
+        plan.cold_rounds
+    ));
     let cold = cold_starts(&server, &mut users, plan.cold_rounds)?;
     table.row(Row::time3("cold start, median", cold[0].median(), cold[1].median(), cold[2].median()));
-    table.row(Row::time3("cold start, p90", cold[0].percentile(90.0), cold[1].percentile(90.0), cold[2].percentile(90.0)));
+    table.row(Row::time3(
+        "cold start, p90",
+        cold[0].percentile(90.0),
+        cold[1].percentile(90.0),
+        cold[2].percentile(90.0),
+    ));
 
     table.section(&format!(
         "concurrency: threads sharing one client (floor: one connection per thread), {} logons",
@@ -197,9 +205,18 @@ fn run(plan: Plan) -> Result<()> {
         let (mut floor_rates, mut library_rates) = (Samples::default(), Samples::default());
         for _ in 0..plan.concurrency_rounds {
             floor_rates.push_value(concurrency_floor(&server, &mut users, threads, plan.concurrency_logons)?);
-            library_rates.push_value(concurrency_library(&server, &mut users, threads, plan.concurrency_logons)?);
+            library_rates.push_value(concurrency_library(
+                &server,
+                &mut users,
+                threads,
+                plan.concurrency_logons,
+            )?);
         }
-        table.row(Row::rate(&format!("logons/s, {threads} thread(s)"), floor_rates.median(), library_rates.median()));
+        table.row(Row::rate(
+            &format!("logons/s, {threads} thread(s)"),
+            floor_rates.median(),
+            library_rates.median(),
+        ));
     }
 
     table.section("resident memory of a process doing N logons on one kept-alive client (KiB)");
@@ -234,7 +251,11 @@ fn run(plan: Plan) -> Result<()> {
     ));
     let touch_floor = touch_wait(&mut users, plan.touch_rounds, plan.touch_window, Signer::Floor)?;
     let touch_library = touch_wait(&mut users, plan.touch_rounds, plan.touch_window, Signer::Library)?;
-    table.row(Row::cpu_per_s("CPU per second while waiting", touch_floor.0.median(), touch_library.0.median()));
+    table.row(Row::cpu_per_s(
+        "CPU per second while waiting",
+        touch_floor.0.median(),
+        touch_library.0.median(),
+    ));
     table.row(Row::time("touch-to-notice latency, median", touch_floor.1.median(), touch_library.1.median()));
 
     table.section("CTAPHID reports per U2F sign (always-present key), written + read");
@@ -335,11 +356,8 @@ impl Contestants {
 
     /// `rounds` rounds of `per_round` logons of each kind, the order rotating every round.
     fn rounds(&mut self, rounds: usize, per_round: usize) -> Result<RoundResults> {
-        let mut results = RoundResults {
-            latency: Default::default(),
-            cpu: [Duration::ZERO; 3],
-            logons: [0; 3],
-        };
+        let mut results =
+            RoundResults { latency: Default::default(), cpu: [Duration::ZERO; 3], logons: [0; 3] };
         for round in 0..rounds {
             for turn in 0..3 {
                 let kind = (round + turn) % 3;
@@ -540,7 +558,12 @@ fn sign_once(signer: Signer, devices: &dyn DeviceProvider, path: &str, request: 
 
 /// While a sign waits for a touch: the process's CPU per second over `window`, and the time from
 /// the touch (at a random point of a poll interval) to the signature.
-fn touch_wait(users: &mut Users, rounds: usize, window: Duration, signer: Signer) -> Result<(Samples, Samples)> {
+fn touch_wait(
+    users: &mut Users,
+    rounds: usize,
+    window: Duration,
+    signer: Signer,
+) -> Result<(Samples, Samples)> {
     let key = VirtualKey::new(key_seed(users.take()).as_bytes());
     let devices = Arc::new(VirtualDevices::new());
     let path = devices.insert(key.clone());

@@ -118,10 +118,28 @@ pub struct LogonArgs {
     #[arg(long, value_name = "EVENT")]
     pub event: String,
 
-    /// The first method of the chain: U2F:1, PASSWORD:1, LDAP_PASSWORD:1, TOTP:1, HOTP:1,
-    /// SMS_OTP:1 or EMAIL_OTP:1. Later methods of the chain follow the server's NEXT answers.
+    /// The first method of the chain: U2F:1, FIDO2:1 (a FIDO2 key; its PIN is asked for without
+    /// echo when the policy requires user verification); PASSWORD:1, LDAP_PASSWORD:1, EMERG_PASSWORD:1,
+    /// RADIUS:1 (a password, then any challenge it asks); TOTP:1, HOTP:1; SMS_OTP:1, EMAIL_OTP:1,
+    /// VOICE_OTP:1 (a code sent to you); SMARTPHONE:1 (approve a push, or --offline-code),
+    /// VOICE:1 (answer a call); SECQUEST:1 (security questions); CARD:1 (the card UID);
+    /// FINGER:1 (an ISO/IEC 19794-2 template); any other as its response JSON. Later methods of
+    /// the chain follow the server's NEXT answers. Every answer is read without echo.
     #[arg(long, value_name = "METHOD", default_value = "U2F:1")]
     pub method: String,
+
+    /// How long to wait for a push to be approved or a call answered (SMARTPHONE:1, VOICE:1),
+    /// in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub approval_timeout: u64,
+
+    /// Pause between polls of the server while waiting for an approval, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(10..=60000))]
+    pub poll_interval_ms: u64,
+
+    /// SMARTPHONE:1: type the code the smartphone app shows offline instead of approving a push.
+    #[arg(long)]
+    pub offline_code: bool,
 
     /// How long to wait for a security key to be inserted and touched, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -151,6 +169,31 @@ pub struct VirtualKeyArgs {
     #[cfg(feature = "virtual-device")]
     #[arg(long, value_name = "PATH", requires = "virtual_key")]
     pub virtual_key_state: Option<PathBuf>,
+
+    /// Which protocols the virtual key speaks: U2F only, CTAP2 only (a FIDO2 key without U2F,
+    /// which answers U2F:1 over CTAP2), or both, like most keys sold today.
+    #[cfg(feature = "virtual-device")]
+    #[arg(long, value_name = "PROTOCOLS", requires = "virtual_key", default_value = "both")]
+    pub virtual_key_protocols: ProtocolsArg,
+
+    /// Give the virtual key this CTAP2 PIN (FIDO2:1 then asks for it when the policy requires
+    /// user verification). Test keys only: it is visible in process listings.
+    #[cfg(feature = "virtual-device")]
+    #[arg(long, value_name = "PIN", requires = "virtual_key")]
+    pub virtual_key_pin: Option<String>,
+}
+
+/// The protocols of the virtual key.
+#[cfg(feature = "virtual-device")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolsArg {
+    /// U2F (CTAP1) only.
+    U2f,
+    /// CTAP2 only (INIT reports NMSG).
+    Ctap2,
+    /// U2F and CTAP2.
+    #[default]
+    Both,
 }
 
 /// When the virtual key is "touched".

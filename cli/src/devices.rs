@@ -18,7 +18,7 @@ pub const NO_KEYS_MESSAGE: &str = "no FIDO security keys found";
 pub fn provider(args: &VirtualKeyArgs) -> Box<dyn DeviceProvider> {
     #[cfg(feature = "virtual-device")]
     if let Some(seed) = &args.virtual_key {
-        return virtual_key::devices(seed, args.virtual_key_presence, args.virtual_key_state.as_deref());
+        return virtual_key::devices(seed, args);
     }
     let _ = args;
     Box::new(HidapiDevices::new())
@@ -30,19 +30,21 @@ mod virtual_key {
 
     use aa_logon::fido::{DeviceInfo, HidTransport};
     use aa_logon::{DeviceProvider, Error, ErrorKind, Result};
-    use aa_virtual_key::{Presence, VirtualDevices, VirtualKey};
+    use aa_virtual_key::{Presence, Protocols, VirtualDevices, VirtualKey};
 
-    use crate::args::PresenceArg;
+    use crate::args::{PresenceArg, ProtocolsArg, VirtualKeyArgs};
 
-    /// The virtual key of `seed`, its counter kept in `state_file` when given.
-    pub fn devices(seed: &str, presence: PresenceArg, state_file: Option<&Path>) -> Box<dyn DeviceProvider> {
-        let key = match state_file {
-            None => VirtualKey::new(seed.as_bytes()),
-            Some(path) => match VirtualKey::with_state_file(seed.as_bytes(), path) {
-                Ok(key) => key,
-                Err(error) => return Box::new(Unusable(error.to_string())),
-            },
+    /// The virtual key of `seed` as the options describe it: its protocols, its counter kept in
+    /// the state file when given, its PIN.
+    pub fn devices(seed: &str, args: &VirtualKeyArgs) -> Box<dyn DeviceProvider> {
+        let key = match make(seed, args.virtual_key_protocols, args.virtual_key_state.as_deref()) {
+            Ok(key) => key,
+            Err(message) => return Box::new(Unusable(message)),
         };
+        if let Some(pin) = &args.virtual_key_pin {
+            key.set_pin(Some(pin));
+        }
+        let presence = args.virtual_key_presence;
         key.set_presence(match presence {
             PresenceArg::Always => Presence::Always,
             PresenceArg::Never => Presence::Never,
@@ -50,6 +52,21 @@ mod virtual_key {
         let devices = VirtualDevices::new();
         devices.insert(key);
         Box::new(devices)
+    }
+
+    fn make(seed: &str, protocols: ProtocolsArg, state_file: Option<&Path>) -> std::result::Result<VirtualKey, String> {
+        let protocols = match protocols {
+            ProtocolsArg::U2f => Protocols::U2fOnly,
+            ProtocolsArg::Ctap2 => Protocols::Ctap2Only,
+            ProtocolsArg::Both => Protocols::Both,
+        };
+        match state_file {
+            None => Ok(VirtualKey::with_protocols(seed.as_bytes(), protocols)),
+            Some(path) if protocols == Protocols::Both => {
+                VirtualKey::with_state_file(seed.as_bytes(), path).map_err(|error| error.to_string())
+            }
+            Some(_) => Err("--virtual-key-state works only with --virtual-key-protocols both".to_owned()),
+        }
     }
 
     /// A virtual key that could not be made (its state file is unusable): every use is that
@@ -131,6 +148,32 @@ fn describe_text(text: &mut String, details: &DeviceDetails) {
         "  U2F:          {}",
         details.u2f_version.as_deref().unwrap_or("not supported (NMSG)")
     );
+    match &details.ctap2 {
+        None => {
+            let why = if details.capabilities.cbor() { "getInfo failed" } else { "not supported" };
+            let _ = writeln!(text, "  CTAP2:        {why}");
+        }
+        Some(info) => {
+            let _ = writeln!(text, "  CTAP2:        {}", info.versions.join(", "));
+            let options: Vec<String> =
+                info.options.iter().map(|(name, set)| format!("{name}={}", if *set { "yes" } else { "no" })).collect();
+            let _ = writeln!(text, "  options:      {}", if options.is_empty() { "-".into() } else { options.join(" ") });
+            let pin = match (info.pin_set(), details.pin_retries) {
+                (Some(true), Some(retries)) => format!("set, {retries} retries left"),
+                (Some(true), None) => "set".to_owned(),
+                (Some(false), _) => "not set".to_owned(),
+                (None, _) => "not supported".to_owned(),
+            };
+            let _ = writeln!(text, "  PIN:          {pin}");
+            let protocols: Vec<String> = info.pin_uv_auth_protocols.iter().map(u64::to_string).collect();
+            let _ = writeln!(
+                text,
+                "  PIN/UV auth:  protocols {}; max message {} bytes",
+                if protocols.is_empty() { "-".into() } else { protocols.join(", ") },
+                info.max_msg_size.map_or("-".to_owned(), |n| n.to_string())
+            );
+        }
+    }
 }
 
 fn info_json(info: &DeviceInfo) -> Value {
@@ -150,5 +193,18 @@ fn details_json(details: &DeviceDetails) -> Value {
     entry["capabilities"] = json!(details.capabilities.names());
     entry["capability_bits"] = json!(details.capabilities.bits());
     entry["u2f_version"] = json!(details.u2f_version);
+    entry["ctap2"] = match &details.ctap2 {
+        None => Value::Null,
+        Some(info) => json!({
+            "versions": info.versions,
+            "extensions": info.extensions,
+            "aaguid": info.aaguid.map(|id| id.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            "options": info.options,
+            "pin_set": info.pin_set(),
+            "pin_retries": details.pin_retries,
+            "pin_uv_auth_protocols": info.pin_uv_auth_protocols,
+            "max_msg_size": info.max_msg_size,
+        }),
+    };
     entry
 }

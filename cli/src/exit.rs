@@ -10,8 +10,8 @@ use aa_logon::{Error, ErrorKind};
 pub enum Exit {
     /// The command did what it was asked (logon OK, list printed, session ended).
     Ok = 0,
-    /// The AA server rejected or stopped the logon (FAILED, STOP), or asked for a method this
-    /// tool cannot run.
+    /// The AA server rejected or stopped the logon (FAILED, STOP), a push or call was not
+    /// approved in time, or the server asked for a method this tool cannot run.
     LogonFailed = 1,
     /// Bad command line, configuration (URL, secret, CA file, pin) or missing input.
     Usage = 2,
@@ -20,8 +20,8 @@ pub enum Exit {
     /// The AA server answered with an HTTP error (unknown user, expired session…) or with data
     /// that is not the documented JSON.
     Server = 4,
-    /// Security key problem: none found, none owns a key handle, not touched in time, or a
-    /// device broke the protocol.
+    /// Security key problem: none found, none owns a key handle, not touched in time, a wrong,
+    /// blocked or missing PIN, failed user verification, or a device broke the protocol.
     Device = 5,
     /// Interrupted with Ctrl-C.
     Cancelled = 6,
@@ -33,11 +33,13 @@ pub enum Exit {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
-  1  logon failed or stopped by the AA server (FAILED, STOP), or a method this tool cannot run
+  1  logon failed or stopped by the AA server (FAILED, STOP), not approved in time, or a method
+     this tool cannot run
   2  usage or configuration error (bad option, URL, CA file, pin, missing secret or input)
   3  network, TLS or timeout error talking to the AA server
   4  AA server error (HTTP error such as unknown user, or malformed answer)
-  5  security key error (no key found, no key owns a key handle, not touched in time, protocol)
+  5  security key error (no key found, no key owns a key handle, not touched in time, wrong,
+     blocked or missing PIN, user verification failed, protocol)
   6  cancelled (Ctrl-C)
   7  internal error";
 
@@ -52,7 +54,11 @@ impl Exit {
             ErrorKind::NoDevice
             | ErrorKind::NoMatchingKey
             | ErrorKind::UserPresenceTimeout
-            | ErrorKind::DeviceProtocol => Exit::Device,
+            | ErrorKind::DeviceProtocol
+            | ErrorKind::PinInvalid
+            | ErrorKind::PinBlocked
+            | ErrorKind::PinRequired
+            | ErrorKind::UvFailed => Exit::Device,
             ErrorKind::Cancelled => Exit::Cancelled,
             _ => Exit::Internal,
         }
@@ -123,6 +129,10 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::UserPresenceTimeout => "user_presence_timeout",
         ErrorKind::Cancelled => "cancelled",
         ErrorKind::DeviceProtocol => "device_error",
+        ErrorKind::PinInvalid => "pin_invalid",
+        ErrorKind::PinBlocked => "pin_blocked",
+        ErrorKind::PinRequired => "pin_required",
+        ErrorKind::UvFailed => "uv_failed",
         ErrorKind::MalformedServerData => "malformed_server_data",
         _ => "internal",
     }

@@ -12,13 +12,22 @@ fn interactive() -> bool {
     std::io::stdin().is_terminal()
 }
 
-/// Asks for a secret (password, one-time code); never echoed, never logged.
+/// `prompt` followed by `: `, unless it already ends as a question or a label does.
+fn label(prompt: &str) -> String {
+    if prompt.ends_with(['?', ':']) {
+        format!("{prompt} ")
+    } else {
+        format!("{prompt}: ")
+    }
+}
+
+/// Asks for a secret (password, one-time code, answer); never echoed, never logged.
 pub fn secret(prompt: &str) -> CmdResult<Secret> {
     let secret = if interactive() {
-        let typed = interrupt::while_reading_secret(|| rpassword::prompt_password(format!("{prompt}: ")));
+        let typed = interrupt::while_reading_secret(|| rpassword::prompt_password(label(prompt)));
         Secret::new(typed.map_err(|e| Failure::usage(format!("cannot read the {prompt}: {e}")))?)
     } else {
-        eprintln!("{prompt}: (reading a line from standard input)");
+        eprintln!("{}(reading a line from standard input)", label(prompt));
         read_line(prompt)?
     };
     if secret.is_empty() {

@@ -1,4 +1,4 @@
-//! Ctrl-C: cancels a running security-key wait (the command then ends with exit code 6), and
+//! Ctrl-C: cancels a running security-key or approval wait (the command then ends with exit code 6), and
 //! otherwise ends the process at once with exit code 6, after giving the terminal its echo back
 //! if a password was being typed.
 
@@ -11,8 +11,8 @@ use crate::exit::{Exit, Failure};
 
 enum Activity {
     Idle,
-    /// A security-key exchange runs; cancelling its token ends it cleanly.
-    Signing(CancelToken),
+    /// A security-key exchange or an approval wait runs; cancelling its token ends it cleanly.
+    Cancellable(CancelToken),
     /// A password is being typed on the terminal with echo off.
     ReadingSecret,
 }
@@ -42,7 +42,7 @@ fn on_interrupt() {
     let first = !INTERRUPTED.swap(true, Ordering::SeqCst);
     let mut activity = activity();
     match &*activity {
-        Activity::Signing(token) if first => {
+        Activity::Cancellable(token) if first => {
             eprintln!("\ncancelling…");
             token.cancel();
         }
@@ -61,9 +61,9 @@ fn exit_now() -> ! {
     std::process::exit(Exit::Cancelled.code().into());
 }
 
-/// Runs a security-key exchange that Ctrl-C cancels through `token`.
-pub fn while_signing<T>(token: CancelToken, exchange: impl FnOnce() -> T) -> T {
-    *activity() = Activity::Signing(token);
+/// Runs a security-key exchange or an approval wait that Ctrl-C cancels through `token`.
+pub fn while_cancellable<T>(token: CancelToken, exchange: impl FnOnce() -> T) -> T {
+    *activity() = Activity::Cancellable(token);
     let result = exchange();
     *activity() = Activity::Idle;
     result

@@ -434,3 +434,176 @@ fn help_documents_the_exit_codes() {
         assert!(help.contains(line), "missing {line:?} in:\n{help}");
     }
 }
+
+// --- Every method a login agent meets, interactive through standard input. ---------------------
+
+/// `aa-logon logon --user USER --event EVENT --method METHOD --poll-interval-ms 20 …extra`.
+fn logon_as(server: &Server, user: &str, event: &str, method: &str, extra: &[&str]) -> Command {
+    let mut command = server.command("logon");
+    command
+        .args(["--user", user, "--event", event, "--method", method, "--poll-interval-ms", "20"])
+        .args(extra);
+    command
+}
+
+/// Reads the child's standard error until a line contains `wanted`; returns what was read.
+fn read_until(stderr: &mut BufReader<std::process::ChildStderr>, wanted: &str) -> String {
+    let mut seen = String::new();
+    while !seen.contains(wanted) {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).expect("stderr line") > 0, "no {wanted:?} in: {seen}");
+        seen.push_str(&line);
+    }
+    seen
+}
+
+#[test]
+fn a_push_is_approved_on_the_phone_while_the_time_waited_is_shown() {
+    let server = Server::start();
+    let mut command = logon_as(&server, demo::USER, demo::EVENT, "SMARTPHONE:1", &["--json"]);
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = read_until(&mut stderr, ">>> Approve the logon on your phone");
+    seen.push_str(&read_until(&mut stderr, "waiting for the verdict: 0 s"));
+    assert_eq!(server.sim.decide_approval(demo::USER, aa_sim::ApprovalDecision::Approve), 1);
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(code(&output), 0, "{seen}{}", describe(&output));
+    assert_eq!(json_of(&output)["chain"]["name"], "Smartphone");
+}
+
+#[test]
+fn a_rejected_push_and_a_push_not_approved_in_time_exit_1() {
+    let server = Server::start();
+    let output = run(logon_as(&server, demo::USER_PHONE_REJECTS, demo::EVENT, "SMARTPHONE:1", &["--json"]));
+    assert_eq!(code(&output), 1, "{}", describe(&output));
+    assert_eq!(json_of(&output)["error"]["kind"], "logon_stopped");
+    assert_eq!(json_of(&output)["error"]["reason"], "AUTH_REJECTED");
+
+    let output =
+        run(logon_as(&server, demo::USER, demo::EVENT, "VOICE:1", &["--approval-timeout", "1", "--json"]));
+    assert_eq!(code(&output), 1, "{}", describe(&output));
+    assert_eq!(json_of(&output)["error"]["kind"], "approval_timeout");
+    assert!(text(&output.stderr).contains(">>> Answer the phone call"), "{}", describe(&output));
+}
+
+#[cfg(unix)]
+#[test]
+fn exit_6_when_interrupted_while_waiting_for_the_approval() {
+    let server = Server::start();
+    let mut command = logon_as(&server, demo::USER, demo::EVENT, "SMARTPHONE:1", &[]);
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let seen = read_until(&mut stderr, ">>> Approve the logon on your phone");
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(kill.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(6), "{seen}");
+    // The half-done process was aborted: nothing waits for the phone any more.
+    assert!(server.sim.pending_approvals(demo::USER).is_empty());
+}
+
+#[test]
+fn voice_call_and_the_smartphones_offline_code() {
+    let server = Server::start();
+    let output = run(logon_as(&server, demo::USER_PHONE_APPROVES, demo::EVENT, "VOICE:1", &["--json"]));
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    assert_eq!(json_of(&output)["chain"]["name"], "Voice call");
+
+    let code_shown = server.sim.current_smartphone_totp(demo::USER).expect("offline code");
+    let command = logon_as(&server, demo::USER, demo::EVENT, "SMARTPHONE:1", &["--offline-code", "--json"]);
+    let output = run_with_stdin(command, &format!("{code_shown}\n"));
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    assert!(
+        text(&output.stderr).contains("Code shown offline by the smartphone app"),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn security_questions_are_asked_one_by_one() {
+    let server = Server::start();
+    let answers: String =
+        demo::SECURITY_QUESTIONS.iter().map(|(_, _, answer)| format!("{answer}\n")).collect();
+    let output =
+        run_with_stdin(logon_as(&server, demo::USER, demo::EVENT, "SECQUEST:1", &["--json"]), &answers);
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    for (_, question, answer) in demo::SECURITY_QUESTIONS {
+        assert!(stderr.contains(question), "{}", describe(&output));
+        assert!(!stderr.contains(answer) && !text(&output.stdout).contains(answer), "an answer was echoed");
+    }
+    assert_eq!(json_of(&output)["chain"]["name"], "Security questions");
+}
+
+#[test]
+fn emergency_password_radius_challenge_and_voice_otp() {
+    let server = Server::start();
+    let command = logon_as(&server, demo::USER, demo::EVENT, "EMERG_PASSWORD:1", &["--json"]);
+    let output = run_with_stdin(command, &format!("{}\n", demo::EMERGENCY_PASSWORD));
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+
+    let command = logon_as(&server, demo::USER, demo::EVENT, "RADIUS:1", &["--json"]);
+    let stdin = format!("{}\n{}\n", demo::RADIUS_PASSWORD, demo::RADIUS_CHALLENGE_ANSWER);
+    let output = run_with_stdin(command, &stdin);
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("RADIUS password") && stderr.contains(demo::RADIUS_CHALLENGE_PROMPT), "{stderr}");
+
+    let mut command = logon_as(&server, demo::USER, demo::EVENT, "VOICE_OTP:1", &[]);
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let seen = read_until(&mut stderr, "Code read out in the phone call");
+    let code_sent = server.sim.sent_otps(demo::USER).pop().expect("an OTP was sent");
+    child.stdin.take().expect("stdin").write_all(format!("{code_sent}\n").as_bytes()).expect("written");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(code(&output), 0, "{seen}{}", describe(&output));
+}
+
+#[test]
+fn a_password_then_smartphone_chain_with_the_method_chosen() {
+    let server = Server::start();
+    let command =
+        logon_as(&server, demo::USER_PHONE_APPROVES, demo::EVENT_REMOTE_ACCESS, "PASSWORD:1", &["--json"]);
+    let output = run_with_stdin(command, &format!("{}\n1\n", demo::USER_PHONE_APPROVES_PASSWORD));
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("Which method next?") && stderr.contains("SMARTPHONE:1"), "{stderr}");
+    let verdict = json_of(&output);
+    assert_eq!(verdict["chain"]["name"], "Password + Smartphone");
+    assert_eq!(verdict["completed_methods"], serde_json::json!(["PASSWORD:1", "SMARTPHONE:1"]));
+}
+
+#[test]
+fn card_fingerprint_and_a_method_without_a_typed_step_take_their_json() {
+    let server = Server::start();
+    let command = logon_as(&server, demo::USER, demo::EVENT, "CARD:1", &["--json"]);
+    let output = run_with_stdin(command, &format!("{}\n", demo::CARD_UID));
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    assert_eq!(json_of(&output)["chain"]["name"], "Card");
+
+    let command = logon_as(&server, demo::USER, demo::EVENT, "FINGER:1", &["--json"]);
+    let output = run_with_stdin(command, &format!("{}\n", demo::FINGERPRINT_ISO));
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+
+    let command = logon_as(&server, demo::USER, demo::EVENT, "CARD:1", &["--json"]);
+    let output = run_with_stdin(command, "not hex\n");
+    assert_eq!(code(&output), 2, "{}", describe(&output));
+
+    // A method the tool has no step for is answered with the JSON the user gives: the start
+    // answer is made to name FACE:1 (the simulator still runs CARD:1 with that response).
+    let mut fields = serde_json::Map::new();
+    fields.insert("current_method".into(), serde_json::json!("FACE:1"));
+    server.sim.inject_fault(aa_sim::FaultRule {
+        method: Some("POST".into()),
+        path_pattern: "/api/v1/logon".into(),
+        fault: aa_sim::Fault::Rewrite(fields.into_iter().collect()),
+        times: Some(1),
+    });
+    let command = logon_as(&server, demo::USER, demo::EVENT, "CARD:1", &["--json"]);
+    let response = format!(r#"{{"card_uid": "{}", "card_cert": ""}}"#, demo::CARD_UID);
+    let output = run_with_stdin(command, &format!("{response}\n"));
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    assert!(text(&output.stderr).contains("Response for FACE:1 (one JSON object)"), "{}", describe(&output));
+}

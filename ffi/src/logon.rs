@@ -7,10 +7,11 @@ use std::time::Duration;
 use ::aa_logon::aa::{
     answers_from_json, ApprovalPromptCallback, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_POLL_INTERVAL,
 };
-use ::aa_logon::fido::{Prompt, PromptCallback, SignOptions, SignResponse};
+use ::aa_logon::fido::{PinCallback, PinRequest, Prompt, PromptCallback, SignOptions, SignResponse};
 use ::aa_logon::{
-    ApprovalOptions, ApprovalPrompt, CancelToken, Logon, LogonResponse, LogonStatus, ResponseJson,
+    ApprovalOptions, ApprovalPrompt, CancelToken, Logon, LogonResponse, LogonStatus, ResponseJson, Secret,
 };
+use zeroize::Zeroizing;
 
 use super::args::{non_empty_arg, secret_arg, str_arg, Out};
 use super::boundary::{aa_error, guard_call, guard_status};
@@ -68,6 +69,38 @@ pub enum aa_prompt {
 /// thread that called the function, during that call; `userdata` is the pointer given to it. It
 /// must return promptly and must not unwind (throw) into the library: doing so aborts the process.
 pub type aa_prompt_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, prompt: aa_prompt)>;
+
+/// PIN callback of aa_sign_options: asked for the security key's PIN, only when the request
+/// needs user verification, the key has a PIN and no built-in user verification. Write the PIN
+/// as NUL-terminated UTF-8 into `pin_buffer` (`buffer_len` bytes, room for a PIN of up to 63
+/// bytes and its NUL; the library wipes the buffer after use and never logs the PIN) and return
+/// AA_STATUS_OK. `retries_left` is how many wrong PINs the key still accepts before it blocks the
+/// PIN. Any other return value gives no PIN: AA_STATUS_CANCELLED cancels the sign (it fails with
+/// AA_STATUS_CANCELLED), other values make it fail with AA_STATUS_PIN_REQUIRED. Called on the
+/// thread running the sign, during that call; it may block while the user types, and must not
+/// call into the same logon or unwind (throw) into the library.
+pub type aa_pin_callback = Option<
+    unsafe extern "C" fn(userdata: *mut c_void, retries_left: u32, pin_buffer: *mut c_char, buffer_len: usize) -> aa_status,
+>;
+
+/// How aa_logon_sign_with_device_ex signs. Zero-initialise it (`aa_sign_options o = {0};`) and
+/// set what you need: every field may be 0/NULL.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct aa_sign_options {
+    /// Longest wait for a key and a touch (and the PIN), in milliseconds; 0 = 30 s.
+    pub timeout_ms: u32,
+    /// Told what the user should do (may be NULL).
+    pub prompt: aa_prompt_callback,
+    /// Asked for the key's PIN (may be NULL: a sign that needs the PIN then fails with
+    /// AA_STATUS_PIN_REQUIRED).
+    pub pin: aa_pin_callback,
+    /// Passed as the first argument of both callbacks.
+    pub userdata: *mut c_void,
+}
+
+/// Room for the longest PIN a key takes (63 bytes of UTF-8) and its NUL.
+const PIN_BUFFER_LEN: usize = 64;
 
 pub(crate) struct LogonHandle {
     logon: Mutex<Logon>,
@@ -367,6 +400,70 @@ impl PromptTarget {
     }
 }
 
+/// Asks a C PIN callback; only ever invoked on the thread running the sign call.
+struct PinTarget {
+    callback: unsafe extern "C" fn(*mut c_void, u32, *mut c_char, usize) -> aa_status,
+    userdata: *mut c_void,
+    cancel: CancelToken,
+}
+
+// SAFETY: as PromptTarget: used only by the sign operation, on the calling thread, during the call.
+unsafe impl Send for PinTarget {}
+// SAFETY: as above.
+unsafe impl Sync for PinTarget {}
+
+impl PinTarget {
+    fn ask(&self, request: &PinRequest) -> Option<Secret> {
+        let mut buffer = Zeroizing::new([0u8; PIN_BUFFER_LEN]);
+        // SAFETY: the caller supplied this function pointer and userdata for this call; the
+        // buffer is ours and writable for PIN_BUFFER_LEN bytes during the call; the callback type
+        // is `extern "C"`, so an unwinding callback aborts instead of unwinding here.
+        let status = unsafe {
+            (self.callback)(self.userdata, request.retries_left, buffer.as_mut_ptr().cast(), PIN_BUFFER_LEN)
+        };
+        match status {
+            aa_status::Ok => {}
+            aa_status::Cancelled => {
+                self.cancel.cancel();
+                return None;
+            }
+            _ => return None,
+        }
+        let Some(end) = buffer.iter().position(|&b| b == 0) else {
+            log::warn!("the PIN callback wrote no NUL within {PIN_BUFFER_LEN} bytes; no PIN is used");
+            return None;
+        };
+        match std::str::from_utf8(&buffer[..end]) {
+            Ok(pin) => Some(Secret::new(pin.to_owned())),
+            Err(_) => {
+                log::warn!("the PIN callback wrote a PIN that is not UTF-8; no PIN is used");
+                None
+            }
+        }
+    }
+}
+
+/// The Rust sign options of a C call: timeout (0 = 30 s), prompt and PIN callbacks with their
+/// userdata, the logon's cancel token (a PIN callback answering AA_STATUS_CANCELLED fires it).
+fn sign_options(
+    timeout_ms: u32,
+    prompt: aa_prompt_callback,
+    pin: aa_pin_callback,
+    userdata: *mut c_void,
+    cancel: &CancelToken,
+) -> SignOptions {
+    let timeout = millis_or(timeout_ms, DEFAULT_SIGN_TIMEOUT);
+    let prompt = prompt.map(|callback| {
+        let target = PromptTarget { callback, userdata };
+        Arc::new(move |p: Prompt| target.show(p)) as PromptCallback
+    });
+    let pin = pin.map(|callback| {
+        let target = PinTarget { callback, userdata, cancel: cancel.clone() };
+        Arc::new(move |request: &PinRequest| target.ask(request)) as PinCallback
+    });
+    SignOptions { timeout, prompt, cancel: cancel.clone(), pin }
+}
+
 /// The seed's whole U2F step in one blocking call: gathers the sign request (unless already
 /// gathered), signs it with the first security key that owns a key handle and is touched,
 /// forwards the signature, and returns the server's verdict: AA_STATUS_OK only when the server
@@ -395,15 +492,50 @@ pub unsafe extern "C" fn aa_logon_sign_with_device(
     unsafe {
         guard_call(error_out, || {
             with_logon(logon, |logon, handle| {
-                let timeout = millis_or(timeout_ms, DEFAULT_SIGN_TIMEOUT);
-                let prompt = prompt.map(|callback| {
-                    let target = PromptTarget { callback, userdata };
-                    Arc::new(move |p: Prompt| target.show(p)) as PromptCallback
-                });
-                let options =
-                    SignOptions { timeout, prompt, cancel: handle.cancel.clone(), ..SignOptions::default() };
+                let options = sign_options(timeout_ms, prompt, None, userdata, &handle.cancel);
                 let devices = handle.client.devices();
                 // The logon consumes a cancellation in the call it ends, so later calls run normally.
+                Ok(logon.sign_with_device(devices.as_ref(), &options).map(drop)?)
+            })
+        })
+    }
+}
+
+/// aa_logon_sign_with_device with its options in one struct, including the PIN callback: runs
+/// the current method's security-key step — U2F:1 (as aa_logon_sign_with_device) or FIDO2:1
+/// (request options from the server, a CTAP2 assertion, the assertion posted, the verdict
+/// polled) — and returns the server's verdict: AA_STATUS_OK only for OK and NEXT. `options` may be
+/// NULL (30 s, no callbacks) and is read only during the call. User verification, when the
+/// request needs it: the key's built-in UV first, else its PIN through `options->pin`. Besides
+/// the statuses of aa_logon_sign_with_device: AA_STATUS_PIN_INVALID (wrong PIN; the message has
+/// the retries left, aa_error_device_code gives CTAP2 0x31), AA_STATUS_PIN_BLOCKED,
+/// AA_STATUS_PIN_REQUIRED (the key needs its PIN and none was given) and AA_STATUS_UV_FAILED.
+/// aa_logon_cancel from another thread ends a wait for a touch (a CTAP2 key gets CTAPHID_CANCEL);
+/// it cannot interrupt a PIN callback, but the sign stops as soon as the callback returns.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), `options` NULL or pointing to a readable
+/// aa_sign_options whose callbacks honour their contracts, out-parameters writable for the
+/// duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_sign_with_device_ex(
+    logon: *mut aa_logon,
+    options: *const aa_sign_options,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            logon_handle(logon)?; // a bad handle is reported before a bad argument
+            // Copied at once: the caller's struct is not read again.
+            let given = if options.is_null() { None } else { Some(*options) };
+            with_logon(logon, |logon, handle| {
+                let options = match given {
+                    Some(o) => sign_options(o.timeout_ms, o.prompt, o.pin, o.userdata, &handle.cancel),
+                    None => sign_options(0, None, None, std::ptr::null_mut(), &handle.cancel),
+                };
+                let devices = handle.client.devices();
                 Ok(logon.sign_with_device(devices.as_ref(), &options).map(drop)?)
             })
         })

@@ -62,6 +62,18 @@ pub enum aa_status {
     /// A security key broke the CTAPHID/U2F protocol, reported an error, or was removed; see
     /// aa_error_device_code for the device's own code.
     DeviceError = 404,
+    /// The PIN given for the security key was wrong. The message says how many retries are left;
+    /// aa_error_device_code gives AA_DEVICE_CODE_KIND_CTAP2_STATUS 0x31 (PIN_INVALID).
+    PinInvalid = 405,
+    /// The security key's PIN is blocked: no retries left (CTAP2 0x32), or too many wrong PINs
+    /// since it was plugged in (0x34: unplug it and plug it in again).
+    PinBlocked = 406,
+    /// The request needs user verification and the key needs its PIN, but no PIN was given (no
+    /// PIN callback in aa_sign_options, or the callback declined); also a key with no PIN set and
+    /// no built-in user verification (CTAP2 0x35).
+    PinRequired = 407,
+    /// The security key's built-in user verification (fingerprint…) failed or is blocked.
+    UvFailed = 408,
 }
 
 u32_enum!(aa_status {
@@ -88,6 +100,10 @@ u32_enum!(aa_status {
     UserPresenceTimeout,
     Cancelled,
     DeviceError,
+    PinInvalid,
+    PinBlocked,
+    PinRequired,
+    UvFailed,
 });
 
 impl From<ErrorKind> for aa_status {
@@ -107,6 +123,10 @@ impl From<ErrorKind> for aa_status {
             ErrorKind::UserPresenceTimeout => aa_status::UserPresenceTimeout,
             ErrorKind::Cancelled => aa_status::Cancelled,
             ErrorKind::DeviceProtocol => aa_status::DeviceError,
+            ErrorKind::PinInvalid => aa_status::PinInvalid,
+            ErrorKind::PinBlocked => aa_status::PinBlocked,
+            ErrorKind::PinRequired => aa_status::PinRequired,
+            ErrorKind::UvFailed => aa_status::UvFailed,
             // ErrorKind is non-exhaustive: a kind added later is an internal error until mapped.
             _ => aa_status::Panic,
         }
@@ -140,6 +160,10 @@ impl aa_status {
             aa_status::UserPresenceTimeout => c"the security key was not touched in time",
             aa_status::Cancelled => c"the operation was cancelled",
             aa_status::DeviceError => c"security key protocol error",
+            aa_status::PinInvalid => c"wrong PIN for the security key",
+            aa_status::PinBlocked => c"the security key's PIN is blocked",
+            aa_status::PinRequired => c"the security key needs its PIN and none was given",
+            aa_status::UvFailed => c"the security key's user verification failed",
         }
     }
 }

@@ -235,7 +235,7 @@ fn the_python_example_is_clean_under_mypy_strict() {
 // --- C# ---------------------------------------------------------------------------------------
 
 #[test]
-fn the_csharp_example_logs_on_with_the_virtual_key() {
+fn the_csharp_example_logs_on_and_prints_each_detail_of_a_rejection_once() {
     let what = "the C# example (examples/csharp/Logon.cs)";
     let install = "Install the mono-mcs and mono-runtime packages";
     if !tool_present(&["mcs"], what, install) || !tool_present(&["mono"], what, install) {
@@ -258,10 +258,37 @@ fn the_csharp_example_logs_on_with_the_virtual_key() {
     command
         .arg(&exe)
         .args(virtual_key_logon(&sim, &ca))
-        .env("LD_LIBRARY_PATH", library_path)
+        .env("LD_LIBRARY_PATH", &library_path)
         .env("AA_ENDPOINT_SECRET", demo::ENDPOINT_SECRET);
     let output = run(&mut command, "");
     assert!(output.status.success(), "{}", describe(&command, &output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.starts_with(&format!("Welcome, {} (id ", demo::USER)), "{stdout}");
+
+    // A rejection: the exception's message names each detail once.
+    let rejected: Vec<String> = vec![
+        "--ca-file".into(),
+        ca.display().to_string(),
+        "--method".into(),
+        "PASSWORD:1".into(),
+        sim.base_url().into(),
+        demo::ENDPOINT_ID.into(),
+        demo::USER.into(),
+    ];
+    let mut command = Command::new("mono");
+    command
+        .arg(&exe)
+        .args(&rejected)
+        .env("LD_LIBRARY_PATH", library_path)
+        .env("AA_ENDPOINT_SECRET", demo::ENDPOINT_SECRET);
+    let output = run(&mut command, "not the password\n");
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&command, &output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = stderr.lines().find(|line| line.starts_with("error: "));
+    assert_eq!(
+        error,
+        Some("error: logon failed: Incorrect password (AUCORE-2007, PASSWORD_WRONG)"),
+        "{}",
+        describe(&command, &output)
+    );
 }

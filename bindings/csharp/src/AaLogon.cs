@@ -9,7 +9,8 @@ namespace AaLogon
     /// <summary>
     /// One logon process, started with <see cref="AaClient.StartLogon"/>. Use it from one thread
     /// at a time; only <see cref="Cancel"/> (and the <see cref="CancellationToken"/> given to
-    /// <see cref="SignWithDevice"/>) may be used from another thread while a call runs — other
+    /// <see cref="SignWithDevice"/> or <see cref="WaitForApproval(TimeSpan, TimeSpan, Action{Prompt}, CancellationToken)"/>)
+    /// may be used from another thread while a call runs — other
     /// concurrent calls fail with <see cref="MisuseException"/> (<see cref="AaStatus.HandleBusy"/>).
     /// Each step returns the server's verdict: <see cref="LogonStatus.Next"/> means go on with
     /// <see cref="Next"/>, <see cref="LogonStatus.Ok"/> means logged on. A rejection throws
@@ -24,9 +25,13 @@ namespace AaLogon
         // One static trampoline for every call, so the delegate the library holds can never be
         // collected; each call's state travels through userdata as a GCHandle.
         private static readonly NativeMethods.aa_prompt_callback PromptTrampoline = OnPrompt;
+        private static readonly NativeMethods.aa_pin_callback PinTrampoline = OnPin;
+        private static readonly IntPtr PromptTrampolinePointer = Marshal.GetFunctionPointerForDelegate(PromptTrampoline);
+        private static readonly IntPtr PinTrampolinePointer = Marshal.GetFunctionPointerForDelegate(PinTrampoline);
 
         private readonly LogonHandle _handle;
-        private int _runningSigns;
+        // Blocking calls (sign, approval wait) running now; Dispose cancels them.
+        private int _runningWaits;
 
         internal AaLogon(LogonHandle handle)
         {
@@ -168,46 +173,239 @@ namespace AaLogon
         }
 
         /// <summary>
-        /// The whole U2F step in one blocking call: gathers the sign request (unless already
-        /// gathered), waits for a security key that owns one of its key handles and for the user's
-        /// touch, forwards the signature and returns the server's verdict (<see cref="LogonStatus.Ok"/>
-        /// or <see cref="LogonStatus.Next"/>).
+        /// The current method's security-key step in one blocking call. For U2F:1: gathers the sign
+        /// request (unless already gathered), waits for a security key that owns one of its key
+        /// handles (over U2F, or CTAP2 for keys without U2F) and for the user's touch, and forwards
+        /// the signature. For FIDO2:1: fetches the request options, gets a CTAP2 assertion with the
+        /// user verification they ask for (the key's built-in UV first, else its PIN through
+        /// <paramref name="pin"/>) and posts it. Returns the server's verdict
+        /// (<see cref="LogonStatus.Ok"/> or <see cref="LogonStatus.Next"/>).
         /// </summary>
-        /// <param name="timeout">How long to wait for a key and a touch; <see cref="TimeSpan.Zero"/> means the library's default (30 s).</param>
+        /// <param name="timeout">How long to wait for a key, the PIN and a touch; <see cref="TimeSpan.Zero"/> means the library's default (30 s).</param>
         /// <param name="prompt">
         /// Told what the user should do (a <see cref="T:AaLogon.Prompt"/> value); called on this thread during
         /// the call, must return promptly. If it throws, the wait is cancelled and the exception
         /// is rethrown from this method once the library has returned. May be null.
         /// </param>
         /// <param name="cancellationToken">Cancels the wait, from any thread, within about 100 ms.</param>
+        /// <param name="pin">
+        /// Asked for the key's PIN with the retries left, only when the request needs user
+        /// verification and the key has no built-in UV; returns the PIN, or null to give none
+        /// (<see cref="PinRequiredException"/>). Called on this thread during the call; if it throws,
+        /// the sign is cancelled and the exception rethrown here. The PIN is copied into a buffer the
+        /// library wipes; .NET strings cannot be wiped, so keep yours short-lived. May be null.
+        /// </param>
         /// <exception cref="CancelledException">Cancelled through <see cref="Cancel"/> or <paramref name="cancellationToken"/>; the logon stays usable.</exception>
         /// <exception cref="NoDeviceException">No security key appeared before the timeout.</exception>
         /// <exception cref="NoMatchingKeyException">No present key is enrolled for the user.</exception>
         /// <exception cref="UserPresenceTimeoutException">The key was not touched before the timeout.</exception>
-        /// <exception cref="LogonFailedException">The server rejected the signature.</exception>
+        /// <exception cref="PinInvalidException">The PIN was wrong; the message says how many retries are left.</exception>
+        /// <exception cref="PinBlockedException">The key's PIN is blocked.</exception>
+        /// <exception cref="PinRequiredException">The key needs its PIN and none was given.</exception>
+        /// <exception cref="UvFailedException">The key's built-in user verification failed.</exception>
+        /// <exception cref="LogonFailedException">The server rejected the signature or assertion.</exception>
         public LogonStatus SignWithDevice(TimeSpan timeout, Action<Prompt> prompt = null,
+            CancellationToken cancellationToken = default(CancellationToken), Func<int, string> pin = null)
+        {
+            uint timeoutMs = timeout == TimeSpan.Zero ? 0 : AaClientOptions.ToMilliseconds(timeout, nameof(timeout));
+            // Once touched, the signature is on its way and the call ends by itself.
+            if (pin == null)
+            {
+                RunPrompted(prompt, global::AaLogon.Prompt.Touched, cancellationToken,
+                    (LogonHandle handle, NativeMethods.aa_prompt_callback callback, IntPtr userdata, out IntPtr error) =>
+                        NativeMethods.aa_logon_sign_with_device(handle, timeoutMs, callback, userdata, out error));
+                return Status;
+            }
+            RunPrompted(prompt, global::AaLogon.Prompt.Touched, cancellationToken,
+                (LogonHandle handle, NativeMethods.aa_prompt_callback callback, IntPtr userdata, out IntPtr error) =>
+                {
+                    ((PromptCall)GCHandle.FromIntPtr(userdata).Target).Pin = pin;
+                    var options = new NativeMethods.aa_sign_options
+                    {
+                        timeout_ms = timeoutMs,
+                        prompt = callback == null ? IntPtr.Zero : PromptTrampolinePointer,
+                        pin = PinTrampolinePointer,
+                        userdata = userdata,
+                    };
+                    return NativeMethods.aa_logon_sign_with_device_ex(handle, ref options, out error);
+                });
+            return Status;
+        }
+
+        /// <summary>
+        /// Blocks until the verdict of an out-of-band method — SMARTPHONE:1 (a push the user
+        /// approves in the smartphone app) or VOICE:1 (a phone call) — polling the server every
+        /// <paramref name="pollInterval"/>: the first poll sends the push or starts the call, then
+        /// <paramref name="prompt"/> is told once <see cref="Prompt.ApproveOnPhone"/> or
+        /// <see cref="Prompt.AnswerCall"/> (on this thread; if it throws, the wait is cancelled and the
+        /// exception rethrown here). Returns <see cref="LogonStatus.Ok"/> (or <see cref="LogonStatus.Next"/> in a chain).
+        /// </summary>
+        /// <param name="timeout">The longest wait for a verdict; <see cref="TimeSpan.Zero"/> means the library's default (120 s).</param>
+        /// <param name="pollInterval">The pause between polls (at least 10 ms); <see cref="TimeSpan.Zero"/> means 3 s.</param>
+        /// <param name="prompt">Told what the user should do; may be null.</param>
+        /// <param name="cancellationToken">Cancels the wait from any thread (at once while pausing, else after the poll in flight).</param>
+        /// <exception cref="LogonStoppedException">The user rejected the push or call (STOP).</exception>
+        /// <exception cref="LogonFailedException">The server failed it (e.g. its own confirmation timeout).</exception>
+        /// <exception cref="RequestTimeoutException">No verdict within <paramref name="timeout"/>; the logon process lives on.</exception>
+        /// <exception cref="CancelledException">Cancelled through <see cref="Cancel"/> or <paramref name="cancellationToken"/>; the logon stays usable.</exception>
+        /// <exception cref="MisuseException">The current method is neither SMARTPHONE:1 nor VOICE:1, or the poll interval is too short.</exception>
+        public LogonStatus WaitForApproval(TimeSpan timeout, TimeSpan pollInterval, Action<Prompt> prompt = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
             uint timeoutMs = timeout == TimeSpan.Zero ? 0 : AaClientOptions.ToMilliseconds(timeout, nameof(timeout));
+            uint pollMs = pollInterval == TimeSpan.Zero ? 0 : AaClientOptions.ToMilliseconds(pollInterval, nameof(pollInterval));
+            // No prompt is final: it comes while the wait goes on, so a throwing prompt always cancels.
+            RunPrompted(prompt, null, cancellationToken,
+                (LogonHandle handle, NativeMethods.aa_prompt_callback callback, IntPtr userdata, out IntPtr error) =>
+                    NativeMethods.aa_logon_wait_for_approval(handle, timeoutMs, pollMs, callback, userdata, out error));
+            return Status;
+        }
+
+        /// <summary>
+        /// <see cref="WaitForApproval(TimeSpan, TimeSpan, Action{Prompt}, CancellationToken)"/> with the
+        /// library's poll interval (3 s, as AA's own web client polls).
+        /// </summary>
+        public LogonStatus WaitForApproval(TimeSpan timeout, Action<Prompt> prompt = null,
+            CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return WaitForApproval(timeout, TimeSpan.Zero, prompt, cancellationToken);
+        }
+
+        /// <summary>
+        /// Sends any <c>response</c> object to the current method: a CARD:1 payload
+        /// (<c>{"card_uid":"…","card_cert":""}</c>), a FINGER:1 <c>capture</c>, or the payload of a method
+        /// without a typed call. It may hold secrets: this method wipes its UTF-8 copy and the
+        /// library its own after sending.
+        /// </summary>
+        /// <returns>The server's verdict: <see cref="LogonStatus.Next"/>, <see cref="LogonStatus.Ok"/> or <see cref="LogonStatus.MoreData"/>.</returns>
+        /// <exception cref="MisuseException">It is not one JSON object (<see cref="AaStatus.InvalidArgument"/>); nothing was sent.</exception>
+        /// <exception cref="LogonFailedException">The server rejected it.</exception>
+        public LogonStatus AnswerJson(string responseJson)
+        {
+            return SendSecret(responseJson, nameof(responseJson), NativeMethods.aa_logon_answer_json);
+        }
+
+        /// <summary>
+        /// SMARTPHONE:1 without the push: sends the code the smartphone app shows offline
+        /// (<c>{"totp": code}</c>), wiping this method's copy after the call.
+        /// </summary>
+        /// <exception cref="MisuseException">The current method is not SMARTPHONE:1.</exception>
+        /// <exception cref="LogonFailedException">The server rejected the code.</exception>
+        public LogonStatus AnswerOfflineTotp(string code)
+        {
+            return SendSecret(code, nameof(code), NativeMethods.aa_logon_answer_offline_totp);
+        }
+
+        /// <summary>
+        /// The security questions of SECQUEST:1, question id → text: those of the last answer, else
+        /// asked from the server (one request).
+        /// </summary>
+        /// <exception cref="MisuseException">The current method is not SECQUEST:1.</exception>
+        /// <exception cref="MalformedServerDataException">The server sent no questions, or not as id → text.</exception>
+        public IReadOnlyDictionary<string, string> GetQuestions()
+        {
+            string json = GetString((LogonHandle logon, out IntPtr value, out IntPtr error) =>
+                NativeMethods.aa_logon_questions_json(logon, out value, out error));
+            var questions = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (KeyValuePair<string, object> question in Json.AsObject(Json.Parse(json), "the questions"))
+            {
+                var text = question.Value as string;
+                if (text == null)
+                {
+                    throw new MalformedServerDataException("The question " + question.Key + " has no text.");
+                }
+                questions.Add(question.Key, text);
+            }
+            return questions;
+        }
+
+        /// <summary>
+        /// Answers every security question in one call (question id → answer, the ids of
+        /// <see cref="GetQuestions"/>). The answers travel as one UTF-8 buffer, wiped after the call
+        /// (the strings themselves are immutable and stay yours).
+        /// </summary>
+        /// <exception cref="MisuseException">The ids are not exactly those asked (<see cref="AaStatus.InvalidArgument"/>); nothing was sent.</exception>
+        /// <exception cref="LogonFailedException">An answer is wrong.</exception>
+        public LogonStatus AnswerQuestions(IReadOnlyDictionary<string, string> answers)
+        {
+            if (answers == null)
+            {
+                throw new ArgumentNullException(nameof(answers));
+            }
+            byte[] json = SecretJson.ObjectOfStrings(answers, nameof(answers));
+            AaStatus status;
+            IntPtr error;
+            try
+            {
+                status = NativeMethods.aa_logon_answer_questions_json(Handle, json, out error);
+            }
+            finally
+            {
+                Utf8.Wipe(json);
+            }
+            Interop.Check(status, error);
+            return Status;
+        }
+
+        /// <summary>
+        /// After <see cref="LogonStatus.Next"/>: the methods that may come next (pass one to
+        /// <see cref="Next"/>), in the server's chain order; empty for any other status.
+        /// </summary>
+        public IReadOnlyList<string> NextMethods
+        {
+            get
+            {
+                string json = GetString(NativeMethods.aa_logon_next_methods_json);
+                return Json.ToStrings(Json.Parse(json), "the next methods");
+            }
+        }
+
+        /// <summary>Sends a secret string through <paramref name="call"/> and wipes its UTF-8 copy.</summary>
+        private LogonStatus SendSecret(string secret, string parameterName, SecretCall call)
+        {
+            byte[] bytes = Utf8.Encode(secret, parameterName);
+            AaStatus status;
+            IntPtr error;
+            try
+            {
+                status = call(Handle, bytes, out error);
+            }
+            finally
+            {
+                Utf8.Wipe(bytes);
+            }
+            Interop.Check(status, error);
+            return Status;
+        }
+
+        /// <summary>
+        /// Runs a blocking call that tells <paramref name="prompt"/> what the user should do, cancelled
+        /// by <paramref name="cancellationToken"/> and by <see cref="Dispose"/>. A prompt that throws
+        /// cancels the wait (unless it was told <paramref name="final"/>, after which nothing waits)
+        /// and its exception is rethrown once the library returned.
+        /// </summary>
+        private void RunPrompted(Action<Prompt> prompt, Prompt? final, CancellationToken cancellationToken,
+            PromptedCall native)
+        {
             LogonHandle handle = Handle;
-            var call = new PromptCall(prompt, handle);
+            var call = new PromptCall(prompt, handle, final);
             GCHandle callHandle = GCHandle.Alloc(call);
             AaStatus status;
             IntPtr error;
-            Interlocked.Increment(ref _runningSigns);
+            Interlocked.Increment(ref _runningWaits);
             try
             {
                 using (cancellationToken.CanBeCanceled
                            ? cancellationToken.Register(CancelQuietly)
                            : default(CancellationTokenRegistration))
                 {
-                    status = NativeMethods.aa_logon_sign_with_device(handle, timeoutMs,
-                        prompt == null ? null : PromptTrampoline, GCHandle.ToIntPtr(callHandle), out error);
+                    status = native(handle, prompt == null ? null : PromptTrampoline, GCHandle.ToIntPtr(callHandle),
+                        out error);
                 }
             }
             finally
             {
-                Interlocked.Decrement(ref _runningSigns);
+                Interlocked.Decrement(ref _runningWaits);
                 callHandle.Free();
             }
             if (call.Failure != null)
@@ -216,12 +414,11 @@ namespace AaLogon
                 ExceptionDispatchInfo.Capture(call.Failure).Throw();
             }
             Interop.Check(status, error);
-            return Status;
         }
 
         /// <summary>
-        /// Cancels a running <see cref="SignWithDevice"/> of this logon (or, if none runs, the next
-        /// one). Safe to call from any thread.
+        /// Cancels a running <see cref="SignWithDevice"/> or <see cref="WaitForApproval(TimeSpan, TimeSpan, Action{Prompt}, CancellationToken)"/>
+        /// of this logon (or, if none runs, the next one). Safe to call from any thread.
         /// </summary>
         public void Cancel()
         {
@@ -266,8 +463,8 @@ namespace AaLogon
         }
 
         /// <summary>
-        /// Asks the server to go on without an answer: makes SMS_OTP:1 and EMAIL_OTP:1 send their
-        /// code, or polls an out-of-band method.
+        /// Asks the server to go on without an answer: makes SMS_OTP:1, EMAIL_OTP:1 and VOICE_OTP:1
+        /// send their code, or polls an out-of-band method once.
         /// </summary>
         public LogonStatus RequestChallenge()
         {
@@ -294,12 +491,12 @@ namespace AaLogon
 
         /// <summary>
         /// Frees the logon (without aborting it on the server; call <see cref="Abort"/> first if
-        /// needed). A <see cref="SignWithDevice"/> running on another thread is cancelled, and the
-        /// native logon is freed when it has returned.
+        /// needed). A <see cref="SignWithDevice"/> or approval wait running on another thread is
+        /// cancelled, and the native logon is freed when it has returned.
         /// </summary>
         public void Dispose()
         {
-            if (Volatile.Read(ref _runningSigns) > 0)
+            if (Volatile.Read(ref _runningWaits) > 0)
             {
                 CancelQuietly();
             }
@@ -350,9 +547,9 @@ namespace AaLogon
                 catch (Exception e)
                 {
                     call.Failure = e;
-                    // Once touched, the signature is on its way and the call ends by itself; a
-                    // cancel then would linger and cancel the next SignWithDevice instead.
-                    if (prompt != global::AaLogon.Prompt.Touched)
+                    // After the final prompt the call ends by itself; a cancel then would linger
+                    // and cancel the next call instead.
+                    if (prompt != call.Final)
                     {
                         NativeMethods.aa_logon_cancel(call.Handle);
                     }
@@ -365,22 +562,83 @@ namespace AaLogon
             }
         }
 
+        private static AaStatus OnPin(IntPtr userdata, uint retriesLeft, IntPtr pinBuffer, UIntPtr bufferLen)
+        {
+            // Runs on the thread inside aa_logon_sign_with_device_ex: nothing may propagate out of here.
+            try
+            {
+                var call = (PromptCall)GCHandle.FromIntPtr(userdata).Target;
+                if (call.Failure != null || call.Pin == null)
+                {
+                    return AaStatus.PinRequired;
+                }
+                string given;
+                try
+                {
+                    given = call.Pin((int)Math.Min(retriesLeft, int.MaxValue));
+                }
+                catch (Exception e)
+                {
+                    call.Failure = e;
+                    return AaStatus.Cancelled;
+                }
+                if (given == null)
+                {
+                    return AaStatus.PinRequired;
+                }
+                byte[] bytes = System.Text.Encoding.UTF8.GetBytes(given);
+                try
+                {
+                    if (Array.IndexOf(bytes, (byte)0) >= 0 || (ulong)bytes.Length >= (ulong)bufferLen)
+                    {
+                        call.Failure = new ArgumentException(
+                            "the PIN must be at most " + ((ulong)bufferLen - 1) + " UTF-8 bytes without NUL");
+                        return AaStatus.Cancelled;
+                    }
+                    Marshal.Copy(bytes, 0, pinBuffer, bytes.Length);
+                    Marshal.WriteByte(pinBuffer, bytes.Length, 0);
+                    return AaStatus.Ok;
+                }
+                finally
+                {
+                    Array.Clear(bytes, 0, bytes.Length);
+                }
+            }
+            catch
+            {
+                // Only reachable if the runtime itself fails; the library must not see an exception.
+                return AaStatus.PinRequired;
+            }
+        }
+
         private delegate AaStatus LogonStringCall(LogonHandle logon, out IntPtr value, out IntPtr error);
 
-        /// <summary>The state of one <see cref="SignWithDevice"/> call, reached through its userdata.</summary>
+        private delegate AaStatus SecretCall(LogonHandle logon, byte[] secret, out IntPtr error);
+
+        private delegate AaStatus PromptedCall(LogonHandle logon, NativeMethods.aa_prompt_callback prompt,
+            IntPtr userdata, out IntPtr error);
+
+        /// <summary>The state of one prompted call, reached through its userdata.</summary>
         private sealed class PromptCall
         {
-            internal PromptCall(Action<Prompt> prompt, LogonHandle handle)
+            internal PromptCall(Action<Prompt> prompt, LogonHandle handle, Prompt? final)
             {
                 Prompt = prompt;
                 Handle = handle;
+                Final = final;
             }
 
             internal Action<Prompt> Prompt { get; }
 
             internal LogonHandle Handle { get; }
 
+            /// <summary>The prompt after which the call ends by itself, if any.</summary>
+            internal Prompt? Final { get; }
+
             internal Exception Failure { get; set; }
+
+            /// <summary>The PIN function of a sign with a PIN, if any.</summary>
+            internal Func<int, string> Pin { get; set; }
         }
     }
 }

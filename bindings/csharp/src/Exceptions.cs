@@ -103,6 +103,14 @@ namespace AaLogon
                     return new CancelledException(message);
                 case AaStatus.DeviceError:
                     return new DeviceException(message);
+                case AaStatus.PinInvalid:
+                    return new PinInvalidException(message);
+                case AaStatus.PinBlocked:
+                    return new PinBlockedException(message);
+                case AaStatus.PinRequired:
+                    return new PinRequiredException(message);
+                case AaStatus.UvFailed:
+                    return new UvFailedException(message);
                 default:
                     return new AaException(status, message, msgid, httpStatus, reason);
             }
@@ -155,7 +163,11 @@ namespace AaLogon
         }
     }
 
-    /// <summary>A connect or request timeout to the AA server elapsed.</summary>
+    /// <summary>
+    /// A connect or request timeout to the AA server elapsed, or
+    /// <see cref="AaLogon.WaitForApproval(System.TimeSpan, System.TimeSpan, System.Action{Prompt}, System.Threading.CancellationToken)"/>
+    /// got no verdict in time (the logon process then lives on).
+    /// </summary>
     public class RequestTimeoutException : NetworkException
     {
         /// <summary>Creates the exception.</summary>
@@ -249,6 +261,51 @@ namespace AaLogon
     {
         /// <summary>Creates the exception.</summary>
         public UserPresenceTimeoutException(string message) : base(AaStatus.UserPresenceTimeout, message)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The PIN given for the security key was wrong. The message says how many retries are left;
+    /// <see cref="AaException.DeviceCode"/> is the CTAP2 status 0x31 (PIN_INVALID).
+    /// </summary>
+    public class PinInvalidException : DeviceException
+    {
+        /// <summary>Creates the exception.</summary>
+        public PinInvalidException(string message) : base(AaStatus.PinInvalid, message)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The security key's PIN is blocked: no retries left, or too many wrong PINs since the key was
+    /// plugged in (unplug it and plug it in again).
+    /// </summary>
+    public class PinBlockedException : DeviceException
+    {
+        /// <summary>Creates the exception.</summary>
+        public PinBlockedException(string message) : base(AaStatus.PinBlocked, message)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The request needs user verification and the key needs its PIN, but no PIN was given (no PIN
+    /// function, or it returned null); also a key with no PIN set and no built-in user verification.
+    /// </summary>
+    public class PinRequiredException : DeviceException
+    {
+        /// <summary>Creates the exception.</summary>
+        public PinRequiredException(string message) : base(AaStatus.PinRequired, message)
+        {
+        }
+    }
+
+    /// <summary>The security key's built-in user verification (fingerprint…) failed or is blocked.</summary>
+    public class UvFailedException : DeviceException
+    {
+        /// <summary>Creates the exception.</summary>
+        public UvFailedException(string message) : base(AaStatus.UvFailed, message)
         {
         }
     }

@@ -146,6 +146,30 @@ namespace AaLogon
         /// (<c>AA_STATUS_DEVICE_ERROR</c>)
         /// </summary>
         DeviceError = 404,
+        /// <summary>
+        /// The PIN given for the security key was wrong. The message says how many retries are left;
+        /// aa_error_device_code gives AA_DEVICE_CODE_KIND_CTAP2_STATUS 0x31 (PIN_INVALID).
+        /// (<c>AA_STATUS_PIN_INVALID</c>)
+        /// </summary>
+        PinInvalid = 405,
+        /// <summary>
+        /// The security key's PIN is blocked: no retries left (CTAP2 0x32), or too many wrong PINs
+        /// since it was plugged in (0x34: unplug it and plug it in again).
+        /// (<c>AA_STATUS_PIN_BLOCKED</c>)
+        /// </summary>
+        PinBlocked = 406,
+        /// <summary>
+        /// The request needs user verification and the key needs its PIN, but no PIN was given (no
+        /// PIN callback in aa_sign_options, or the callback declined); also a key with no PIN set and
+        /// no built-in user verification (CTAP2 0x35).
+        /// (<c>AA_STATUS_PIN_REQUIRED</c>)
+        /// </summary>
+        PinRequired = 407,
+        /// <summary>
+        /// The security key's built-in user verification (fingerprint…) failed or is blocked.
+        /// (<c>AA_STATUS_UV_FAILED</c>)
+        /// </summary>
+        UvFailed = 408,
     }
 
     /// <summary>
@@ -411,6 +435,21 @@ namespace AaLogon
         internal delegate void aa_prompt_callback(IntPtr userdata, Prompt prompt);
 
         /// <summary>
+        /// PIN callback of aa_sign_options: asked for the security key's PIN, only when the request
+        /// needs user verification, the key has a PIN and no built-in user verification. Write the PIN
+        /// as NUL-terminated UTF-8 into <c>pin_buffer</c> (<c>buffer_len</c> bytes, room for a PIN of up to 63
+        /// bytes and its NUL; the library wipes the buffer after use and never logs the PIN) and return
+        /// AA_STATUS_OK. <c>retries_left</c> is how many wrong PINs the key still accepts before it blocks the
+        /// PIN. Any other return value gives no PIN: AA_STATUS_CANCELLED cancels the sign (it fails with
+        /// AA_STATUS_CANCELLED), other values make it fail with AA_STATUS_PIN_REQUIRED. Called on the
+        /// thread running the sign, during that call; it may block while the user types, and must not
+        /// call into the same logon or unwind (throw) into the library.
+        /// (<c>aa_pin_callback</c> of include/aa_logon.h)
+        /// </summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate AaStatus aa_pin_callback(IntPtr userdata, uint retries_left, IntPtr pin_buffer, UIntPtr buffer_len);
+
+        /// <summary>
         /// A device reported by an aa_hid_io enumerate function. The strings are NUL-terminated UTF-8
         /// and need to stay valid only during the aa_hid_device_sink call that receives them.
         /// (<c>struct aa_hid_device_info</c> of include/aa_logon.h)
@@ -458,6 +497,24 @@ namespace AaLogon
             internal IntPtr read;
             /// <summary>C: <c>aa_hid_release_fn release</c>.</summary>
             internal IntPtr release;
+        }
+
+        /// <summary>
+        /// How aa_logon_sign_with_device_ex signs. Zero-initialise it (<c>aa_sign_options o = {0};</c>) and
+        /// set what you need: every field may be 0/NULL.
+        /// (<c>struct aa_sign_options</c> of include/aa_logon.h)
+        /// </summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct aa_sign_options
+        {
+            /// <summary>C: <c>uint32_t timeout_ms</c>.</summary>
+            internal uint timeout_ms;
+            /// <summary>C: <c>aa_prompt_callback prompt</c>.</summary>
+            internal IntPtr prompt;
+            /// <summary>C: <c>aa_pin_callback pin</c>.</summary>
+            internal IntPtr pin;
+            /// <summary>C: <c>void * userdata</c>.</summary>
+            internal IntPtr userdata;
         }
 
         /// <summary>
@@ -801,6 +858,27 @@ namespace AaLogon
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern AaStatus aa_logon_sign_with_device(LogonHandle logon, uint timeout_ms, aa_prompt_callback prompt, IntPtr userdata, out IntPtr error_out);
+
+        /// <summary>
+        /// aa_logon_sign_with_device with its options in one struct, including the PIN callback: runs
+        /// the current method's security-key step — U2F:1 (as aa_logon_sign_with_device) or FIDO2:1
+        /// (request options from the server, a CTAP2 assertion, the assertion posted, the verdict
+        /// polled) — and returns the server's verdict: AA_STATUS_OK only for OK and NEXT. <c>options</c> may be
+        /// NULL (30 s, no callbacks) and is read only during the call. User verification, when the
+        /// request needs it: the key's built-in UV first, else its PIN through <c>options-&gt;pin</c>. Besides
+        /// the statuses of aa_logon_sign_with_device: AA_STATUS_PIN_INVALID (wrong PIN; the message has
+        /// the retries left, aa_error_device_code gives CTAP2 0x31), AA_STATUS_PIN_BLOCKED,
+        /// AA_STATUS_PIN_REQUIRED (the key needs its PIN and none was given) and AA_STATUS_UV_FAILED.
+        /// aa_logon_cancel from another thread ends a wait for a touch (a CTAP2 key gets CTAPHID_CANCEL);
+        /// it cannot interrupt a PIN callback, but the sign stops as soon as the callback returns.
+        /// (<c>aa_logon_sign_with_device_ex</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_sign_with_device_ex(LogonHandle logon, [In] ref aa_sign_options options, out IntPtr error_out);
+
+        /// <summary>aa_logon_sign_with_device_ex, taking IntPtr.Zero for NULL.</summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_sign_with_device_ex(LogonHandle logon, IntPtr options, out IntPtr error_out);
 
         /// <summary>
         /// Forwards a signResponse produced elsewhere (JSON <c>{"keyHandle","clientData","signatureData"}</c>,

@@ -16,6 +16,7 @@ system library path. ``Client.set_hid_io`` plugs in another way to reach securit
 
 from __future__ import annotations
 
+from ._generated import AA_LOGON_VERSION_MAJOR, AA_LOGON_VERSION_MINOR, AA_LOGON_VERSION_PATCH
 from ._native import BOUND_FUNCTIONS, LIBRARY_ENV_VAR, TESTKIT_LIBRARY_ENV_VAR, LibraryLoadError, library
 from .client import Client
 from .errors import (
@@ -39,18 +40,24 @@ from .errors import (
     NoDeviceError,
     NoMatchingKeyError,
     NotAvailableError,
+    PinBlockedError,
+    PinInvalidError,
+    PinRequiredError,
     SecurityKeyError,
     ServerError,
     Status,
     TlsError,
     UserPresenceTimeout,
+    UvFailedError,
 )
 from .hid import REPORT_LEN, HidIo, NativeHidIo
 from .log import forward_to_logging, set_log_handler
-from .logon import Logon, PromptHandler, ResponseJson, Secret
+from .logon import Logon, PinHandler, PromptHandler, ResponseJson, Secret
 from .types import Chain, DeviceInfo, LoginSession, LogLevel, Prompt, ServerStatus, SignRequest, User, UserChains
 
-__version__ = "0.1.0"
+__version__ = f"{AA_LOGON_VERSION_MAJOR}.{AA_LOGON_VERSION_MINOR}.{AA_LOGON_VERSION_PATCH}"
+"""This package's version: the C header's (``aa_logon.h``), which is the Cargo workspace version,
+as is the wheel's (setup.py checks the two agree)."""
 
 
 def library_version() -> str:
@@ -102,6 +109,10 @@ __all__ = [
     "NoDeviceError",
     "NoMatchingKeyError",
     "NotAvailableError",
+    "PinBlockedError",
+    "PinHandler",
+    "PinInvalidError",
+    "PinRequiredError",
     "Prompt",
     "PromptHandler",
     "ResponseJson",
@@ -115,6 +126,7 @@ __all__ = [
     "User",
     "UserChains",
     "UserPresenceTimeout",
+    "UvFailedError",
     "forward_to_logging",
     "library_path",
     "library_version",

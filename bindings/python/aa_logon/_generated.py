@@ -67,6 +67,10 @@ class Status(IntEnum):
     USER_PRESENCE_TIMEOUT = 402
     CANCELLED = 403
     DEVICE_ERROR = 404
+    PIN_INVALID = 405
+    PIN_BLOCKED = 406
+    PIN_REQUIRED = 407
+    UV_FAILED = 408
 
 
 class DeviceCodeKind(IntEnum):
@@ -253,9 +257,37 @@ aa_log_callback = CFUNCTYPE(None, c_void_p, c_uint32, c_char_p)
 aa_prompt_callback = CFUNCTYPE(None, c_void_p, c_uint32)
 
 
+#: PIN callback of aa_sign_options: asked for the security key's PIN, only when the request
+#: needs user verification, the key has a PIN and no built-in user verification. Write the PIN
+#: as NUL-terminated UTF-8 into `pin_buffer` (`buffer_len` bytes, room for a PIN of up to 63
+#: bytes and its NUL; the library wipes the buffer after use and never logs the PIN) and return
+#: AA_STATUS_OK. `retries_left` is how many wrong PINs the key still accepts before it blocks the
+#: PIN. Any other return value gives no PIN: AA_STATUS_CANCELLED cancels the sign (it fails with
+#: AA_STATUS_CANCELLED), other values make it fail with AA_STATUS_PIN_REQUIRED. Called on the
+#: thread running the sign, during that call; it may block while the user types, and must not
+#: call into the same logon or unwind (throw) into the library.
+#: ``aa_status (*aa_pin_callback)(void *userdata, uint32_t retries_left, char *pin_buffer, size_t buffer_len)``
+aa_pin_callback = CFUNCTYPE(c_uint32, c_void_p, c_uint32, c_void_p, c_size_t)
+
+
+class aa_sign_options(Structure):
+    """How aa_logon_sign_with_device_ex signs. Zero-initialise it (`aa_sign_options o = {0};`) and
+    set what you need: every field may be 0/NULL.
+
+    ``struct aa_sign_options`` of the C API.
+    """
+
+    _fields_ = [
+        ("timeout_ms", c_uint32),
+        ("prompt", aa_prompt_callback),
+        ("pin", aa_pin_callback),
+        ("userdata", c_void_p),
+    ]
+
+
 #: Every C function: name -> (library, restype, argtypes), in header order.
 FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
-    # aa_logon (62 functions)
+    # aa_logon (63 functions)
     # aa_status aa_client_options_new(const char *base_url, const char *endpoint_id, const char *endpoint_secret, aa_client_options **options_out, aa_error **error_out)
     "aa_client_options_new": (LIBRARY, c_uint32, (c_char_p, c_char_p, c_char_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_client_options_set_ca_file(aa_client_options *options, const char *path, aa_error **error_out)
@@ -328,6 +360,8 @@ FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
     "aa_logon_sign_request_field": (LIBRARY, c_uint32, (c_void_p, c_size_t, c_uint32, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_logon_sign_with_device(aa_logon *logon, uint32_t timeout_ms, aa_prompt_callback prompt, void *userdata, aa_error **error_out)
     "aa_logon_sign_with_device": (LIBRARY, c_uint32, (c_void_p, c_uint32, aa_prompt_callback, c_void_p, POINTER(c_void_p))),
+    # aa_status aa_logon_sign_with_device_ex(aa_logon *logon, const aa_sign_options *options, aa_error **error_out)
+    "aa_logon_sign_with_device_ex": (LIBRARY, c_uint32, (c_void_p, POINTER(aa_sign_options), POINTER(c_void_p))),
     # aa_status aa_logon_forward_sign_response(aa_logon *logon, const char *sign_response_json, aa_error **error_out)
     "aa_logon_forward_sign_response": (LIBRARY, c_uint32, (c_void_p, c_char_p, POINTER(c_void_p))),
     # aa_status aa_logon_sign_response_json(const aa_logon *logon, char **sign_response_json_out, aa_error **error_out)

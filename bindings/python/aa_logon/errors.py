@@ -135,7 +135,8 @@ class TlsError(NetworkError):
 
 
 class NetworkTimeoutError(NetworkError, builtins.TimeoutError):
-    """A connect or request timeout elapsed (also catchable as the built-in ``TimeoutError``)."""
+    """A connect or request timeout elapsed, or ``Logon.wait_for_approval`` got no verdict in time
+    (the logon then lives on); also catchable as the built-in ``TimeoutError``."""
 
 
 class ServerError(AaError):
@@ -175,6 +176,26 @@ class DeviceError(SecurityKeyError):
     key sent an error code, ``device_code_kind`` and ``device_code`` carry it."""
 
 
+class PinInvalidError(SecurityKeyError):
+    """The PIN given for the security key was wrong. The message says how many retries are left;
+    ``device_code`` is the CTAP2 status 0x31 (PIN_INVALID)."""
+
+
+class PinBlockedError(SecurityKeyError):
+    """The security key's PIN is blocked (no retries left, or too many wrong PINs since the key was
+    plugged in: unplug it and plug it in again)."""
+
+
+class PinRequiredError(SecurityKeyError):
+    """The request needs user verification and the key needs its PIN, but no PIN was given (no
+    ``pin`` callable, or it returned ``None``); also a key with no PIN set and no built-in user
+    verification."""
+
+
+class UvFailedError(SecurityKeyError):
+    """The security key's built-in user verification (fingerprint…) failed or is blocked."""
+
+
 class Cancelled(AaError):
     """The operation was cancelled with ``Logon.cancel()``."""
 
@@ -202,6 +223,10 @@ _CLASSES: Dict[int, Type[AaError]] = {
     Status.USER_PRESENCE_TIMEOUT: UserPresenceTimeout,
     Status.CANCELLED: Cancelled,
     Status.DEVICE_ERROR: DeviceError,
+    Status.PIN_INVALID: PinInvalidError,
+    Status.PIN_BLOCKED: PinBlockedError,
+    Status.PIN_REQUIRED: PinRequiredError,
+    Status.UV_FAILED: UvFailedError,
 }
 
 

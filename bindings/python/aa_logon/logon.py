@@ -21,7 +21,9 @@ from ._calls import (
     wipe,
 )
 from ._handle import HandleOwner, NativeHandle
+from ._generated import aa_pin_callback as PIN_CALLBACK
 from ._generated import aa_prompt_callback as PROMPT_CALLBACK
+from ._generated import aa_sign_options
 from ._native import library
 from .errors import AaError, MalformedServerDataError, Status
 from .types import Chain, Prompt, ServerStatus, SignRequest, User
@@ -31,6 +33,11 @@ _logger = logging.getLogger("aa_logon")
 PromptHandler = Callable[[Prompt], None]
 """A plain callable told what the user should do while ``sign_with_device`` or
 ``wait_for_approval`` waits."""
+
+PinHandler = Callable[[int], Optional[str]]
+"""Asked for the security key's PIN with the retries left; returns the PIN, or ``None`` to give
+none (the sign then raises :class:`PinRequiredError`). Called on the signing thread, only when the
+request needs user verification, the key has a PIN and no built-in user verification."""
 
 Secret = Union[str, bytes, bytearray]
 """A password, one-time code or answer: copied into a C buffer that is wiped after the call."""
@@ -150,26 +157,41 @@ class Logon(HandleOwner):
         if failure is not None:
             raise failure
 
-    def sign_with_device(self, timeout: float = 30.0, prompt: Optional[PromptHandler] = None) -> ServerStatus:
-        """The whole U2F step in one blocking call (the GIL is released while it waits):
-        gathers the sign request unless already done, signs it with the first security key
-        that owns a key handle and is touched, sends the signature, and returns the verdict
-        (``OK``, or ``NEXT`` inside a chain).
+    def sign_with_device(
+        self,
+        timeout: float = 30.0,
+        prompt: Optional[PromptHandler] = None,
+        pin: Optional[PinHandler] = None,
+    ) -> ServerStatus:
+        """The whole security-key step in one blocking call (the GIL is released while it
+        waits). For U2F:1 it gathers the sign request unless already done, signs it with the
+        first security key that owns a key handle and is touched (over U2F, or CTAP2 for keys
+        without U2F) and sends the signature; for FIDO2:1 it fetches the request options, gets a
+        CTAP2 assertion with the user verification they ask for and posts it. Returns the
+        verdict (``OK``, or ``NEXT`` inside a chain).
 
         Args:
-            timeout: seconds to wait for a key and a touch.
+            timeout: seconds to wait for a key and a touch (and the PIN).
             prompt: called on this thread with each :class:`Prompt` (insert key, touch key,
                 touched). If it raises, a wait for a key or a touch is cancelled and the
                 exception is re-raised here once the library returns; it never unwinds into
                 the library.
+            pin: a :data:`PinHandler` asked for the key's PIN (with the retries left) when the
+                request needs user verification and the key has no built-in UV. If it raises,
+                the sign is cancelled and the exception re-raised here. The PIN is copied into a
+                C buffer the library wipes; Python strings cannot be wiped, so keep it short-lived.
 
         Raises:
-            LogonFailed: the server rejected the signature.
+            LogonFailed: the server rejected the signature or assertion.
             Cancelled: :meth:`cancel` was called (the logon stays usable).
+            PinInvalidError, PinBlockedError, PinRequiredError, UvFailedError: PIN or UV trouble.
             NoDeviceError, NoMatchingKeyError, UserPresenceTimeout, DeviceError: key trouble.
         """
         timeout_ms = milliseconds(timeout, "timeout")
         lib = library()
+        if pin is not None:
+            self._sign_with_pin(timeout_ms, prompt, pin)
+            return self.status
         self._with_prompt(
             prompt,
             lambda handle, callback, error: int(
@@ -178,6 +200,52 @@ class Logon(HandleOwner):
             Prompt.TOUCHED,
         )
         return self.status
+
+    def _sign_with_pin(self, timeout_ms: int, prompt: Optional[PromptHandler], pin: PinHandler) -> None:
+        """aa_logon_sign_with_device_ex with ``pin`` as its C PIN callback (see sign_with_device)."""
+        if not callable(pin):
+            raise TypeError(f"pin must be callable, not {type(pin).__name__}")
+        lib = library()
+        raised: List[BaseException] = []
+
+        def on_pin(_userdata: Optional[int], retries_left: int, buffer: Optional[int], length: int) -> int:
+            if raised or buffer is None:
+                return int(Status.PIN_REQUIRED)
+            try:
+                given = pin(int(retries_left))
+            except BaseException as error:  # noqa: B902 — nothing may unwind into the library
+                raised.append(error)
+                return int(Status.CANCELLED)
+            if given is None:
+                return int(Status.PIN_REQUIRED)
+            if not isinstance(given, str):
+                raised.append(TypeError(f"the pin callable must return str or None, not {type(given).__name__}"))
+                return int(Status.CANCELLED)
+            data = bytearray(given.encode("utf-8"))
+            try:
+                if b"\0" in data or len(data) >= length:
+                    raised.append(ValueError(f"the PIN must be at most {length - 1} UTF-8 bytes without NUL"))
+                    return int(Status.CANCELLED)
+                ctypes.memmove(buffer, (ctypes.c_char * len(data)).from_buffer(data), len(data))
+                ctypes.memset(buffer + len(data), 0, 1)
+                return int(Status.OK)
+            finally:
+                data[:] = b"\0" * len(data)
+
+        pin_callback = PIN_CALLBACK(on_pin)
+
+        def native_call(handle: int, prompt_callback: Any, error: c_void_p) -> int:
+            options = aa_sign_options(timeout_ms=timeout_ms, prompt=prompt_callback, pin=pin_callback, userdata=None)
+            return int(lib.aa_logon_sign_with_device_ex(handle, ctypes.byref(options), ctypes.byref(error)))
+
+        try:
+            self._with_prompt(prompt, native_call, Prompt.TOUCHED)
+        except AaError as failure:
+            if raised:
+                raise raised[0] from failure
+            raise
+        if raised:
+            raise raised[0]
 
     def wait_for_approval(
         self, timeout: float = 120.0, poll_interval: float = 3.0, prompt: Optional[PromptHandler] = None

@@ -47,6 +47,9 @@ extern "C" fn show_prompt(_userdata: *mut c_void, prompt: aa_prompt) {
         aa_prompt::InsertKey => "AA_PROMPT_INSERT_KEY  -> \"Insert your security key\"",
         aa_prompt::TouchKey => "AA_PROMPT_TOUCH_KEY   -> \"Touch your security key\"",
         aa_prompt::Touched => "AA_PROMPT_TOUCHED     -> \"Key touched; verifying\"",
+        // Prompts of aa_logon_wait_for_approval, which the U2F demo never calls.
+        aa_prompt::ApproveOnPhone => "AA_PROMPT_APPROVE_ON_PHONE -> \"Approve the logon on your phone\"",
+        aa_prompt::AnswerCall => "AA_PROMPT_ANSWER_CALL -> \"Answer the phone call\"",
     };
     step(&format!("                 prompt callback: {text}"));
 }

@@ -58,6 +58,11 @@ impl Client {
         })
     }
 
+    /// The base URL as configured (FIDO2:1 takes its origin from it).
+    pub(crate) fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
     /// Which U2F appIds this client signs for.
     pub(crate) fn app_ids(&self) -> &AppIdPolicy {
         &self.inner.app_ids
@@ -85,7 +90,7 @@ impl Client {
         if response.logon_process_id.is_empty() {
             return Err(Error::new(ErrorKind::MalformedServerData, "logon answer has no logon_process_id"));
         }
-        Logon::started(self.clone(), response)
+        Logon::started(self.clone(), user_name, response)
     }
 
     /// The chains `user_name` may use for `event`. Servers differ in the form they take (§2.4,

@@ -1,21 +1,73 @@
-//! ureq connector chain with our own rustls configuration: ureq's built-in TLS connector cannot
-//! take a custom certificate verifier, which the CA, pin and opt-out options need.
+//! ureq connector chain with our own TCP and TLS transports: ureq's built-in TLS connector
+//! cannot take a custom certificate verifier (which the CA, pin and opt-out options need), and
+//! owning the socket lets a request on a kept-alive connection cost no name lookup, no thread,
+//! no socket-option change and one write (see the submodules).
+
+mod buffers;
+mod resolve;
+mod socket;
+mod transport;
 
 use std::fmt;
-use std::io::{Read, Write};
 use std::sync::Arc;
+use std::time::Instant;
 
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use rustls::{ClientConfig, ClientConnection};
 use ureq::unversioned::transport::{
-    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout,
-    TcpConnector, Transport, TransportAdapter,
+    ConnectProxyConnector, ConnectionDetails, Connector, Either, Transport, TransportAdapter,
 };
-use zeroize::Zeroize;
+
+use self::buffers::Buffers;
+pub(crate) use self::resolve::ConnectTimeResolver;
+use self::socket::Socket;
+use self::transport::{TcpTransport, TlsTransport, Wire};
 
 /// TCP (directly or through an HTTP `CONNECT` proxy), then TLS for `https` URLs.
 pub(crate) fn connector_chain(tls: Arc<ClientConfig>) -> impl Connector {
-    ().chain(ConnectProxyConnector::default()).chain(TcpConnector::default()).chain(TlsConnector { tls })
+    ().chain(ConnectProxyConnector::default()).chain(TcpConnector).chain(TlsConnector { tls })
+}
+
+/// Opens a TCP connection to the host of the URL (the server's, or the proxy's when ureq's
+/// `CONNECT` connector asks for one), resolving its name now (see [`resolve`]).
+#[derive(Debug)]
+struct TcpConnector;
+
+impl<In: Transport> Connector<In> for TcpConnector {
+    type Out = Either<In, TcpTransport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        if let Some(tunnel) = chained {
+            return Ok(Some(Either::A(tunnel)));
+        }
+        if details.timeout.after.is_zero() {
+            return Err(ureq::Error::Timeout(details.timeout.reason));
+        }
+        let budget = details.timeout.not_zero().map(|left| *left);
+        let deadline = budget.map(|budget| Instant::now() + budget);
+        let addresses = resolve::addresses(details.uri, budget, details.timeout.reason)?;
+        let socket = Socket::connect(&addresses, deadline, details.timeout.reason)?;
+        (details.register_shutdown)(socket.shutdown_handle())?;
+        Ok(Some(Either::B(TcpTransport::new(socket, Buffers::new(details.config)))))
+    }
+}
+
+/// A chained transport that may be our own TCP transport: TLS then runs straight on its socket.
+trait IntoTcp: Transport + Sized {
+    fn into_tcp(self) -> Result<TcpTransport, Self>;
+}
+
+impl<A: Transport> IntoTcp for Either<A, TcpTransport> {
+    fn into_tcp(self) -> Result<TcpTransport, Self> {
+        match self {
+            Either::B(tcp) => Ok(tcp),
+            other => Err(other),
+        }
+    }
 }
 
 /// Wraps the chained transport in TLS with the client's rustls configuration.
@@ -29,7 +81,7 @@ impl fmt::Debug for TlsConnector {
     }
 }
 
-impl<In: Transport> Connector<In> for TlsConnector {
+impl<In: IntoTcp> Connector<In> for TlsConnector {
     type Out = Either<In, TlsTransport>;
 
     fn connect(
@@ -43,77 +95,21 @@ impl<In: Transport> Connector<In> for TlsConnector {
         if !details.needs_tls() || transport.is_tls() {
             return Ok(Some(Either::A(transport)));
         }
-        let host = details.uri.host().ok_or(ureq::Error::Tls("URL has no host"))?;
-        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let (host, _) =
+            resolve::host_and_port(details.uri).map_err(|_| ureq::Error::Tls("URL has no host"))?;
         let name =
             ServerName::try_from(host.to_owned()).map_err(|_| ureq::Error::Tls("invalid TLS server name"))?;
-        let mut connection = ClientConnection::new(self.tls.clone(), name)?;
-        let mut socket = TransportAdapter::new(transport.boxed(), details.current_time.clone());
-        socket.set_timeout(details.timeout);
-        connection.complete_io(&mut socket).map_err(handshake_error)?;
-        let buffers =
-            LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
-        Ok(Some(Either::B(TlsTransport { buffers, stream: StreamOwned::new(connection, socket) })))
-    }
-}
-
-/// A handshake failure carries the rustls error inside the io error; surface it as such so
-/// that callers classify it as a TLS problem rather than a network one.
-fn handshake_error(e: std::io::Error) -> ureq::Error {
-    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
-        match e.into_inner().map(|inner| inner.downcast::<rustls::Error>()) {
-            Some(Ok(tls)) => ureq::Error::Rustls(*tls),
-            Some(Err(other)) => ureq::Error::Io(std::io::Error::other(other)),
-            None => ureq::Error::ConnectionFailed,
-        }
-    } else {
-        ureq::Error::from(e)
-    }
-}
-
-pub(crate) struct TlsTransport {
-    buffers: LazyBuffers,
-    stream: StreamOwned<ClientConnection, TransportAdapter>,
-}
-
-impl fmt::Debug for TlsTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsTransport").field("inner", &self.stream.sock.inner()).finish()
-    }
-}
-
-impl Transport for TlsTransport {
-    fn buffers(&mut self) -> &mut dyn Buffers {
-        &mut self.buffers
-    }
-
-    /// Writes `amount` bytes of ureq's output buffer (request line, headers, body: a password
-    /// among them) through TLS, then overwrites them with zeros, so the plaintext does not stay
-    /// in the pooled connection's buffer until a later request happens to overwrite it. rustls
-    /// encrypts the plaintext in place into its own record buffer (the handshake is complete
-    /// before the first write, so nothing waits in its plaintext queue).
-    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.stream.get_mut().set_timeout(timeout);
-        let output = &mut self.buffers.output()[..amount];
-        let written = self.stream.write_all(output);
-        output.zeroize();
-        written?;
-        Ok(())
-    }
-
-    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.stream.get_mut().set_timeout(timeout);
-        let input = self.buffers.input_append_buf();
-        let amount = self.stream.read(input)?;
-        self.buffers.input_appended(amount);
-        Ok(amount > 0)
-    }
-
-    fn is_open(&mut self) -> bool {
-        self.stream.get_mut().get_mut().is_open()
-    }
-
-    fn is_tls(&self) -> bool {
-        true
+        let connection = ClientConnection::new(self.tls.clone(), name)?;
+        let (wire, buffers) = match transport.into_tcp() {
+            Ok(tcp) => {
+                let (socket, buffers) = tcp.into_parts();
+                (Wire::Direct(socket), buffers)
+            }
+            Err(tunnel) => (
+                Wire::Tunnel(TransportAdapter::new(tunnel.boxed(), details.current_time.clone())),
+                Buffers::new(details.config),
+            ),
+        };
+        Ok(Some(Either::B(TlsTransport::handshake(connection, wire, buffers, details.timeout)?)))
     }
 }

@@ -4,11 +4,10 @@
 use std::time::Instant;
 
 use serde_json::Value;
-use ureq::unversioned::resolver::DefaultResolver;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::config::{parse_base_url, ClientConfig};
-use super::connector::connector_chain;
+use super::connector::{connector_chain, ConnectTimeResolver};
 use super::redact::redact;
 use super::tls;
 use crate::secret::SecretBytes;
@@ -16,6 +15,13 @@ use crate::{Error, ErrorKind, Result};
 
 /// The API prefix every path is relative to.
 const API_PREFIX: &str = "/api/v1";
+
+/// Room for the answer's status line and headers: ureq refuses a head larger than 64 KiB anyway.
+const INPUT_BUFFER_SIZE: usize = 64 * 1024;
+/// Room for a request's head and body, sent with one write when they fit in half of it.
+const OUTPUT_BUFFER_SIZE: usize = 16 * 1024;
+/// Kept-alive connections a client keeps for calls that run in parallel.
+const MAX_IDLE_CONNECTIONS: usize = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Method {
@@ -73,9 +79,16 @@ impl Http {
             .user_agent(config.user_agent.as_str())
             .accept("application/json")
             .max_redirects(0)
+            // Per connection. An AA answer's headers are far smaller; bodies stream through.
+            // ureq's defaults (128 KiB each) cost page faults on every new connection.
+            .input_buffer_size(INPUT_BUFFER_SIZE)
+            .output_buffer_size(OUTPUT_BUFFER_SIZE)
+            // Every connection goes to the one AA server: keep one per thread logging on in
+            // parallel (ureq keeps 3 per host by default, so a 4th thread reconnects each time).
+            .max_idle_connections(MAX_IDLE_CONNECTIONS)
+            .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
             .build();
-        let agent =
-            ureq::Agent::with_parts(agent_config, connector_chain(tls_config), DefaultResolver::default());
+        let agent = ureq::Agent::with_parts(agent_config, connector_chain(tls_config), ConnectTimeResolver);
         Ok(Http {
             agent,
             api_base,

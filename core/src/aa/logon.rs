@@ -15,6 +15,11 @@ use super::model::{LogonResponse, LogonStatus, U2fChallenge};
 use crate::fido::{self, DeviceProvider, SignOptions, SignResponse};
 use crate::{CancelToken, Error, ErrorKind, Result, Secret};
 
+#[path = "fido2.rs"]
+mod fido2;
+
+pub use self::fido2::Fido2Assertion;
+
 /// The method whose challenge [`Logon::gather_sign_request`] fetches.
 const U2F_METHOD: &str = "U2F:1";
 /// The method whose questions [`Logon::questions`] fetches.
@@ -51,6 +56,9 @@ pub struct Logon {
     sign_response: Option<SignResponse>,
     finished: bool,
     cancel: CancelToken,
+    /// As given to `start_logon` (FIDO2:1 names the user when it asks for its options).
+    user_name: String,
+    fido2_assertion: Option<Fido2Assertion>,
 }
 
 impl fmt::Debug for Logon {
@@ -101,7 +109,7 @@ struct NextBody<'a> {
 }
 
 impl Logon {
-    pub(crate) fn started(client: Client, response: LogonResponse) -> Result<Logon> {
+    pub(crate) fn started(client: Client, user_name: &str, response: LogonResponse) -> Result<Logon> {
         let mut logon = Logon {
             client,
             process_id: response.logon_process_id.clone(),
@@ -110,6 +118,8 @@ impl Logon {
             sign_response: None,
             finished: false,
             cancel: CancelToken::new(),
+            user_name: user_name.to_owned(),
+            fido2_assertion: None,
         };
         logon.apply_status(Step::Start)?;
         Ok(logon)
@@ -186,6 +196,11 @@ impl Logon {
     /// [`gather_sign_request`](Self::gather_sign_request)). Both `options.cancel` and this
     /// logon's [`cancel_token`](Self::cancel_token) cancel it; a cancellation is consumed by the
     /// call it ends (the logon's token is reset afterwards).
+    ///
+    /// When the current method is `FIDO2:1` it runs that method instead (see the `fido2` module:
+    /// request options, a CTAP2 assertion with the user verification they ask for — built-in UV,
+    /// else the PIN from `options.pin` — the assertion posted, the verdict polled); the same
+    /// verdict rules apply, plus the PIN and UV error kinds of [`fido::get_assertion`].
     pub fn sign_with_device(
         &mut self,
         devices: &dyn DeviceProvider,
@@ -194,6 +209,9 @@ impl Logon {
         if options.cancel.is_cancelled() || self.cancel.is_cancelled() {
             self.cancel.reset();
             return Err(Error::new(ErrorKind::Cancelled, "cancelled before signing"));
+        }
+        if self.response.current_method == fido2::METHOD_ID {
+            return self.sign_fido2(devices, options);
         }
         let requests = match &self.challenge {
             Some(challenge) => challenge.sign_requests.clone(),

@@ -27,6 +27,6 @@ pub use config::{
     default_user_agent, ClientConfig, TlsOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_REQUEST_TIMEOUT,
 };
-pub use logon::Logon;
+pub use logon::{Fido2Assertion, Logon};
 pub use model::{Chain, ChainsInfo, LoginSessionInfo, LogonResponse, LogonStatus, U2fChallenge, UserInfo};
 pub use tls::spki_sha256;

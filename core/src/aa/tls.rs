@@ -1,7 +1,7 @@
 //! Server certificate verification: the OS trust store, extra CAs trusted in addition, an optional
 //! SubjectPublicKeyInfo pin on top, and the loudly named opt-out.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -16,7 +16,7 @@ use crate::{Error, ErrorKind, Result};
 
 /// The rustls client configuration a client uses for every connection.
 pub(crate) fn client_config(options: &TlsOptions) -> Result<Arc<rustls::ClientConfig>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crypto_provider();
     let verifier = AaServerVerifier::new(options, provider.clone())?;
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -54,35 +54,86 @@ fn extra_roots(options: &TlsOptions) -> Result<Vec<CertificateDer<'static>>> {
     Ok(roots)
 }
 
-/// The verifiers a chain is checked with: the OS store and a verifier for the extra CAs (when
-/// there are any). Without an OS store the extra CAs alone are trusted; without either, it fails.
-fn trust_anchors(
+/// The crypto provider of every client of the process (ring's defaults).
+fn crypto_provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider())).clone()
+}
+
+/// The OS trust store's verifier, shared by every client of the process: building it parses
+/// every system root certificate, which costs milliseconds. Loaded on first use; a failure is
+/// not kept, so a later client tries again. System roots added while the process runs are seen
+/// by the next process.
+fn os_store_verifier() -> std::result::Result<Arc<rustls_platform_verifier::Verifier>, rustls::Error> {
+    static SHARED: OnceLock<Arc<rustls_platform_verifier::Verifier>> = OnceLock::new();
+    if let Some(verifier) = SHARED.get() {
+        return Ok(verifier.clone());
+    }
+    let verifier = Arc::new(rustls_platform_verifier::Verifier::new(crypto_provider())?);
+    Ok(SHARED.get_or_init(|| verifier).clone())
+}
+
+/// The OS trust store of one client.
+#[derive(Debug)]
+enum OsStore {
+    /// Chain verification is off.
+    Unused,
+    /// No extra CA is configured: every chain needs the store, so it was loaded with the client
+    /// (a missing store fails the client's creation, as it always did).
+    Loaded(Arc<rustls_platform_verifier::Verifier>),
+    /// Extra CAs are configured and tried first: the store is loaded only when they refuse a
+    /// chain, so a client of a server with its own CA never parses it. `None` inside: the store
+    /// could not be loaded and the extra CAs alone are trusted.
+    OnDemand(OnceLock<Option<Arc<rustls_platform_verifier::Verifier>>>),
+}
+
+impl OsStore {
+    fn new(has_extra: bool) -> Result<OsStore> {
+        if has_extra {
+            return Ok(OsStore::OnDemand(OnceLock::new()));
+        }
+        os_store_verifier()
+            .map(OsStore::Loaded)
+            .map_err(|e| Error::new(ErrorKind::Tls, format!("OS trust store unavailable: {e}")))
+    }
+
+    fn verifier(&self) -> Option<&rustls_platform_verifier::Verifier> {
+        match self {
+            OsStore::Unused => None,
+            OsStore::Loaded(verifier) => Some(verifier),
+            OsStore::OnDemand(cell) => cell
+                .get_or_init(|| match os_store_verifier() {
+                    Ok(verifier) => Some(verifier),
+                    Err(e) => {
+                        log::warn!(
+                            "OS trust store unavailable ({e}); trusting only the configured CA certificates"
+                        );
+                        None
+                    }
+                })
+                .as_deref(),
+        }
+    }
+}
+
+/// A verifier for the extra CAs, when there are any.
+fn extra_verifier(
     roots: Vec<CertificateDer<'static>>,
     provider: &Arc<CryptoProvider>,
-) -> Result<(Option<rustls_platform_verifier::Verifier>, Option<Arc<WebPkiServerVerifier>>)> {
-    let extra = if roots.is_empty() {
-        None
-    } else {
-        let mut store = RootCertStore::empty();
-        for root in roots {
-            store
-                .add(root)
-                .map_err(|e| Error::new(ErrorKind::Config, format!("unusable CA certificate: {e}")))?;
-        }
-        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
-            .build()
-            .map_err(|e| Error::new(ErrorKind::Config, format!("unusable CA certificates: {e}")))?;
-        Some(verifier)
-    };
-    let platform = match rustls_platform_verifier::Verifier::new(provider.clone()) {
-        Ok(verifier) => Some(verifier),
-        Err(e) if extra.is_some() => {
-            log::warn!("OS trust store unavailable ({e}); trusting only the configured CA certificates");
-            None
-        }
-        Err(e) => return Err(Error::new(ErrorKind::Tls, format!("OS trust store unavailable: {e}"))),
-    };
-    Ok((platform, extra))
+) -> Result<Option<Arc<WebPkiServerVerifier>>> {
+    if roots.is_empty() {
+        return Ok(None);
+    }
+    let mut store = RootCertStore::empty();
+    for root in roots {
+        store
+            .add(root)
+            .map_err(|e| Error::new(ErrorKind::Config, format!("unusable CA certificate: {e}")))?;
+    }
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Config, format!("unusable CA certificates: {e}")))?;
+    Ok(Some(verifier))
 }
 
 /// SHA-256 of the certificate's DER SubjectPublicKeyInfo, the value a pin is compared with.
@@ -112,9 +163,9 @@ fn more_telling(platform: Option<rustls::Error>, extra: Option<rustls::Error>) -
 
 #[derive(Debug)]
 struct AaServerVerifier {
-    /// The OS store; `None` when it could not be loaded and extra CAs are configured.
-    platform: Option<rustls_platform_verifier::Verifier>,
-    /// The configured extra CAs, tried when the OS store does not vouch for the chain.
+    /// The OS store, tried when the extra CAs do not vouch for the chain.
+    platform: OsStore,
+    /// The configured extra CAs, tried first.
     extra: Option<Arc<WebPkiServerVerifier>>,
     pin: Option<[u8; 32]>,
     verify_chain: bool,
@@ -127,13 +178,14 @@ impl AaServerVerifier {
         let roots = extra_roots(options)?;
         let verify_chain = !options.danger_disable_tls_verification;
         let (platform, extra) = if verify_chain {
-            trust_anchors(roots, &provider)?
+            let extra = extra_verifier(roots, &provider)?;
+            (OsStore::new(extra.is_some())?, extra)
         } else {
             log::warn!(
                 "TLS certificate verification is DISABLED (danger_disable_tls_verification): \
                  anyone on the network path can read and change this traffic"
             );
-            (None, None)
+            (OsStore::Unused, None)
         };
         Ok(AaServerVerifier { platform, extra, pin: options.pinned_spki_sha256, verify_chain, provider })
     }
@@ -156,7 +208,7 @@ impl AaServerVerifier {
             }
         }
         let mut platform_error = None;
-        if let Some(platform) = &self.platform {
+        if let Some(platform) = self.platform.verifier() {
             match platform.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
                 Ok(_) => return Ok(()),
                 Err(e) => platform_error = Some(e),
@@ -258,6 +310,30 @@ mod tests {
         assert_eq!(more_telling(cert(UnknownIssuer), cert(UnknownIssuer)), unknown);
         assert_eq!(more_telling(None, cert(NotValidForName)), name);
         assert_eq!(more_telling(cert(UnknownIssuer), None), unknown);
+    }
+
+    /// A self-signed CA certificate (no key kept) for building verifiers.
+    const TEST_CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBpzCCAU2gAwIBAgIUGIDij7EslqcI7eLa3zGzzYGkR8owCgYIKoZIzj0EAwIw\nIDEeMBwGA1UEAwwVYWEtbG9nb24gdW5pdC10ZXN0IENBMCAXDTI2MTIwMTIyNTEz\nN1oYDzIxMjYxMTA3MjI1MTM3WjAgMR4wHAYDVQQDDBVhYS1sb2dvbiB1bml0LXRl\nc3QgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARvTAQfY412cGgzTEAAhhKd\n3LTGJtWafL2kCHXm6tsKWTa18opfYV09LBxtxv1rg7mfE3gYrvOLOHJpZnOjQJuR\no2MwYTAdBgNVHQ4EFgQUUcpGSm7ab8dc02rBYQWL6QZcTYowHwYDVR0jBBgwFoAU\nUcpGSm7ab8dc02rBYQWL6QZcTYowDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8E\nBAMCAgQwCgYIKoZIzj0EAwIDSAAwRQIgfUZqGdLr10ZHhOUXhFX3IESQOFn4nwok\nA0fg6RVmhJ4CIQCfFC3g0/WMCsqcPWm+jD8CGCQTmK4TpWbzgJw0PJ/zzg==\n-----END CERTIFICATE-----";
+
+    #[test]
+    fn with_an_extra_ca_the_os_store_waits_until_a_chain_needs_it() {
+        let options = TlsOptions { extra_ca_pem: Some(TEST_CA.into()), ..TlsOptions::default() };
+        let verifier = AaServerVerifier::new(&options, crypto_provider()).unwrap();
+        assert!(matches!(&verifier.platform, OsStore::OnDemand(cell) if cell.get().is_none()));
+        let pinned = TlsOptions { pinned_spki_sha256: Some([7; 32]), ..options };
+        let verifier = AaServerVerifier::new(&pinned, crypto_provider()).unwrap();
+        assert!(matches!(&verifier.platform, OsStore::OnDemand(cell) if cell.get().is_none()));
+    }
+
+    #[test]
+    fn the_os_store_is_parsed_once_per_process() {
+        let (Ok(first), Ok(second)) = (os_store_verifier(), os_store_verifier()) else {
+            eprintln!("SKIPPED: no system root certificates on this machine, nothing to share");
+            return;
+        };
+        assert!(Arc::ptr_eq(&first, &second));
+        let verifier = AaServerVerifier::new(&TlsOptions::default(), crypto_provider()).unwrap();
+        assert!(matches!(&verifier.platform, OsStore::Loaded(shared) if Arc::ptr_eq(shared, &first)));
     }
 
     #[test]

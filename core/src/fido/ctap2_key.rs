@@ -76,10 +76,6 @@ impl Ctap2Key {
         Ok(Ctap2Key { info, uv_demanded: false, sent: None, touch_requested: false })
     }
 
-    pub fn info(&self) -> &Ctap2Info {
-        &self.info
-    }
-
     /// True once the key asked for a touch (KEEPALIVE UPNEEDED) for the request on its way.
     pub fn touch_requested(&self) -> bool {
         self.touch_requested
@@ -251,11 +247,13 @@ impl Ctap2Key {
             )
             .into());
         };
-        let Some(secret) = callback(&PinRequest { retries_left: retries }) else {
+        let given = callback(&PinRequest { retries_left: retries });
+        // The user may have taken a while, or cancelled at the PIN prompt: a cancel or the
+        // deadline wins over what the callback gave.
+        deadline.check()?;
+        let Some(secret) = given else {
             return Err(pin_error(channel, ErrorKind::PinRequired, status::PUAT_REQUIRED, "no PIN was given").into());
         };
-        // The user may have taken a while: honour a cancel or the deadline before going on.
-        deadline.check()?;
         let minimum = self.info.min_pin_length.map_or(pin::MIN_PIN_CODE_POINTS, |n| usize::try_from(n).unwrap_or(usize::MAX));
         if let Err(why) = pin::check_pin(&secret, minimum) {
             return Err(Error::new(

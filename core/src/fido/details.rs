@@ -1,4 +1,5 @@
-//! What a device tells about itself (for the CLI's `devices` command), and WINK.
+//! What a device tells about itself (for the CLI's `devices` command): INIT, U2F VERSION and,
+//! for CTAP2 keys, getInfo and the PIN retries; and WINK.
 
 use std::time::Duration;
 
@@ -6,6 +7,8 @@ use super::ctaphid::Channel;
 use super::init::{Capabilities, DeviceVersion};
 use super::deadline::{Deadline, ExchangeError};
 use super::frame::command;
+use super::get_info::{get_info, Ctap2Info};
+use super::pin;
 use super::transport::{DeviceInfo, DeviceProvider};
 use super::u2f;
 use crate::{CancelToken, Error, ErrorKind, Result};
@@ -26,6 +29,11 @@ pub struct DeviceDetails {
     pub capabilities: Capabilities,
     /// The U2F version string (`U2F_V2`); `None` for keys without U2F (NMSG).
     pub u2f_version: Option<String>,
+    /// The getInfo answer of a CTAP2 key (capability CBOR); `None` for U2F-only keys and for keys
+    /// whose getInfo failed (logged).
+    pub ctap2: Option<Ctap2Info>,
+    /// PIN retries left, for CTAP2 keys with a PIN set.
+    pub pin_retries: Option<u32>,
 }
 
 /// Opens the device at `path` and asks it about itself.
@@ -40,12 +48,32 @@ pub fn describe(devices: &dyn DeviceProvider, path: &str) -> Result<DeviceDetail
     } else {
         Some(u2f::version(&mut channel, &deadline).map_err(|e| query_error(path, e))?)
     };
+    let ctap2 = if init.capabilities.cbor() {
+        match get_info(&mut channel, &deadline) {
+            Ok(info) => Some(info),
+            Err(error) => {
+                log::warn!("{path}: claims CTAP2 but getInfo failed: {}", query_error(path, error.into_exchange(&channel, "getInfo")));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let pin_retries = match ctap2.as_ref() {
+        Some(info) if info.pin_set() == Some(true) => pin::choose_protocol(info)
+            .map(|protocol| pin::retries(&mut channel, protocol, &deadline))
+            .transpose()
+            .map_err(|e| query_error(path, e.into_exchange(&channel, "getPinRetries")))?,
+        _ => None,
+    };
     Ok(DeviceDetails {
         info,
         ctaphid_version: init.protocol_version,
         device_version: init.device_version,
         capabilities: init.capabilities,
         u2f_version,
+        ctap2,
+        pin_retries,
     })
 }
 

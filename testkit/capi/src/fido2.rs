@@ -173,7 +173,7 @@ mod tests {
             assert_eq!(aa_virtual_key_new_with_protocols(c"demo".as_ptr(), 9, &mut key), INVALID_ARGUMENT);
             assert!(key.is_null(), "nothing written on failure");
             assert_eq!(aa_virtual_key_new_with_protocols(c"demo".as_ptr(), 2, &mut key), OK);
-            let handle = objects::key(handle_of(key), "key").unwrap();
+            let Ok(handle) = objects::key(handle_of(key), "key") else { panic!("the key handle is valid") };
             assert_eq!(handle.protocols(), Protocols::Ctap2Only);
 
             assert_eq!(aa_virtual_key_set_pin(key, c"1234".as_ptr()), OK);

@@ -60,3 +60,13 @@ pub const USER_PHONE_APPROVES_PASSWORD: &str = "approve-me";
 pub const USER_PHONE_REJECTS: &str = "JAGUAR\\rejecter";
 /// Password of [`USER_PHONE_REJECTS`].
 pub const USER_PHONE_REJECTS_PASSWORD: &str = "reject-me";
+/// The event whose chain is "FIDO2 only" [FIDO2:1].
+pub const EVENT_FIDO2: &str = "FIDO2 Logon";
+/// The FIDO2:1 relying party id: the host of [`APP_ID`].
+pub const FIDO2_RP_ID: &str = APP_ID_HOST;
+/// A user whose FIDO2:1 policy requires user verification (the UV flag: PIN or biometrics).
+pub const USER_FIDO2_UV: &str = "JAGUAR\\carol";
+/// Password of [`USER_FIDO2_UV`].
+pub const USER_FIDO2_UV_PASSWORD: &str = "verify-me";
+/// Seed of the virtual key whose FIDO2 credential is enrolled for [`USER_FIDO2_UV`].
+pub const FIDO2_UV_KEY_SEED: &str = "demo-uv";

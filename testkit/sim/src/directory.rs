@@ -59,6 +59,8 @@ pub struct Directory {
     pub events: Vec<String>,
     pub chains: Vec<Chain>,
     pub users: Vec<User>,
+    /// FIDO2:1 credentials and policy per user (same order as `users`).
+    pub fido2: crate::fido2::Fido2Directory,
 }
 
 impl Directory {
@@ -131,6 +133,7 @@ impl Directory {
             events: fixture.events.clone(),
             chains,
             users,
+            fido2: crate::fido2::Fido2Directory::new(fixture),
         }
     }
 
@@ -178,12 +181,13 @@ impl Directory {
 
     /// Whether the user has what `method` needs (password, TOTP secret, a U2F key, phone, email,
     /// smartphone app, security questions, emergency password, RADIUS account, card, fingerprint).
-    pub fn is_enrolled(&self, user: usize, method: &str) -> bool {
-        let user = &self.users[user];
+    pub fn is_enrolled(&self, user_index: usize, method: &str) -> bool {
+        let user = &self.users[user_index];
         match method {
             "PASSWORD:1" | "LDAP_PASSWORD:1" => user.password.is_some(),
             "TOTP:1" => user.totp_key.is_some(),
             "U2F:1" => !user.keys.is_empty(),
+            crate::api::fido2_login::METHOD_ID => self.fido2.is_enrolled(user_index),
             "SMS_OTP:1" | "VOICE_OTP:1" | "VOICE:1" => user.mobile_phone.is_some(),
             "EMAIL_OTP:1" => user.email.is_some(),
             "SMARTPHONE:1" => user.smartphone.is_some(),

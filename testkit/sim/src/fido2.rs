@@ -135,7 +135,9 @@ pub fn request_options(rp_id: &str, challenge: &str, user: &Fido2User) -> Value 
     let credentials: Vec<Value> = user
         .keys
         .iter()
-        .map(|k| json!({ "type": "public-key", "id": encode_b64url(&k.credential_id), "transports": ["usb"] }))
+        .map(
+            |k| json!({ "type": "public-key", "id": encode_b64url(&k.credential_id), "transports": ["usb"] }),
+        )
         .collect();
     json!({
         "status": "ok",
@@ -244,7 +246,11 @@ struct Parts {
     signature: Vec<u8>,
 }
 
-fn b64_field(object: &serde_json::Map<String, Value>, name: &str, prefix: &str) -> Result<Vec<u8>, Fido2Rejection> {
+fn b64_field(
+    object: &serde_json::Map<String, Value>,
+    name: &str,
+    prefix: &str,
+) -> Result<Vec<u8>, Fido2Rejection> {
     let text = object
         .get(name)
         .and_then(Value::as_str)
@@ -259,7 +265,9 @@ fn parts(assertion: &Value) -> Result<Parts, Fido2Rejection> {
     }
     let raw_id = b64_field(object, "rawId", "")?;
     if b64_field(object, "id", "")? != raw_id || raw_id.is_empty() {
-        return Err(Fido2Rejection::Malformed("id and rawId must be the same non-empty credential id".into()));
+        return Err(Fido2Rejection::Malformed(
+            "id and rawId must be the same non-empty credential id".into(),
+        ));
     }
     let response = object
         .get("response")
@@ -317,7 +325,10 @@ pub fn verify_assertion(expected: &Expected<'_>, assertion: &Value) -> Result<u3
         return Err(Fido2Rejection::UserNotVerified);
     }
     if counter <= expected.last_counter {
-        return Err(Fido2Rejection::CounterReplay { received: counter, last_accepted: expected.last_counter });
+        return Err(Fido2Rejection::CounterReplay {
+            received: counter,
+            last_accepted: expected.last_counter,
+        });
     }
     Ok(counter)
 }
@@ -328,7 +339,9 @@ fn check_client_data(client_data: &[u8], expected: &Expected<'_>) -> Result<(), 
     let field = |name: &str| parsed.get(name).and_then(Value::as_str);
     match field("type") {
         Some(WEBAUTHN_GET) => {}
-        Some(other) => return Err(Fido2Rejection::BadClientData(format!("type {other:?} is not {WEBAUTHN_GET}"))),
+        Some(other) => {
+            return Err(Fido2Rejection::BadClientData(format!("type {other:?} is not {WEBAUTHN_GET}")))
+        }
         None => return Err(Fido2Rejection::BadClientData("type is missing".into())),
     }
     if field("challenge") != Some(expected.challenge) {
@@ -373,7 +386,13 @@ mod tests {
         assert_eq!(answer[0], 0, "CTAP2 status");
         let map: ciborium::value::Value = ciborium::de::from_reader(&answer[1..]).unwrap();
         let get = |k: i64| {
-            map.as_map().unwrap().iter().find(|(key, _)| key.as_integer() == Some(k.into())).unwrap().1.clone()
+            map.as_map()
+                .unwrap()
+                .iter()
+                .find(|(key, _)| key.as_integer() == Some(k.into()))
+                .unwrap()
+                .1
+                .clone()
         };
         let auth_data = get(2).into_bytes().unwrap();
         let signature = get(3).into_bytes().unwrap();
@@ -403,7 +422,9 @@ mod tests {
             require_uv,
         };
         let client_data = |kind: &str, challenge: &str, origin: &str| {
-            format!(r#"{{"type":"{kind}","challenge":"{challenge}","origin":"{origin}","crossOrigin":false}}"#)
+            format!(
+                r#"{{"type":"{kind}","challenge":"{challenge}","origin":"{origin}","crossOrigin":false}}"#
+            )
         };
         let good_data = client_data(WEBAUTHN_GET, &challenge, "https://aa-sim.local");
         let good = assertion(&key, RP_ID, &good_data, &credential.credential_id);
@@ -434,12 +455,17 @@ mod tests {
         }
         let mut forged = good.clone();
         forged["response"]["clientDataJSON"] = json!(encode_b64url(
-            client_data(WEBAUTHN_GET, &challenge, "https://aa-sim.local").replace("false", "true ").as_bytes()
+            client_data(WEBAUTHN_GET, &challenge, "https://aa-sim.local")
+                .replace("false", "true ")
+                .as_bytes()
         ));
         assert_eq!(verify_assertion(&expected(0, false), &forged), Err(Fido2Rejection::BadSignature));
         let mut malformed = good;
         malformed["rawId"] = json!("AAAA");
-        assert!(matches!(verify_assertion(&expected(0, false), &malformed), Err(Fido2Rejection::Malformed(_))));
+        assert!(matches!(
+            verify_assertion(&expected(0, false), &malformed),
+            Err(Fido2Rejection::Malformed(_))
+        ));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::demo;
+use crate::fixture_fido2::{Fido2CredentialFixture, Fido2UserFixture};
 use crate::u2f::{decode_b64url, parse_public_key};
 
 /// Methods the simulator can run; a chain with any other method is rejected at load time.
@@ -28,6 +29,7 @@ pub const SUPPORTED_METHODS: &[&str] = &[
     "RADIUS:1",
     "CARD:1",
     "FINGER:1",
+    "FIDO2:1",
 ];
 
 /// The first bytes of an ISO/IEC 19794-2 finger minutiae record ("FMR\0").
@@ -148,6 +150,9 @@ pub struct UserFixture {
     /// FINGER:1: the enrolled ISO/IEC 19794-2 template, standard base64 ("Rk1SAC…").
     #[serde(default)]
     pub fingerprint_iso: Option<String>,
+    /// FIDO2:1: enrolled credentials and the user-verification policy.
+    #[serde(default)]
+    pub fido2: Option<Fido2UserFixture>,
 }
 
 /// The SMARTPHONE:1 enrollment.
@@ -266,7 +271,7 @@ impl Fixture {
                 secret: demo::ENDPOINT_SECRET.to_owned(),
                 name: demo::ENDPOINT_NAME.to_owned(),
             }],
-            events: vec![demo::EVENT.to_owned(), demo::EVENT_REMOTE_ACCESS.to_owned()],
+            events: vec![demo::EVENT.to_owned(), demo::EVENT_REMOTE_ACCESS.to_owned(), demo::EVENT_FIDO2.to_owned()],
             chains: vec![
                 chain("U2F only", &["U2F:1"]),
                 chain("TOTP Only", &["TOTP:1"]),
@@ -282,6 +287,8 @@ impl Fixture {
                 chain("RADIUS", &["RADIUS:1"]),
                 chain("Card", &["CARD:1"]),
                 chain("Fingerprint", &["FINGER:1"]),
+                chain("FIDO2 & U2F", &["FIDO2:1", "U2F:1"]),
+                chain_for(demo::EVENT_FIDO2, "FIDO2 only", &["FIDO2:1"]),
                 chain_for(
                     demo::EVENT_REMOTE_ACCESS,
                     "Password + Smartphone",
@@ -327,6 +334,7 @@ impl Fixture {
                     }),
                     card_uid: Some(demo::CARD_UID.to_owned()),
                     fingerprint_iso: Some(demo::FINGERPRINT_ISO.to_owned()),
+                    fido2: Some(fido2_user(demo::VIRTUAL_KEY_SEED, "discouraged")),
                 },
                 UserFixture {
                     name: demo::USER_WITHOUT_U2F.to_owned(),
@@ -343,6 +351,12 @@ impl Fixture {
                     PhoneAnswers::Approve,
                 ),
                 phone_user(demo::USER_PHONE_REJECTS, demo::USER_PHONE_REJECTS_PASSWORD, PhoneAnswers::Reject),
+                UserFixture {
+                    name: demo::USER_FIDO2_UV.to_owned(),
+                    password: Some(demo::USER_FIDO2_UV_PASSWORD.to_owned()),
+                    fido2: Some(fido2_user(demo::FIDO2_UV_KEY_SEED, "required")),
+                    ..UserFixture::default()
+                },
             ],
         }
     }
@@ -464,7 +478,23 @@ impl Fixture {
                 return fail(format!("a public_key of {} is not base64url of a P-256 point", user.name));
             }
         }
+        if let Some(fido2) = &user.fido2 {
+            crate::fixture_fido2::validate(&user.name, fido2).map_err(FixtureError)?;
+        }
         Ok(())
+    }
+}
+
+/// A FIDO2:1 enrollment of the virtual key of `seed` for the demo RP ID.
+fn fido2_user(seed: &str, user_verification: &str) -> Fido2UserFixture {
+    let credential = KeyMaterial::from_seed(seed.as_bytes()).fido2_credential(demo::FIDO2_RP_ID);
+    Fido2UserFixture {
+        credentials: vec![Fido2CredentialFixture {
+            credential_id: crate::u2f::encode_b64url(&credential.key_handle),
+            public_key: crate::u2f::encode_b64url(&credential.public_key),
+            counter: 0,
+        }],
+        user_verification: user_verification.to_owned(),
     }
 }
 

@@ -8,7 +8,9 @@ pub mod demo;
 mod directory;
 mod envelope;
 pub mod faults;
+pub mod fido2;
 mod fixture;
+mod fixture_fido2;
 mod http;
 mod ids;
 mod routes;
@@ -25,4 +27,6 @@ pub use fixture::{
     RadiusFixture, SecurityQuestionFixture, SmartphoneFixture, U2fCredentialFixture, UserFixture,
 };
 pub use simulator::{ApprovalDecision, ChainsLookup, Lifetimes, SimConfig, Simulator, Stats, TlsMode};
+pub use fido2::Fido2Rejection;
+pub use fixture_fido2::{Fido2CredentialFixture, Fido2UserFixture};
 pub use u2f::U2fRejection;

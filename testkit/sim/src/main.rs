@@ -33,9 +33,14 @@ enum Command {
         /// Seed of the virtual key (the demo user's key has seed "demo").
         #[arg(long)]
         seed: String,
-        /// U2F App ID (the fixture's `u2f_app_id`, e.g. https://aa-sim.local).
+        /// U2F App ID (the fixture's `u2f_app_id`, e.g. https://aa-sim.local): prints the U2F
+        /// credential.
+        #[arg(long, required_unless_present = "rp_id", conflicts_with = "rp_id")]
+        app_id: Option<String>,
+        /// FIDO2 relying party id (the host of the App ID, e.g. aa-sim.local): prints the FIDO2
+        /// credential for a fixture's `fido2.credentials`.
         #[arg(long)]
-        app_id: String,
+        rp_id: Option<String>,
     },
 }
 
@@ -83,7 +88,9 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::EnrollVirtualKey { seed, app_id }) => enroll_virtual_key(&seed, &app_id),
+        Some(Command::EnrollVirtualKey { seed, app_id: Some(app_id), .. }) => enroll_virtual_key(&seed, &app_id),
+        Some(Command::EnrollVirtualKey { seed, rp_id: Some(rp_id), .. }) => enroll_fido2(&seed, &rp_id),
+        Some(Command::EnrollVirtualKey { .. }) => Err("give --app-id or --rp-id".to_owned()),
         None => serve(cli.serve),
     };
     match result {
@@ -101,6 +108,19 @@ fn enroll_virtual_key(seed: &str, app_id: &str) -> Result<(), String> {
     let output = serde_json::json!({
         "key_handle": b64.encode(&enrollment.key_handle),
         "public_key": b64.encode(enrollment.public_key),
+    });
+    println!("{output}");
+    Ok(())
+}
+
+fn enroll_fido2(seed: &str, rp_id: &str) -> Result<(), String> {
+    let credential = aa_virtual_key::VirtualKey::new(seed.as_bytes()).make_credential(rp_id, b"");
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let output = serde_json::json!({
+        "rp_id": rp_id,
+        "credential_id": b64.encode(&credential.credential_id),
+        "public_key": b64.encode(credential.public_key_sec1),
+        "public_key_cose": b64.encode(&credential.public_key_cose),
     });
     println!("{output}");
     Ok(())

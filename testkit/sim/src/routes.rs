@@ -13,6 +13,8 @@ use crate::sim_routes;
 pub struct ApiRequest {
     pub method: Method,
     pub path: String,
+    /// The `Host` the client addressed (FIDO2:1 accepts it as the clientDataJSON origin).
+    pub host: Option<String>,
     query: Vec<(String, String)>,
     body: Option<Value>,
 }
@@ -34,7 +36,7 @@ impl ApiRequest {
                     ApiError::field("body", "body", format!("Invalid JSON body: {error}"))
                 })?)
             };
-        Ok(ApiRequest { method, path: path.to_owned(), query, body })
+        Ok(ApiRequest { method, path: path.to_owned(), host: None, query, body })
     }
 
     pub fn query(&self, name: &str) -> Option<&str> {
@@ -100,6 +102,10 @@ fn api_route(app: &App, request: &ApiRequest, method: &str, rest: &[&str]) -> cr
         (["logon", id], "DELETE") => api::logon::abort(app, request, id),
         (["logon", id, "do_logon"], "POST") => api::do_logon::handle(app, request, id),
         (["logon", id, "next"], "POST") => api::logon::next(app, request, id),
+        (["logon_method", api::fido2_login::METHOD_ID, "login", id], "POST") => {
+            api::fido2_login::handle(app, request, id)
+        }
+        (["logon_method", api::fido2_login::METHOD_ID, "login", _], _) => Err(ApiError::method_not_allowed()),
         (["endpoints"] | ["endpoints", _] | ["endpoints", _, "sessions"], _)
         | (["logon"] | ["logon", _] | ["logon", _, "do_logon" | "next"] | ["logon", "sessions", _], _) => {
             Err(ApiError::method_not_allowed())
@@ -115,6 +121,9 @@ pub fn log_template(path: &str) -> String {
         ["api", "v1", "endpoints", _, rest @ ..] => [&["api", "v1", "endpoints", "{id}"], rest].concat(),
         ["api", "v1", "logon", "sessions", _] => vec!["api", "v1", "logon", "sessions", "{login_session_id}"],
         ["api", "v1", "logon", "chains"] => segments.clone(),
+        ["api", "v1", "logon_method", method, "login", _] => {
+            vec!["api", "v1", "logon_method", method, "login", "{logon_process_id}"]
+        }
         ["api", "v1", "logon", _, rest @ ..] => {
             [&["api", "v1", "logon", "{logon_process_id}"], rest].concat()
         }
@@ -139,6 +148,10 @@ mod tests {
         );
         assert_eq!(log_template("/api/v1/endpoints/abc/sessions"), "/api/v1/endpoints/{id}/sessions");
         assert_eq!(log_template("/api/v1/logon/chains"), "/api/v1/logon/chains");
+        assert_eq!(
+            log_template("/api/v1/logon_method/FIDO2:1/login/SECRET"),
+            "/api/v1/logon_method/FIDO2:1/login/{logon_process_id}"
+        );
         assert_eq!(log_template("/api/v1/logon"), "/api/v1/logon");
     }
 }

@@ -32,6 +32,8 @@ pub enum Phase {
     AwaitingApproval { started: Instant, decision: Option<ApprovalDecision> },
     /// The RADIUS password was right; the Access-Challenge was sent.
     RadiusChallenged,
+    /// FIDO2:1: where its WebAuthn exchange stands.
+    Fido2(crate::fido2::Fido2Phase),
     /// The current method passed; the client must call `/next`.
     AwaitingNext,
 }
@@ -79,6 +81,8 @@ pub struct Store {
     pub logon_processes: HashMap<String, LogonProcess>,
     pub login_sessions: HashMap<String, LoginSession>,
     pub users: Vec<UserState>,
+    /// FIDO2:1 counters last accepted, per user and credential.
+    pub fido2_counters: crate::fido2::Fido2Counters,
 }
 
 /// Expired login sessions are kept this long so their ids answer "expired" (AUCORE-1067) rather
@@ -108,6 +112,7 @@ impl Store {
                     sent_otps: Vec::new(),
                 })
                 .collect(),
+            fido2_counters: crate::fido2::Fido2Counters::new(&directory.fido2),
         }
     }
 

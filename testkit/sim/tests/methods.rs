@@ -165,7 +165,8 @@ fn chains_listing_and_endpoint_registration() {
             "Emergency password",
             "RADIUS",
             "Card",
-            "Fingerprint"
+            "Fingerprint",
+            "FIDO2 & U2F"
         ]
     );
     let (status, body) =

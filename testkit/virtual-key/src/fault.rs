@@ -28,9 +28,10 @@ pub enum Fault {
     /// The next response is sent on a different channel id instead of the host's, so a well-behaved
     /// host ignores it and times out waiting (the answer never arrives on its channel).
     WrongCid,
-    /// The key holds its answer to the next MSG for this long, sending KEEPALIVE (STATUS_PROCESSING)
-    /// on the host's channel every 100 ms meanwhile. Other channels get CHANNEL_BUSY while it waits;
-    /// INIT on the host's channel abandons the held answer.
+    /// The key holds its answer to the next MSG for this long (or starts processing the next CBOR
+    /// request only after it), sending KEEPALIVE (STATUS_PROCESSING) on the host's channel every
+    /// 100 ms meanwhile. Other channels get CHANNEL_BUSY while it waits; INIT on the host's channel
+    /// abandons the held answer; CANCEL ends a held CBOR request with KEEPALIVE_CANCEL.
     SlowKeepalive(Duration),
     /// The next AUTHENTICATE signed after the user's touch (enforce-presence, `9000`) is answered
     /// short: presence byte, counter and only the first 3 bytes of the DER signature, then `9000`.

@@ -82,7 +82,7 @@ fn decode_canonical(cbor: &[u8]) -> Value {
     value
 }
 
-fn get<'a>(map: &'a Value, key: i64) -> &'a Value {
+fn get(map: &Value, key: i64) -> &Value {
     try_get(map, key).unwrap_or_else(|| panic!("key {key} in {map:?}"))
 }
 
@@ -957,4 +957,30 @@ fn u2f_credentials_of_a_seed_are_what_they_were_before_ctap2() {
             hex("04a8af7837ef23355a0bfee0e3a1a47e0d9f0afc33e9b3c4d05204873f50d1a285e1f393250a229a4ac4ac0abe17a84263af24c974cda53e2d4f2b18f870b41521")
         );
     }
+}
+
+#[test]
+fn cancel_also_ends_a_request_the_slow_key_has_not_started() {
+    let key = VirtualKey::new(b"ctap2");
+    let cid = allocate(&key);
+    key.inject_fault(Fault::SlowKeepalive(Duration::from_secs(60)));
+    send(&key, cid, CBOR, &[GET_INFO]);
+    let (_, cmd, payload) = receive(&key);
+    assert_eq!((cmd, payload.as_slice()), (KEEPALIVE, &[KEEPALIVE_PROCESSING][..]));
+    key.write_report(&init_packet(cid, CANCEL, 0, &[])).unwrap();
+    let answer = receive_cbor(&key, cid);
+    assert_eq!(answer.status, status::KEEPALIVE_CANCEL);
+    assert_eq!(cbor(&key, cid, &[GET_INFO]).status, status::OK);
+}
+
+#[test]
+fn a_delayed_touch_answers_after_upneeded_keepalives() {
+    let key = VirtualKey::new(b"ctap2");
+    let credential = key.make_credential(RP_ID, b"u");
+    key.set_presence(Presence::AfterDelay(Duration::from_millis(250)));
+    let cid = allocate(&key);
+    let cdh = client_data_hash("delayed");
+    let answer = cbor(&key, cid, &get_assertion_request(RP_ID, &cdh, &[&credential.credential_id], vec![]));
+    assert!(!answer.keepalives.is_empty() && answer.keepalives.iter().all(|&s| s == KEEPALIVE_UPNEEDED));
+    assert_eq!(check_assertion(&answer.ok(), RP_ID, &cdh, &credential.public_key_sec1).0, 0x01);
 }

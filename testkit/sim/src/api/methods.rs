@@ -75,6 +75,7 @@ pub fn run(
         "TOTP:1" => Ok(totp(app, store, process, answer(response)?)),
         "SMS_OTP:1" | "EMAIL_OTP:1" | "VOICE_OTP:1" => Ok(sent_otp(app, store, process, answer(response)?)),
         "U2F:1" => u2f_method(app, store, process, response),
+        super::fido2_login::METHOD_ID => super::fido2_login::method(process, response),
         "SMARTPHONE:1" | "VOICE:1" => out_of_band(app, store, process, response),
         "SECQUEST:1" => security_questions(app, process, response),
         "RADIUS:1" => Ok(radius(app, process, answer(response)?)),

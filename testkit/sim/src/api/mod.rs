@@ -3,6 +3,7 @@
 pub mod chains;
 pub mod do_logon;
 pub mod endpoints;
+pub mod fido2_login;
 pub mod login_sessions;
 pub mod logon;
 mod methods;

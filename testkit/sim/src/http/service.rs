@@ -72,6 +72,7 @@ pub async fn handle(
         _ => {}
     }
 
+    let host = request.headers().get(hyper::header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = match Limited::new(request.into_body(), MAX_REQUEST_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
@@ -99,7 +100,10 @@ pub async fn handle(
         Some(Fault::OversizedBody(size)) => raw_json(ResponseBody::oversized_json(size)),
         Some(Fault::Delay(_) | Fault::ResetConnection | Fault::Rewrite(_)) | None => {
             let mut reply = match ApiRequest::parse(method.clone(), &path, query.as_deref(), &body) {
-                Ok(api_request) => dispatch(&app, &api_request),
+                Ok(mut api_request) => {
+                    api_request.host = host;
+                    dispatch(&app, &api_request)
+                }
                 Err(error) => error.into_reply(),
             };
             if let (Some(Fault::Rewrite(fields)), Some(answer)) = (&fault, reply.body.as_object_mut()) {

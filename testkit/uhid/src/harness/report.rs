@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// Every scenario the guest runs, in order.
-pub const SCENARIOS: [&str; 8] = [
+pub const SCENARIOS: [&str; 9] = [
     "hidapi_raw_init",
     "list_and_identify",
     "ctaphid_init",
@@ -15,6 +15,7 @@ pub const SCENARIOS: [&str; 8] = [
     "hot_plug_during_wait",
     "unplug_during_wait",
     "touch_after_one_second",
+    "ctap2_only_get_info",
 ];
 
 pub const SCENARIO_PREFIX: &str = "SCENARIO";

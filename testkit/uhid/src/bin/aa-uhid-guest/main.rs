@@ -3,6 +3,8 @@
 //! printing one `SCENARIO` line per scenario and a summary (see `aa_uhid::harness::report`).
 
 #[cfg(target_os = "linux")]
+mod ctap2;
+#[cfg(target_os = "linux")]
 mod identify;
 #[cfg(target_os = "linux")]
 mod plugging;

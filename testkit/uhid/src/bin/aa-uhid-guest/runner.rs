@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aa_uhid::harness::report::{self, Outcome, SUMMARY_PREFIX};
 
-use crate::{identify, plugging, raw, signing};
+use crate::{ctap2, identify, plugging, raw, signing};
 
 /// A scenario's verdict: `Err` carries the reason it failed.
 pub type Verdict = Result<(), String>;
@@ -25,6 +25,7 @@ fn scenario(name: &str) -> Option<fn() -> Verdict> {
         "hot_plug_during_wait" => plugging::hot_plug_during_wait,
         "unplug_during_wait" => plugging::unplug_during_wait,
         "touch_after_one_second" => signing::touch_after_one_second,
+        "ctap2_only_get_info" => ctap2::ctap2_only_get_info,
         _ => return None,
     })
 }
