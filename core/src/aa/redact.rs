@@ -232,7 +232,7 @@ fn mask_userinfo(text: &str) -> Cow<'_, str> {
                 copied = start + at;
             }
         }
-        search = end.max(start);
+        search = start;
     }
     match out {
         None => Cow::Borrowed(text),
@@ -246,6 +246,18 @@ fn mask_userinfo(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_of_every_url_in_a_line_are_masked() {
+        // Found by the config_parsers fuzz target: a second URL right after a separator.
+        for text in [
+            "https://h1;https://u:SECRET@h2/",
+            "proxy=http://u:p@proxy,https://u2:SECRET@host/",
+            "a://x\0b://u:SECRET@c",
+        ] {
+            assert!(!redact(text).contains("SECRET"), "{text} -> {}", redact(text));
+        }
+    }
 
     #[test]
     fn query_values_are_masked() {

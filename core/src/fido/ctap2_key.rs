@@ -16,6 +16,11 @@ use super::pin;
 use super::request::{PinCallback, PinRequest, UserVerification};
 use crate::{DeviceCode, Error, ErrorKind};
 
+/// Budget of one clientPIN exchange. Longer than the turn budget of other exchanges (a key's ECDH
+/// may take a while), and an exchange that runs out of it is an error, never sent again: a PIN
+/// attempt sent twice could cost two retries.
+const PIN_EXCHANGE_BUDGET: Duration = Duration::from_secs(10);
+
 /// What the silent check found out about one item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Probed {
@@ -233,8 +238,8 @@ impl Ctap2Key {
                 self.info.pin_uv_auth_protocols
             ))
         })?;
-        let exchange = || deadline.within(exchange_budget);
-        let retries = pin::retries(channel, protocol, &exchange()).map_err(|e| e.into_exchange(channel, "getPinRetries"))?;
+        let retries = pin_exchange(channel, deadline, |channel, budget| pin::retries(channel, protocol, budget))
+            .map_err(|e| e.into_exchange(channel, "getPinRetries"))?;
         if retries == 0 {
             return Err(pin_error(channel, ErrorKind::PinBlocked, status::PIN_BLOCKED, "the PIN is blocked (no retries left); reset the key or unblock it with its vendor's tool").into());
         }
@@ -262,13 +267,16 @@ impl Ctap2Key {
             )
             .into());
         }
-        match pin::token_with_pin(channel, &self.info, protocol, &secret, &params.rp_id, &exchange()) {
+        let token = pin_exchange(channel, deadline, |channel, budget| {
+            pin::token_with_pin(channel, &self.info, protocol, &secret, &params.rp_id, budget)
+        });
+        match token {
             Ok(token) => Ok(Verification::Token {
                 param: token.auth_param(&params.client_data_hash),
                 protocol: token.protocol().number(),
             }),
             Err(Ctap2Error::Status(status::PIN_INVALID)) => {
-                let left = pin::retries(channel, protocol, &exchange()).ok();
+                let left = pin_exchange(channel, deadline, |channel, budget| pin::retries(channel, protocol, budget)).ok();
                 let message = match left {
                     Some(left) => format!("wrong PIN; {left} retries left"),
                     None => "wrong PIN".to_owned(),
@@ -287,6 +295,21 @@ impl Ctap2Key {
             }
             Err(error) => Err(error.into_exchange(channel, "clientPIN")),
         }
+    }
+}
+
+/// Runs one clientPIN exchange within [`PIN_EXCHANGE_BUDGET`] (never past `deadline`); running
+/// out of that budget is a device error rather than a turn to try again later.
+fn pin_exchange<T>(
+    channel: &mut Channel,
+    deadline: &Deadline,
+    exchange: impl FnOnce(&mut Channel, &Deadline) -> Result<T, Ctap2Error>,
+) -> Result<T, Ctap2Error> {
+    match exchange(channel, &deadline.within(PIN_EXCHANGE_BUDGET)) {
+        Err(Ctap2Error::Exchange(ExchangeError::DeadlinePassed)) if deadline.check().is_ok() => Err(channel
+            .error(format!("the key did not answer a clientPIN exchange within {PIN_EXCHANGE_BUDGET:?}"))
+            .into()),
+        other => other,
     }
 }
 
