@@ -411,3 +411,28 @@ fn report_counts_of_a_get_assertion_and_of_the_pin_flow() {
     assert!(pin_out >= 3 && pin_in >= 3, "three clientPIN requests and answers");
     assert!(waited.of("getAssertion").1 > get_in, "KEEPALIVE reports while waiting");
 }
+
+#[test]
+fn a_slow_key_is_asked_for_its_pin_once_and_loses_no_retry() {
+    use aa_virtual_key::Fault;
+    let key = ctap2_only(b"fido2-slow");
+    key.set_pin(Some(PIN));
+    let devices = plugged(&[&key]);
+    let (request, public_key) = assertion_request(&key, UserVerification::Required);
+    let asked = Arc::new(Mutex::new(0));
+    let (slow, count) = (key.clone(), asked.clone());
+    // While the user "types", the key becomes slow: the key agreement and the token exchange each
+    // take longer than a turn's budget (KEEPALIVE PROCESSING meanwhile). Neither may be cut short
+    // and sent again: a PIN attempt sent twice could cost two retries.
+    let pin: PinCallback = Arc::new(move |_: &PinRequest| {
+        *count.lock().unwrap() += 1;
+        slow.inject_fault(Fault::SlowKeepalive(Duration::from_millis(1500)));
+        slow.inject_fault(Fault::SlowKeepalive(Duration::from_millis(1500)));
+        Some(Secret::from(PIN))
+    });
+    let (options, _) = options(Duration::from_secs(30));
+    let assertion = fido::get_assertion(&devices, &request, &with_pin(options, pin)).unwrap();
+    check_assertion(&assertion, &request, &public_key, true);
+    assert_eq!(*asked.lock().unwrap(), 1, "the PIN was asked for once");
+    assert_eq!(key.pin_retries(), 8);
+}

@@ -189,12 +189,19 @@ fn run(plan: Plan) -> Result<()> {
         plan.cold_rounds
     ));
     let cold = cold_starts(&server, &mut users, plan.cold_rounds)?;
-    table.row(Row::time3("cold start, median", cold[0].median(), cold[1].median(), cold[2].median()));
+    let [floor, rust, capi] = &cold;
+    table.row(Row::time3("cold start, median", floor.0.median(), rust.0.median(), capi.0.median()));
     table.row(Row::time3(
         "cold start, p90",
-        cold[0].percentile(90.0),
-        cold[1].percentile(90.0),
-        cold[2].percentile(90.0),
+        floor.0.percentile(90.0),
+        rust.0.percentile(90.0),
+        capi.0.percentile(90.0),
+    ));
+    table.row(Row::time3(
+        "cold start, CPU of the process, median",
+        floor.1.median(),
+        rust.1.median(),
+        capi.1.median(),
     ));
 
     table.section(&format!(
@@ -378,14 +385,15 @@ impl Contestants {
 const KINDS: [&str; 3] = ["floor", "rust", "capi"];
 
 /// Spawns this binary for one logon per process, kinds interleaved; wall time spawn → exit.
-fn cold_starts(server: &Server, users: &mut Users, rounds: usize) -> Result<[Samples; 3]> {
+fn cold_starts(server: &Server, users: &mut Users, rounds: usize) -> Result<[(Samples, Samples); 3]> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let ca = server.ca_file.to_str().ok_or("CA path is not UTF-8")?;
-    let mut samples: [Samples; 3] = Default::default();
+    let mut samples: [(Samples, Samples); 3] = Default::default();
     for round in 0..rounds {
         for turn in 0..3 {
             let kind = (round + turn) % 3;
             let user = users.take().to_string();
+            let cpu_before = measure::children_cpu();
             let started = Instant::now();
             let status = Command::new(&exe)
                 .args(["--cold", KINDS[kind], &server.base_url, ca, &user])
@@ -397,7 +405,8 @@ fn cold_starts(server: &Server, users: &mut Users, rounds: usize) -> Result<[Sam
             if !status.success() {
                 return Err(format!("cold start of {} failed: {status}", KINDS[kind]));
             }
-            samples[kind].push(elapsed);
+            samples[kind].0.push(elapsed);
+            samples[kind].1.push(measure::children_cpu() - cpu_before);
         }
     }
     Ok(samples)

@@ -59,8 +59,14 @@ pub struct Ctap2Key {
     uv_demanded: bool,
     /// The request on its way, for checking its answer.
     sent: Option<AssertionParams>,
+    /// A request prepared (user verification done, e.g. the PIN given) but not on its way: it
+    /// could not be sent, or the key stopped waiting for its touch. Sent again as it is, so the
+    /// user is not asked for the PIN twice.
+    prepared: Option<AssertionParams>,
     /// KEEPALIVE UPNEEDED arrived for the request on its way: the key blinks for a touch.
     touch_requested: bool,
+    /// An expired PIN token was renewed once already.
+    token_renewed: bool,
 }
 
 impl Ctap2Key {
@@ -78,7 +84,7 @@ impl Ctap2Key {
             info.built_in_uv(),
             info.pin_uv_auth_protocols
         );
-        Ok(Ctap2Key { info, uv_demanded: false, sent: None, touch_requested: false })
+        Ok(Ctap2Key { info, uv_demanded: false, sent: None, prepared: None, touch_requested: false, token_renewed: false })
     }
 
     /// True once the key asked for a touch (KEEPALIVE UPNEEDED) for the request on its way.
@@ -125,9 +131,14 @@ impl Ctap2Key {
         pin: Option<&PinCallback>,
     ) -> Result<Polled, ExchangeError> {
         if !channel.has_outstanding() || self.sent.is_none() {
-            let mut params = job.params(items, true);
-            params.verification =
-                self.verification(channel, job, &params, deadline, exchange_budget, pin)?;
+            let params = match self.prepared.take() {
+                Some(params) => params,
+                None => {
+                    let mut params = job.params(items, true);
+                    params.verification = self.verification(channel, job, &params, deadline, pin)?;
+                    params
+                }
+            };
             let payload = ctap2::request_payload(cmd::GET_ASSERTION, Some(&params.to_cbor()));
             let limit = self.info.max_msg_size.unwrap_or(DEFAULT_MAX_MSG_SIZE);
             if payload.len() as u64 > limit {
@@ -135,7 +146,10 @@ impl Ctap2Key {
                     .error(format!("a getAssertion of {} bytes exceeds the key's maxMsgSize {limit}", payload.len()))
                     .into());
             }
-            channel.begin(command::CBOR, &payload, &deadline.within(exchange_budget))?;
+            if let Err(error) = channel.begin(command::CBOR, &payload, &deadline.within(exchange_budget)) {
+                self.prepared = Some(params);
+                return Err(error);
+            }
             self.sent = Some(params);
             self.touch_requested = false;
         }
@@ -164,6 +178,15 @@ impl Ctap2Key {
             Err(Ctap2Error::Status(status::USER_ACTION_TIMEOUT | status::ACTION_TIMEOUT)) => {
                 // The key stopped waiting for its touch before our deadline: ask again.
                 log::debug!("the key timed out waiting for a touch; asking again");
+                self.prepared = Some(params);
+                Ok(Polled::Waiting)
+            }
+            Err(Ctap2Error::Status(status::PIN_AUTH_INVALID | status::PIN_TOKEN_EXPIRED))
+                if matches!(params.verification, Verification::Token { .. }) && !self.token_renewed =>
+            {
+                // The token of a request sent again had expired: one new PIN flow.
+                log::debug!("the key refused the PIN token of a request sent again; asking for the PIN once more");
+                self.token_renewed = true;
                 Ok(Polled::Waiting)
             }
             Err(Ctap2Error::Status(status::PUAT_REQUIRED)) if !self.uv_demanded => {
@@ -199,6 +222,7 @@ impl Ctap2Key {
 
     /// Gives up the request on its way (CTAPHID_CANCEL, then the key's answer is dropped).
     pub fn abandon(&mut self, channel: &mut Channel) {
+        self.prepared = None;
         if self.sent.take().is_some() && channel.has_outstanding() {
             let answered = channel.cancel_outstanding();
             log::debug!("CTAP2 request cancelled (key answered: {answered})");
@@ -212,13 +236,12 @@ impl Ctap2Key {
         job: &Job,
         params: &AssertionParams,
         deadline: &Deadline,
-        exchange_budget: Duration,
         pin: Option<&PinCallback>,
     ) -> Result<Verification, ExchangeError> {
         match plan(job.user_verification(), &self.info, self.uv_demanded) {
             Ok(Plan::None) => Ok(Verification::None),
             Ok(Plan::BuiltIn) => Ok(Verification::BuiltIn),
-            Ok(Plan::Pin) => self.pin_verification(channel, params, deadline, exchange_budget, pin),
+            Ok(Plan::Pin) => self.pin_verification(channel, params, deadline, pin),
             Err(error) => Err(channel_named(channel, error).into()),
         }
     }
@@ -229,7 +252,6 @@ impl Ctap2Key {
         channel: &mut Channel,
         params: &AssertionParams,
         deadline: &Deadline,
-        exchange_budget: Duration,
         callback: Option<&PinCallback>,
     ) -> Result<Verification, ExchangeError> {
         let protocol = pin::choose_protocol(&self.info).ok_or_else(|| {

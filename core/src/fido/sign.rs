@@ -31,8 +31,14 @@ const TOUCH_SCAN_INTERVAL: Duration = Duration::from_millis(500);
 /// Longest one exchange of the probe may take (INIT, or one check-only AUTHENTICATE; neither needs
 /// a touch, and keys answer them in milliseconds). Also the soft limit of one device's probe turn.
 const PROBE_BUDGET: Duration = Duration::from_secs(1);
-/// Longest one enforce-presence poll may take: U2F keys answer `6985` at once until touched.
+/// First budget of one enforce-presence poll while other keys wait for their turn: U2F keys answer
+/// `6985` at once until touched. A key that runs over gets twice the budget on its next turn, up
+/// to [`MAX_POLL_BUDGET`], because the answer that ran over may be a signature being computed (a
+/// slow key, a remote-HID bridge): abandoning it would lose the touch. A key alone polls without
+/// a per-poll limit (only the overall deadline), as it can starve nobody.
 const POLL_BUDGET: Duration = Duration::from_millis(300);
+/// The largest per-poll budget a key grows to while other keys wait.
+const MAX_POLL_BUDGET: Duration = Duration::from_millis(2400);
 /// Exchanges in a row a device may leave unanswered within their budget before it is dropped.
 const MAX_STRIKES: u32 = 3;
 
@@ -161,6 +167,8 @@ struct Owner {
     owned: Vec<usize>,
     strikes: u32,
     next_poll: Instant,
+    /// This key's budget for one poll while other keys wait (see [`POLL_BUDGET`]).
+    poll_budget: Duration,
 }
 
 /// How one exchange within its budget ended.
@@ -404,7 +412,14 @@ impl<'a> SignFlow<'a> {
                     Some(Protocol::Ctap2(key)) => Some(key),
                     _ => None,
                 };
-                State::Owner(Owner { channel, ctap2, owned: probe.owned, strikes: 0, next_poll: Instant::now() })
+                State::Owner(Owner {
+                    channel,
+                    ctap2,
+                    owned: probe.owned,
+                    strikes: 0,
+                    next_poll: Instant::now(),
+                    poll_budget: POLL_BUDGET,
+                })
             }
             _ => {
                 log::debug!("{path}: owns none of the {count} key handles; left alone");
@@ -442,7 +457,9 @@ impl<'a> SignFlow<'a> {
         }
         let started = Instant::now();
         let request = &requests[owner.owned[0]];
-        let budget = self.deadline.within(POLL_BUDGET);
+        // This device's own state is out of the list during its turn: any left is another key.
+        let alone = !self.has_owner() && !self.has_probing();
+        let budget = if alone { self.deadline.clone() } else { self.deadline.within(owner.poll_budget) };
         let result = u2f::authenticate(&mut owner.channel, Control::EnforcePresence, request, &budget);
         match self.step(result) {
             Step::Answered(Authentication::Signed(signature)) => {
@@ -477,16 +494,18 @@ impl<'a> SignFlow<'a> {
             }
             Step::Unanswered => {
                 owner.strikes += 1;
+                let budget = owner.poll_budget;
+                owner.poll_budget = (budget * 2).min(MAX_POLL_BUDGET);
                 if owner.strikes >= MAX_STRIKES {
-                    let error = unanswered_error(path, POLL_BUDGET, owner.channel.stall());
+                    let error = unanswered_error(path, budget, owner.channel.stall());
                     log::debug!("{path}: dropped from this sign: {error}");
                     return self.owner_dropped(error);
                 }
                 log::debug!(
-                    "{path}: no answer to a poll within {POLL_BUDGET:?} ({}/{MAX_STRIKES}); others go first",
+                    "{path}: no answer to a poll within {budget:?} ({}/{MAX_STRIKES}); others go first",
                     owner.strikes
                 );
-                owner.next_poll = Instant::now() + POLL_BUDGET;
+                owner.next_poll = Instant::now() + TOUCH_POLL_INTERVAL;
                 Turn::Continue(State::Owner(owner))
             }
             Step::Failed(error) if owner.channel.transport_failed() => {
