@@ -663,13 +663,14 @@ mod tests {
     #[test]
     fn header_breaking_user_agents_and_bad_proxies_are_refused_when_set() {
         with_new_options(|options| {
-            // SAFETY (all calls below): a live handle and NUL-terminated strings.
+            // SAFETY: a live handle and NUL-terminated strings.
             let agent = |value: &std::ffi::CStr| unsafe {
                 aa_client_options_set_user_agent(options, value.as_ptr(), std::ptr::null_mut())
             };
             assert_eq!(agent(c"evil\r\nX-Injected: 1"), aa_status::InvalidArgument);
             assert_eq!(agent(c"caf\xc3\xa9"), aa_status::InvalidArgument);
             assert_eq!(agent(c"my-agent/1.0"), aa_status::Ok);
+            // SAFETY: a live handle and NUL-terminated strings.
             let proxy = |value: &std::ffi::CStr| unsafe {
                 aa_client_options_set_proxy(options, value.as_ptr(), std::ptr::null_mut())
             };
@@ -682,7 +683,7 @@ mod tests {
     #[test]
     fn app_id_hosts_are_checked_and_kept() {
         with_new_options(|options| {
-            // SAFETY (all calls below): a live handle and NUL-terminated strings.
+            // SAFETY: a live handle and NUL-terminated strings.
             let allow = |value: &std::ffi::CStr| unsafe {
                 aa_client_options_allow_app_id_host(options, value.as_ptr(), std::ptr::null_mut())
             };

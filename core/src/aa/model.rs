@@ -467,7 +467,9 @@ mod tests {
                 _ => Vec::new(),
             };
             for (prefix, chain) in nested {
-                paths.push(prefix.clone());
+                if prefix.len() > 1 {
+                    paths.push(prefix.clone()); // the entry itself; the top-level field is above
+                }
                 for field in chain.as_object().unwrap().keys() {
                     paths.push(prefix.iter().cloned().chain([field.clone()]).collect());
                 }
@@ -499,6 +501,7 @@ mod tests {
             }
         }
         assert_eq!(cases, paths.len() * 6);
+        eprintln!("{} incidental fields × 6 JSON types = {cases} mangled OK answers, all OK", paths.len());
     }
 
     #[test]

@@ -271,7 +271,11 @@ impl Fixture {
                 secret: demo::ENDPOINT_SECRET.to_owned(),
                 name: demo::ENDPOINT_NAME.to_owned(),
             }],
-            events: vec![demo::EVENT.to_owned(), demo::EVENT_REMOTE_ACCESS.to_owned(), demo::EVENT_FIDO2.to_owned()],
+            events: vec![
+                demo::EVENT.to_owned(),
+                demo::EVENT_REMOTE_ACCESS.to_owned(),
+                demo::EVENT_FIDO2.to_owned(),
+            ],
             chains: vec![
                 chain("U2F only", &["U2F:1"]),
                 chain("TOTP Only", &["TOTP:1"]),

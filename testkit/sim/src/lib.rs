@@ -22,11 +22,11 @@ pub mod totp;
 pub mod u2f;
 
 pub use faults::{Fault, FaultRule};
+pub use fido2::Fido2Rejection;
 pub use fixture::{
     AdminFixture, ChainFixture, EndpointFixture, Fixture, FixtureError, PhoneAnswers, RadiusChallengeFixture,
     RadiusFixture, SecurityQuestionFixture, SmartphoneFixture, U2fCredentialFixture, UserFixture,
 };
-pub use simulator::{ApprovalDecision, ChainsLookup, Lifetimes, SimConfig, Simulator, Stats, TlsMode};
-pub use fido2::Fido2Rejection;
 pub use fixture_fido2::{Fido2CredentialFixture, Fido2UserFixture};
+pub use simulator::{ApprovalDecision, ChainsLookup, Lifetimes, SimConfig, Simulator, Stats, TlsMode};
 pub use u2f::U2fRejection;

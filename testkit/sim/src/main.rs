@@ -88,7 +88,9 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::EnrollVirtualKey { seed, app_id: Some(app_id), .. }) => enroll_virtual_key(&seed, &app_id),
+        Some(Command::EnrollVirtualKey { seed, app_id: Some(app_id), .. }) => {
+            enroll_virtual_key(&seed, &app_id)
+        }
         Some(Command::EnrollVirtualKey { seed, rp_id: Some(rp_id), .. }) => enroll_fido2(&seed, &rp_id),
         Some(Command::EnrollVirtualKey { .. }) => Err("give --app-id or --rp-id".to_owned()),
         None => serve(cli.serve),

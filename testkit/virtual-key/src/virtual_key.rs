@@ -12,8 +12,8 @@ use crate::fault::Fault;
 use crate::keys::{Enrollment, KeyMaterial};
 use crate::presence::Presence;
 use crate::protocols::Protocols;
-use crate::Fido2Credential;
 use crate::state_file::StateFile;
+use crate::Fido2Credential;
 
 /// The key was unplugged ([`VirtualKey::disconnect`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
