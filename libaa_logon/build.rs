@@ -62,13 +62,17 @@ fn main() {
         return;
     }
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
+    // Linked from OUT_DIR, next to the wrapper: the link step then never depends on where the
+    // source tree that ran this build script is (several checkouts may share a target directory).
+    let linked_map = out_dir.join("libaa_logon.map");
+    std::fs::copy(&map, &linked_map).unwrap_or_else(|e| panic!("copy {} to OUT_DIR: {e}", map.display()));
     let Some(wrapper) = write_wrapper(&out_dir) else {
         println!("cargo:warning=libaa_logon.so is linked without symbol versions: the link wrapper needs a Unix build host");
         return;
     };
     println!("cargo:rustc-cdylib-link-arg=-wrapper");
     println!("cargo:rustc-cdylib-link-arg={}", wrapper.display());
-    println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", map.display());
+    println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", linked_map.display());
 }
 
 /// gcc (and only gcc) prints its spec strings; clang refuses -dumpspecs.

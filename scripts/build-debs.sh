@@ -43,7 +43,7 @@ maintainer="aa-logon maintainers <aa-logon@users.noreply.invalid>"
 summary="Advanced Authentication logons with FIDO security keys"
 
 if [[ "$build" == yes ]]; then
-    cargo build --release --locked -p libaa-logon -p aa-logon-testkit -p aa-sim -p aa-logon-cli
+    cargo build --release --locked
 fi
 for file in libaa_logon.so libaa_logon.a libaa_logon_testkit.so aa-logon aa-sim; do
     [[ -f "$release/$file" ]] || { echo "build-debs: $release/$file is missing (run without --no-build)" >&2; exit 2; }

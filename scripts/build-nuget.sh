@@ -32,7 +32,7 @@ done
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 release="$target_dir/release"
 if [[ "$build" == yes ]]; then
-    cargo build --release --locked -p libaa-logon -p aa-logon-testkit
+    cargo build --release --locked
 fi
 for file in libaa_logon.so libaa_logon_testkit.so; do
     [[ -f "$release/$file" ]] || { echo "build-nuget: $release/$file is missing (run without --no-build)" >&2; exit 2; }

@@ -11,8 +11,8 @@ use std::thread;
 use std::time::Duration;
 
 use aa_logon::fido::{
-    self, Assertion, AssertionRequest, DeviceInfo, DeviceProvider, HidTransport, PinCallback, PinRequest, Report,
-    SignOptions, UserVerification,
+    self, Assertion, AssertionRequest, DeviceInfo, DeviceProvider, HidTransport, PinCallback, PinRequest,
+    Report, SignOptions, UserVerification,
 };
 use aa_logon::{CancelToken, DeviceCode, ErrorKind, Prompt, Secret};
 use aa_virtual_key::{Presence, Protocols, VirtualDevices, VirtualKey};
@@ -58,7 +58,9 @@ fn check_assertion(assertion: &Assertion, request: &AssertionRequest, public_key
     assert_eq!(flags & 0x04 != 0, uv, "user verified: flags {flags:02x}");
     let mut signed = assertion.authenticator_data.clone();
     signed.extend_from_slice(&request.client_data_hash);
-    public_key.verify(&signed, &Signature::from_der(&assertion.signature).unwrap()).expect("signature verifies");
+    public_key
+        .verify(&signed, &Signature::from_der(&assertion.signature).unwrap())
+        .expect("signature verifies");
 }
 
 /// A PIN callback that answers `pin` and records the retries it was told.
@@ -285,7 +287,9 @@ impl Exchanges {
             0x11 => "CANCEL".to_owned(),
             0x03 => "MSG".to_owned(),
             0x10 => match report[7] {
-                0x02 if report[7..64].windows(4).any(|w| w == b"up\xf4") => "getAssertion up=false".to_owned(),
+                0x02 if report[7..64].windows(4).any(|w| w == b"up\xf4") => {
+                    "getAssertion up=false".to_owned()
+                }
                 0x02 => "getAssertion".to_owned(),
                 0x04 => "getInfo".to_owned(),
                 // 07 a? 01 0P 02 SS: the clientPIN subcommand is the value of key 2.

@@ -54,7 +54,11 @@ mod virtual_key {
         Box::new(devices)
     }
 
-    fn make(seed: &str, protocols: ProtocolsArg, state_file: Option<&Path>) -> std::result::Result<VirtualKey, String> {
+    fn make(
+        seed: &str,
+        protocols: ProtocolsArg,
+        state_file: Option<&Path>,
+    ) -> std::result::Result<VirtualKey, String> {
         let protocols = match protocols {
             ProtocolsArg::U2f => Protocols::U2fOnly,
             ProtocolsArg::Ctap2 => Protocols::Ctap2Only,
@@ -155,9 +159,16 @@ fn describe_text(text: &mut String, details: &DeviceDetails) {
         }
         Some(info) => {
             let _ = writeln!(text, "  CTAP2:        {}", info.versions.join(", "));
-            let options: Vec<String> =
-                info.options.iter().map(|(name, set)| format!("{name}={}", if *set { "yes" } else { "no" })).collect();
-            let _ = writeln!(text, "  options:      {}", if options.is_empty() { "-".into() } else { options.join(" ") });
+            let options: Vec<String> = info
+                .options
+                .iter()
+                .map(|(name, set)| format!("{name}={}", if *set { "yes" } else { "no" }))
+                .collect();
+            let _ = writeln!(
+                text,
+                "  options:      {}",
+                if options.is_empty() { "-".into() } else { options.join(" ") }
+            );
             let pin = match (info.pin_set(), details.pin_retries) {
                 (Some(true), Some(retries)) => format!("set, {retries} retries left"),
                 (Some(true), None) => "set".to_owned(),

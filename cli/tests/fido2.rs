@@ -51,7 +51,11 @@ struct SimProcess {
 
 impl SimProcess {
     fn start(binary: &PathBuf) -> SimProcess {
-        let dir = std::env::temp_dir().join(format!("aa-logon-cli-fido2-{}-{:?}", std::process::id(), std::thread::current().id()));
+        let dir = std::env::temp_dir().join(format!(
+            "aa-logon-cli-fido2-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let mut child = Command::new(binary)
             .args(["--listen", "127.0.0.1:0", "--ca-out"])
@@ -74,7 +78,15 @@ impl SimProcess {
 
     /// `aa-logon logon` against the simulator for `user` at `event` with `method`, the virtual
     /// key of `seed` speaking `protocols`, and `extra` options.
-    fn logon(&self, user: &str, event: &str, method: &str, seed: &str, protocols: &str, extra: &[&str]) -> Command {
+    fn logon(
+        &self,
+        user: &str,
+        event: &str,
+        method: &str,
+        seed: &str,
+        protocols: &str,
+        extra: &[&str],
+    ) -> Command {
         let mut command = Command::new(BIN);
         command
             .arg("logon")
@@ -125,7 +137,8 @@ fn json_of(output: &Output) -> Value {
 #[test]
 fn fido2_logon_with_a_ctap2_key() {
     let Some(sim) = start_sim("fido2_logon_with_a_ctap2_key") else { return };
-    let output = run(sim.logon(demo::USER, demo::EVENT_FIDO2, "FIDO2:1", demo::VIRTUAL_KEY_SEED, "ctap2", &[]), "");
+    let output =
+        run(sim.logon(demo::USER, demo::EVENT_FIDO2, "FIDO2:1", demo::VIRTUAL_KEY_SEED, "ctap2", &[]), "");
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("Logon OK") && stdout.contains("FIDO2 only"), "{}", describe(&output));
@@ -136,15 +149,26 @@ fn fido2_logon_with_a_ctap2_key() {
 fn fido2_logon_asks_for_the_pin_and_a_wrong_one_exits_5() {
     let Some(sim) = start_sim("fido2_logon_asks_for_the_pin_and_a_wrong_one_exits_5") else { return };
     let pin_option = ["--virtual-key-pin", PIN, "--json"];
-    let logon =
-        || sim.logon(demo::USER_FIDO2_UV, demo::EVENT_FIDO2, "FIDO2:1", demo::FIDO2_UV_KEY_SEED, "both", &pin_option);
+    let logon = || {
+        sim.logon(
+            demo::USER_FIDO2_UV,
+            demo::EVENT_FIDO2,
+            "FIDO2:1",
+            demo::FIDO2_UV_KEY_SEED,
+            "both",
+            &pin_option,
+        )
+    };
 
     let output = run(logon(), &format!("{PIN}\n"));
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     assert_eq!(json_of(&output)["status"], "OK");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("PIN of the security key (8 retries left)"), "{}", describe(&output));
-    assert!(!stderr.contains(PIN) && !String::from_utf8_lossy(&output.stdout).contains(PIN), "the PIN is never shown");
+    assert!(
+        !stderr.contains(PIN) && !String::from_utf8_lossy(&output.stdout).contains(PIN),
+        "the PIN is never shown"
+    );
 
     let output = run(logon(), "0000\n");
     assert_eq!(output.status.code(), Some(5), "{}", describe(&output));
@@ -164,12 +188,24 @@ fn u2f_logon_answered_over_ctap2() {
 #[test]
 fn devices_show_the_ctap2_details() {
     let output = Command::new(BIN)
-        .args(["devices", "--virtual-key", "demo", "--virtual-key-protocols", "ctap2", "--virtual-key-pin", PIN])
+        .args([
+            "devices",
+            "--virtual-key",
+            "demo",
+            "--virtual-key-protocols",
+            "ctap2",
+            "--virtual-key-pin",
+            PIN,
+        ])
         .output()
         .expect("aa-logon runs");
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     let text = String::from_utf8_lossy(&output.stdout);
-    for line in ["U2F:          not supported (NMSG)", "CTAP2:        FIDO_2_0, FIDO_2_1", "PIN:          set, 8 retries left"] {
+    for line in [
+        "U2F:          not supported (NMSG)",
+        "CTAP2:        FIDO_2_0, FIDO_2_1",
+        "PIN:          set, 8 retries left",
+    ] {
         assert!(text.contains(line), "{line:?} missing: {}", describe(&output));
     }
     assert!(text.contains("clientPin=yes"), "{}", describe(&output));

@@ -80,7 +80,12 @@ pub type aa_prompt_callback = Option<unsafe extern "C" fn(userdata: *mut c_void,
 /// thread running the sign, during that call; it may block while the user types, and must not
 /// call into the same logon or unwind (throw) into the library.
 pub type aa_pin_callback = Option<
-    unsafe extern "C" fn(userdata: *mut c_void, retries_left: u32, pin_buffer: *mut c_char, buffer_len: usize) -> aa_status,
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        retries_left: u32,
+        pin_buffer: *mut c_char,
+        buffer_len: usize,
+    ) -> aa_status,
 >;
 
 /// How aa_logon_sign_with_device_ex signs. Zero-initialise it (`aa_sign_options o = {0};`) and
@@ -528,8 +533,7 @@ pub unsafe extern "C" fn aa_logon_sign_with_device_ex(
     unsafe {
         guard_call(error_out, || {
             logon_handle(logon)?; // a bad handle is reported before a bad argument
-            // Copied at once: the caller's struct is not read again.
-            let given = if options.is_null() { None } else { Some(*options) };
+            let given = if options.is_null() { None } else { Some(*options) }; // read once, here
             with_logon(logon, |logon, handle| {
                 let options = match given {
                     Some(o) => sign_options(o.timeout_ms, o.prompt, o.pin, o.userdata, &handle.cancel),

@@ -46,7 +46,7 @@ fn debian_packages_install_and_a_c_program_links_with_pkg_config_and_logs_on() {
     ) {
         return;
     }
-    packaging::release_build(&["libaa-logon", "aa-logon-testkit", "aa-sim", "aa-logon-cli"]);
+    packaging::release_build();
     let dir = packaging::scratch("debian");
     let debs = dir.join("debs");
     let mut build = Command::new("bash");

@@ -44,7 +44,7 @@ fn nuget_packages_restore_from_a_folder_feed_and_a_mono_program_logs_on() {
     ) {
         return;
     }
-    let release = packaging::release_build(&["libaa-logon", "aa-logon-testkit", "aa-sim"]);
+    let release = packaging::release_build();
     let dir = packaging::scratch("nuget");
     let feed = dir.join("feed");
     let mut pack = Command::new("bash");

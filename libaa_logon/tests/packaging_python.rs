@@ -91,7 +91,7 @@ fn the_wheel_installs_without_rust_and_logs_on_with_the_bundled_testkit() {
     ) {
         return;
     }
-    let release = packaging::release_build(&["aa-sim"]);
+    let release = packaging::release_build();
     let dir = packaging::scratch("python");
 
     // pip wheel: cargo builds both libraries in this run's target directory.

@@ -108,8 +108,12 @@ pub(super) fn client_data_json(challenge: &[u8], origin: &str) -> Vec<u8> {
         origin: &'a str,
         cross_origin: bool,
     }
-    let data =
-        ClientData { kind: "webauthn.get", challenge: URL_SAFE_NO_PAD.encode(challenge), origin, cross_origin: false };
+    let data = ClientData {
+        kind: "webauthn.get",
+        challenge: URL_SAFE_NO_PAD.encode(challenge),
+        origin,
+        cross_origin: false,
+    };
     // Serialising a struct of strings and a bool cannot fail.
     serde_json::to_vec(&data).unwrap_or_default()
 }
@@ -128,7 +132,11 @@ pub(super) fn server_origin(base_url: &str) -> Result<String> {
 
 /// The RP ID: the options' `rpId`, else the server's host; a host name only, and one the client
 /// signs for (its appId policy).
-pub(super) fn choose_rp_id(options: &Fido2Options, base_url: &str, allowed: impl Fn(&str) -> bool) -> Result<String> {
+pub(super) fn choose_rp_id(
+    options: &Fido2Options,
+    base_url: &str,
+    allowed: impl Fn(&str) -> bool,
+) -> Result<String> {
     let rp_id = match &options.rp_id {
         Some(rp_id) => rp_id.clone(),
         None => {
@@ -140,7 +148,10 @@ pub(super) fn choose_rp_id(options: &Fido2Options, base_url: &str, allowed: impl
         && rp_id.len() <= 253
         && rp_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
     if !is_host {
-        return Err(malformed(format!("the FIDO2 rpId {:?} is not a host name", rp_id.escape_debug().to_string())));
+        return Err(malformed(format!(
+            "the FIDO2 rpId {:?} is not a host name",
+            rp_id.escape_debug().to_string()
+        )));
     }
     if !allowed(&rp_id) {
         return Err(malformed(format!(
@@ -173,7 +184,9 @@ pub(super) fn parse_options(answer: &Value) -> Result<Fido2Options> {
         None | Some(Value::Null) => {}
         Some(Value::Array(entries)) => {
             for entry in entries {
-                let entry = entry.as_object().ok_or_else(|| malformed("an allowCredentials entry is not an object"))?;
+                let entry = entry
+                    .as_object()
+                    .ok_or_else(|| malformed("an allowCredentials entry is not an object"))?;
                 match entry.get("type").and_then(Value::as_str) {
                     Some("public-key") => {}
                     // WebAuthn: credentials of unknown types are skipped.
@@ -209,7 +222,11 @@ fn check_status(object: &Map<String, Value>, what: &str) -> Result<()> {
             let message = object.get("errorMessage").and_then(Value::as_str).unwrap_or_default();
             Err(Error::new(
                 ErrorKind::LogonFailed,
-                if message.is_empty() { format!("the server refused the FIDO2 {what}") } else { message.to_owned() },
+                if message.is_empty() {
+                    format!("the server refused the FIDO2 {what}")
+                } else {
+                    message.to_owned()
+                },
             ))
         }
         Some(other) => Err(malformed(format!("the FIDO2 {what} answer has the unknown status {other:?}"))),
@@ -234,7 +251,11 @@ fn b64u(bytes: &[u8]) -> String {
 
 impl Logon {
     /// FIDO2:1 through [`sign_with_device`](Logon::sign_with_device): see the module docs.
-    pub(super) fn sign_fido2(&mut self, devices: &dyn DeviceProvider, options: &SignOptions) -> Result<&LogonResponse> {
+    pub(super) fn sign_fido2(
+        &mut self,
+        devices: &dyn DeviceProvider,
+        options: &SignOptions,
+    ) -> Result<&LogonResponse> {
         self.ensure_active()?;
         let started = self.do_logon::<()>(None, Step::Poll)?;
         if started.status != LogonStatus::MoreData {
@@ -255,7 +276,8 @@ impl Logon {
         let fido2_options = parse_options(&answer)?;
         let base_url = self.client.base_url().to_owned();
         let policy = self.client.app_ids().clone();
-        let rp_id = choose_rp_id(&fido2_options, &base_url, |host| policy.check(&format!("https://{host}")).is_ok())?;
+        let rp_id =
+            choose_rp_id(&fido2_options, &base_url, |host| policy.check(&format!("https://{host}")).is_ok())?;
         let client_data_json = client_data_json(&fido2_options.challenge, &server_origin(&base_url)?);
         let request = AssertionRequest {
             rp_id: rp_id.clone(),
@@ -263,7 +285,8 @@ impl Logon {
             allow_credentials: fido2_options.allow_credentials.clone(),
             user_verification: fido2_options.user_verification,
         };
-        let linked = SignOptions { cancel: CancelToken::linked(&[&self.cancel, &options.cancel]), ..options.clone() };
+        let linked =
+            SignOptions { cancel: CancelToken::linked(&[&self.cancel, &options.cancel]), ..options.clone() };
         let signed = fido::get_assertion(devices, &request, &linked);
         self.cancel.reset();
         let signed = signed?;
@@ -313,7 +336,10 @@ impl Logon {
         for poll in 0..VERDICT_POLLS {
             if poll > 0 && stop.sleep(VERDICT_POLL_INTERVAL) {
                 self.cancel.reset();
-                return Err(Error::new(ErrorKind::Cancelled, "cancelled while waiting for the FIDO2 verdict"));
+                return Err(Error::new(
+                    ErrorKind::Cancelled,
+                    "cancelled while waiting for the FIDO2 verdict",
+                ));
             }
             if self.do_logon::<()>(None, Step::Poll)?.status != LogonStatus::MoreData {
                 return Ok(&self.response);
@@ -321,7 +347,9 @@ impl Logon {
         }
         Err(Error::new(
             ErrorKind::LogonFailed,
-            format!("the server accepted the FIDO2 assertion but gave no verdict after {VERDICT_POLLS} polls"),
+            format!(
+                "the server accepted the FIDO2 assertion but gave no verdict after {VERDICT_POLLS} polls"
+            ),
         ))
     }
 
@@ -371,7 +399,8 @@ mod tests {
         assert_eq!(parsed.allow_credentials, [vec![1, 2, 3]]);
         assert_eq!(parsed.user_verification, UserVerification::Required);
 
-        let refused = options(json!({"status": "failed", "errorMessage": "No FIDO2 key enrolled"})).unwrap_err();
+        let refused =
+            options(json!({"status": "failed", "errorMessage": "No FIDO2 key enrolled"})).unwrap_err();
         assert_eq!((refused.kind(), refused.message()), (ErrorKind::LogonFailed, "No FIDO2 key enrolled"));
         let mut cases = Vec::new();
         for (field, value) in [
@@ -402,9 +431,17 @@ mod tests {
             user_verification: UserVerification::Preferred,
         };
         let allowed = |host: &str| host == "aa.example.com" || host == "aa-sim.local";
-        assert_eq!(choose_rp_id(&with(None), "https://AA.example.com:8443", allowed).unwrap(), "aa.example.com");
-        assert_eq!(choose_rp_id(&with(Some("aa-sim.local")), "https://127.0.0.1", allowed).unwrap(), "aa-sim.local");
-        for bad in ["evil.example", "https://aa.example.com", "aa.example.com:443", "aa.example.com/x", "", "a b"] {
+        assert_eq!(
+            choose_rp_id(&with(None), "https://AA.example.com:8443", allowed).unwrap(),
+            "aa.example.com"
+        );
+        assert_eq!(
+            choose_rp_id(&with(Some("aa-sim.local")), "https://127.0.0.1", allowed).unwrap(),
+            "aa-sim.local"
+        );
+        for bad in
+            ["evil.example", "https://aa.example.com", "aa.example.com:443", "aa.example.com/x", "", "a b"]
+        {
             let error = choose_rp_id(&with(Some(bad)), "https://aa.example.com", allowed).unwrap_err();
             assert_eq!(error.kind(), ErrorKind::MalformedServerData, "{bad}");
         }

@@ -242,8 +242,9 @@ impl Logon {
 
     /// Sends any `response` object — a CARD payload, a FINGER `capture`, a method this library
     /// has no typed call for — given as JSON text, a [`Secret`] or a [`serde_json::Value`]
-    /// (see [`ResponseJson`](super::ResponseJson)); it must be one JSON object ([`ErrorKind::Config`] otherwise, and
-    /// nothing is sent). The text is kept in zeroizing memory, sent as given and wiped. The
+    /// (see [`ResponseJson`](super::ResponseJson)); it must be one JSON object
+    /// ([`ErrorKind::Config`] otherwise, and nothing is sent). The text is kept in zeroizing
+    /// memory, sent as given and wiped. The
     /// verdict is judged as [`answer`](Self::answer)'s (`OK`, `NEXT`, `MORE_DATA` are success),
     /// except that a response carrying `signResponse` is judged as
     /// [`forward_sign_response`](Self::forward_sign_response)'s (only `OK` and `NEXT`).

@@ -264,8 +264,21 @@ mod tests {
         ]);
         let encoded = encode(&value);
         let expected = concat!(
-            "a7", "01", "6161", "05", "f6", "20", "01", "626964", "4101", "627570", "f5", "627576", "f4",
-            "6474797065", "6174"
+            "a7",
+            "01",
+            "6161",
+            "05",
+            "f6",
+            "20",
+            "01",
+            "626964",
+            "4101",
+            "627570",
+            "f5",
+            "627576",
+            "f4",
+            "6474797065",
+            "6174"
         );
         assert_eq!(encoded, hex(expected));
         assert_eq!(decode(&encoded).unwrap(), canonical(&value));
@@ -282,10 +295,10 @@ mod tests {
         let shallow = format!("{}{}", "81".repeat(MAX_NESTING - 1), "01");
         assert!(decode(&hex(&shallow)).is_ok());
         for bad in [
-            "a101",           // map missing its value
-            "0102",           // trailing bytes
-            "c101",           // a tag
-            "f93c00",         // a float
+            "a101",             // map missing its value
+            "0102",             // trailing bytes
+            "c101",             // a tag
+            "f93c00",           // a float
             "5bffffffffffffff", // a byte string of 2^64-1 bytes declared, none sent
             "9bffffffffffffff", // an array of 2^64-1 items declared, none sent
             "",

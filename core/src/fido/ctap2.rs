@@ -145,7 +145,8 @@ pub fn status_kind(code: u8) -> ErrorKind {
 
 /// The error for status `code` answered to `what` ("getAssertion"), naming the device.
 pub fn status_error(channel: &Channel, what: &str, code: u8) -> Error {
-    let message = channel.error(format!("{what} answered {} (0x{code:02x})", status_name(code))).message().to_owned();
+    let message =
+        channel.error(format!("{what} answered {} (0x{code:02x})", status_name(code))).message().to_owned();
     Error::new(status_kind(code), message).with_device_code(DeviceCode::Ctap2(code))
 }
 

@@ -84,7 +84,14 @@ impl Ctap2Key {
             info.built_in_uv(),
             info.pin_uv_auth_protocols
         );
-        Ok(Ctap2Key { info, uv_demanded: false, sent: None, prepared: None, touch_requested: false, token_renewed: false })
+        Ok(Ctap2Key {
+            info,
+            uv_demanded: false,
+            sent: None,
+            prepared: None,
+            touch_requested: false,
+            token_renewed: false,
+        })
     }
 
     /// True once the key asked for a touch (KEEPALIVE UPNEEDED) for the request on its way.
@@ -110,7 +117,10 @@ impl Ctap2Key {
             Ok(_) => Ok(Probed::Holds),
             Err(Ctap2Error::Status(status::NO_CREDENTIALS)) => Ok(Probed::NotHeld),
             Err(Ctap2Error::Status(
-                status::UNSUPPORTED_OPTION | status::INVALID_OPTION | status::PUAT_REQUIRED | status::UP_REQUIRED,
+                status::UNSUPPORTED_OPTION
+                | status::INVALID_OPTION
+                | status::PUAT_REQUIRED
+                | status::UP_REQUIRED,
             )) => Ok(Probed::CannotTell),
             Err(error) => Err(error.into_exchange(channel, "getAssertion (up=false)")),
         }
@@ -143,7 +153,10 @@ impl Ctap2Key {
             let limit = self.info.max_msg_size.unwrap_or(DEFAULT_MAX_MSG_SIZE);
             if payload.len() as u64 > limit {
                 return Err(channel
-                    .error(format!("a getAssertion of {} bytes exceeds the key's maxMsgSize {limit}", payload.len()))
+                    .error(format!(
+                        "a getAssertion of {} bytes exceeds the key's maxMsgSize {limit}",
+                        payload.len()
+                    ))
                     .into());
             }
             if let Err(error) = channel.begin(command::CBOR, &payload, &deadline.within(exchange_budget)) {
@@ -164,14 +177,14 @@ impl Ctap2Key {
         };
         match ctap2::parse_reply(channel, "getAssertion", &reply) {
             Ok(Some(answer)) => {
-                let response =
-                    AssertionResponse::parse(&answer).map_err(|e| channel.error(format!("getAssertion: {e}")))?;
+                let response = AssertionResponse::parse(&answer)
+                    .map_err(|e| channel.error(format!("getAssertion: {e}")))?;
                 if response.number_of_credentials.is_some_and(|n| n > 1) {
                     log::debug!("the key holds several matching credentials; the first one answers");
                 }
-                job.finish(items, &params, &response)
-                    .map(Polled::Signed)
-                    .map_err(|e| channel.error(format!("the key was touched but its assertion is bad: {e}")).into())
+                job.finish(items, &params, &response).map(Polled::Signed).map_err(|e| {
+                    channel.error(format!("the key was touched but its assertion is bad: {e}")).into()
+                })
             }
             Ok(None) => Err(channel.error("getAssertion answered without data").into()),
             Err(Ctap2Error::Status(status::NO_CREDENTIALS)) => Ok(Polled::NotHeld),
@@ -185,7 +198,9 @@ impl Ctap2Key {
                 if matches!(params.verification, Verification::Token { .. }) && !self.token_renewed =>
             {
                 // The token of a request sent again had expired: one new PIN flow.
-                log::debug!("the key refused the PIN token of a request sent again; asking for the PIN once more");
+                log::debug!(
+                    "the key refused the PIN token of a request sent again; asking for the PIN once more"
+                );
                 self.token_renewed = true;
                 Ok(Polled::Waiting)
             }
@@ -213,7 +228,10 @@ impl Ctap2Key {
     pub fn within_list_limit<'i>(&self, items: &'i [usize]) -> &'i [usize] {
         match self.info.max_credential_count_in_list.and_then(|n| usize::try_from(n).ok()) {
             Some(limit) if limit > 0 && items.len() > limit => {
-                log::debug!("asking for {limit} of {} credentials (the key's maxCredentialCountInList)", items.len());
+                log::debug!(
+                    "asking for {limit} of {} credentials (the key's maxCredentialCountInList)",
+                    items.len()
+                );
                 &items[..limit]
             }
             _ => items,
@@ -260,10 +278,17 @@ impl Ctap2Key {
                 self.info.pin_uv_auth_protocols
             ))
         })?;
-        let retries = pin_exchange(channel, deadline, |channel, budget| pin::retries(channel, protocol, budget))
-            .map_err(|e| e.into_exchange(channel, "getPinRetries"))?;
+        let retries =
+            pin_exchange(channel, deadline, |channel, budget| pin::retries(channel, protocol, budget))
+                .map_err(|e| e.into_exchange(channel, "getPinRetries"))?;
         if retries == 0 {
-            return Err(pin_error(channel, ErrorKind::PinBlocked, status::PIN_BLOCKED, "the PIN is blocked (no retries left); reset the key or unblock it with its vendor's tool").into());
+            return Err(pin_error(
+                channel,
+                ErrorKind::PinBlocked,
+                status::PIN_BLOCKED,
+                "the PIN is blocked (no retries left); reset the key or unblock it with its vendor's tool",
+            )
+            .into());
         }
         let Some(callback) = callback else {
             return Err(pin_error(
@@ -279,13 +304,25 @@ impl Ctap2Key {
         // deadline wins over what the callback gave.
         deadline.check()?;
         let Some(secret) = given else {
-            return Err(pin_error(channel, ErrorKind::PinRequired, status::PUAT_REQUIRED, "no PIN was given").into());
+            return Err(pin_error(
+                channel,
+                ErrorKind::PinRequired,
+                status::PUAT_REQUIRED,
+                "no PIN was given",
+            )
+            .into());
         };
-        let minimum = self.info.min_pin_length.map_or(pin::MIN_PIN_CODE_POINTS, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let minimum = self
+            .info
+            .min_pin_length
+            .map_or(pin::MIN_PIN_CODE_POINTS, |n| usize::try_from(n).unwrap_or(usize::MAX));
         if let Err(why) = pin::check_pin(&secret, minimum) {
             return Err(Error::new(
                 ErrorKind::PinInvalid,
-                format!("{}; it was not sent to the key ({retries} retries left)", channel_prefixed(channel, &why)),
+                format!(
+                    "{}; it was not sent to the key ({retries} retries left)",
+                    channel_prefixed(channel, &why)
+                ),
             )
             .into());
         }
@@ -298,7 +335,10 @@ impl Ctap2Key {
                 protocol: token.protocol().number(),
             }),
             Err(Ctap2Error::Status(status::PIN_INVALID)) => {
-                let left = pin_exchange(channel, deadline, |channel, budget| pin::retries(channel, protocol, budget)).ok();
+                let left = pin_exchange(channel, deadline, |channel, budget| {
+                    pin::retries(channel, protocol, budget)
+                })
+                .ok();
                 let message = match left {
                     Some(left) => format!("wrong PIN; {left} retries left"),
                     None => "wrong PIN".to_owned(),
@@ -313,7 +353,8 @@ impl Ctap2Key {
             )
             .into()),
             Err(Ctap2Error::Status(code @ status::PIN_BLOCKED)) => {
-                Err(pin_error(channel, ErrorKind::PinBlocked, code, "the PIN is blocked (no retries left)").into())
+                Err(pin_error(channel, ErrorKind::PinBlocked, code, "the PIN is blocked (no retries left)")
+                    .into())
             }
             Err(error) => Err(error.into_exchange(channel, "clientPIN")),
         }

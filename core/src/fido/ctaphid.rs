@@ -119,7 +119,11 @@ struct Progress {
 
 impl Progress {
     fn new() -> Self {
-        Progress { reassembly: None, silence_limit: REPLY_TIMEOUT, quiet_until: Instant::now() + REPLY_TIMEOUT }
+        Progress {
+            reassembly: None,
+            silence_limit: REPLY_TIMEOUT,
+            quiet_until: Instant::now() + REPLY_TIMEOUT,
+        }
     }
 }
 
@@ -297,18 +301,19 @@ impl Channel {
                 return Err(self.error("no request is outstanding").into());
             };
             let cid = self.init.cid;
-            let reply = match self.receive(cid, outstanding.command, deadline, &mut outstanding.progress, true) {
-                Ok(reply) => reply,
-                Err(ExchangeError::Device(error)) => {
-                    // The key may still be working on it: the next exchange re-synchronises.
-                    self.needs_resync = true;
-                    return Err(ExchangeError::Device(error));
-                }
-                Err(stop) => {
-                    self.outstanding = Some(outstanding);
-                    return Err(stop);
-                }
-            };
+            let reply =
+                match self.receive(cid, outstanding.command, deadline, &mut outstanding.progress, true) {
+                    Ok(reply) => reply,
+                    Err(ExchangeError::Device(error)) => {
+                        // The key may still be working on it: the next exchange re-synchronises.
+                        self.needs_resync = true;
+                        return Err(ExchangeError::Device(error));
+                    }
+                    Err(stop) => {
+                        self.outstanding = Some(outstanding);
+                        return Err(stop);
+                    }
+                };
             outstanding.sent = false;
             outstanding.progress = Progress::new();
             match reply {
@@ -329,7 +334,9 @@ impl Channel {
                     log::debug!("{}: re-synchronising and sending the request again", self.path);
                     self.outstanding = Some(outstanding);
                 }
-                Reply::LostChannel => return Err(self.error("the device keeps rejecting our channel").into()),
+                Reply::LostChannel => {
+                    return Err(self.error("the device keeps rejecting our channel").into())
+                }
                 Reply::Desync(reason) => {
                     let resyncs = outstanding.resyncs;
                     return Err(self.error(format!("{reason} (after {resyncs} resyncs)")).into());

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use super::ctaphid::Channel;
-use super::init::{Capabilities, DeviceVersion};
 use super::deadline::{Deadline, ExchangeError};
 use super::frame::command;
 use super::get_info::{get_info, Ctap2Info};
+use super::init::{Capabilities, DeviceVersion};
 use super::pin;
 use super::transport::{DeviceInfo, DeviceProvider};
 use super::u2f;
@@ -52,7 +52,10 @@ pub fn describe(devices: &dyn DeviceProvider, path: &str) -> Result<DeviceDetail
         match get_info(&mut channel, &deadline) {
             Ok(info) => Some(info),
             Err(error) => {
-                log::warn!("{path}: claims CTAP2 but getInfo failed: {}", query_error(path, error.into_exchange(&channel, "getInfo")));
+                log::warn!(
+                    "{path}: claims CTAP2 but getInfo failed: {}",
+                    query_error(path, error.into_exchange(&channel, "getInfo"))
+                );
                 None
             }
         }

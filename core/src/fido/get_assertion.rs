@@ -102,10 +102,10 @@ pub struct AuthenticatorData {
 impl AuthenticatorData {
     /// Parses the fixed 37-byte start; later bytes (attested data, extensions) are left alone.
     pub fn parse(bytes: &[u8]) -> Result<Self, CborError> {
-        let fixed: &[u8; PLAIN_AUTH_DATA_LEN] = bytes
-            .get(..PLAIN_AUTH_DATA_LEN)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| CborError::from_message(format!("authData of {} bytes is too short", bytes.len())))?;
+        let fixed: &[u8; PLAIN_AUTH_DATA_LEN] =
+            bytes.get(..PLAIN_AUTH_DATA_LEN).and_then(|b| b.try_into().ok()).ok_or_else(|| {
+                CborError::from_message(format!("authData of {} bytes is too short", bytes.len()))
+            })?;
         let mut rp_id_hash = [0u8; 32];
         rp_id_hash.copy_from_slice(&fixed[..32]);
         Ok(AuthenticatorData {
@@ -231,8 +231,10 @@ mod tests {
     use crate::fido::test_support::{ctap2_vector, hex};
 
     fn vector_response() -> AssertionResponse {
-        AssertionResponse::parse(&decode(&hex(ctap2_vector("get_assertion")["cbor"].as_str().unwrap())).unwrap())
-            .unwrap()
+        AssertionResponse::parse(
+            &decode(&hex(ctap2_vector("get_assertion")["cbor"].as_str().unwrap())).unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -321,8 +323,8 @@ mod tests {
     #[test]
     fn refuses_malformed_answers() {
         for bad in [
-            "a0",                                 // nothing
-            "a2024100034100",                     // authData too short
+            "a0",                                                                                 // nothing
+            "a2024100034100", // authData too short
             "a102582500000000000000000000000000000000000000000000000000000000000000000100000001", // no signature
         ] {
             assert!(AssertionResponse::parse(&decode(&hex(bad)).unwrap()).is_err(), "{bad}");

@@ -85,7 +85,10 @@ impl Ctap2Info {
     pub fn parse(value: &Value) -> Result<Ctap2Info, CborError> {
         let map = MapView::new(value, "getInfo answer")?;
         let texts = |key: i64, what: &str| -> Result<Vec<String>, CborError> {
-            map.opt_array(key)?.map(|items| text_list(items, 64, what)).transpose().map(Option::unwrap_or_default)
+            map.opt_array(key)?
+                .map(|items| text_list(items, 64, what))
+                .transpose()
+                .map(Option::unwrap_or_default)
         };
         let versions = texts(0x01, "getInfo versions")?;
         if versions.is_empty() {
@@ -165,17 +168,18 @@ mod tests {
         assert!(info.speaks_u2f() && !info.built_in_uv() && !info.always_uv());
 
         // python-fido2's variant with an extra unknown key (0x18: 1234) parses the same.
-        let extra = Ctap2Info::parse(&decode(&hex(vector["cbor_extra_key"].as_str().unwrap())).unwrap()).unwrap();
+        let extra =
+            Ctap2Info::parse(&decode(&hex(vector["cbor_extra_key"].as_str().unwrap())).unwrap()).unwrap();
         assert_eq!(extra, info);
     }
 
     #[test]
     fn refuses_answers_of_the_wrong_shape() {
         for bad in [
-            "a0",                         // no versions
-            "a1018101",                   // a version that is not text
-            "a20181665532465f5632044100", // options not a map
-            "a20181665532465f5632034100", // an aaguid of 1 byte
+            "a0",                               // no versions
+            "a1018101",                         // a version that is not text
+            "a20181665532465f5632044100",       // options not a map
+            "a20181665532465f5632034100",       // an aaguid of 1 byte
             "a20181665532465f563204a1627570f6", // an option that is not a boolean
         ] {
             let value = decode(&hex(bad)).unwrap();

@@ -128,7 +128,13 @@ mod tests {
         let mut auth_data = hex(vector["application_parameter"].as_str().unwrap());
         auth_data.extend_from_slice(&response_data[..5]);
         let answer = cbor::int_map([
-            (1, cbor::text_map([("id", Value::Bytes(params.allow_list[0].clone())), ("type", Value::Text("public-key".into()))])),
+            (
+                1,
+                cbor::text_map([
+                    ("id", Value::Bytes(params.allow_list[0].clone())),
+                    ("type", Value::Text("public-key".into())),
+                ]),
+            ),
             (2, Value::Bytes(auth_data.clone())),
             (3, Value::Bytes(response_data[5..].to_vec())),
         ]);

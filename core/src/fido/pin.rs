@@ -218,7 +218,9 @@ pub fn token_with_pin(
 ) -> Result<PinToken, Ctap2Error> {
     let answer = client_pin(channel, protocol, subcommand::GET_KEY_AGREEMENT, Vec::new(), deadline)?;
     let device_key = MapView::new(&answer, "getKeyAgreement answer")
-        .and_then(|map| map.get(0x01).ok_or_else(|| CborError::from_message("getKeyAgreement answered no key")))
+        .and_then(|map| {
+            map.get(0x01).ok_or_else(|| CborError::from_message("getKeyAgreement answered no key"))
+        })
         .and_then(parse_cose_key)
         .map_err(|e| channel.error(e))?;
     let platform = ephemeral_key().map_err(|e| channel.error(e))?;
@@ -369,7 +371,12 @@ mod tests {
             (-3, Value::Bytes(vec![2; 32])),
         ]);
         assert!(parse_cose_key(&off_curve).is_err());
-        let short = cbor::int_map([(1, Value::from(2)), (-1, Value::from(1)), (-2, Value::Bytes(vec![1; 31])), (-3, Value::Bytes(vec![2; 32]))]);
+        let short = cbor::int_map([
+            (1, Value::from(2)),
+            (-1, Value::from(1)),
+            (-2, Value::Bytes(vec![1; 31])),
+            (-3, Value::Bytes(vec![2; 32])),
+        ]);
         assert!(parse_cose_key(&short).is_err());
         let okp = cbor::int_map([(1, Value::from(1)), (-1, Value::from(6))]);
         assert!(parse_cose_key(&okp).is_err());

@@ -81,7 +81,9 @@ pub fn sign(
     let signed = SignFlow::new(devices, Job::U2f(&prepared), deadline, options).run();
     match signed? {
         Signed::U2f(response) => Ok(response),
-        Signed::Fido2(_) => Err(Error::new(ErrorKind::DeviceProtocol, "a U2F sign produced a FIDO2 assertion")),
+        Signed::Fido2(_) => {
+            Err(Error::new(ErrorKind::DeviceProtocol, "a U2F sign produced a FIDO2 assertion"))
+        }
     }
 }
 
@@ -104,10 +106,15 @@ pub fn get_assertion(
     if request.rp_id.trim().is_empty() {
         return Err(Error::new(ErrorKind::MalformedServerData, "the assertion request has no rpId"));
     }
-    if let Some(bad) = request.allow_credentials.iter().find(|id| id.is_empty() || id.len() > MAX_CREDENTIAL_ID_LEN) {
+    if let Some(bad) =
+        request.allow_credentials.iter().find(|id| id.is_empty() || id.len() > MAX_CREDENTIAL_ID_LEN)
+    {
         return Err(Error::new(
             ErrorKind::MalformedServerData,
-            format!("an allowed credential id of {} bytes is not 1 to {MAX_CREDENTIAL_ID_LEN} bytes", bad.len()),
+            format!(
+                "an allowed credential id of {} bytes is not 1 to {MAX_CREDENTIAL_ID_LEN} bytes",
+                bad.len()
+            ),
         ));
     }
     let deadline = Deadline::after(options.timeout, &options.cancel);
@@ -346,7 +353,9 @@ impl<'a> SignFlow<'a> {
                 (probe.channel.as_mut(), probe.protocol.as_mut())
             {
                 match self.step(key.probe(channel, &job, probe.next_request, &budget)) {
-                    Step::Answered(Probed::Holds | Probed::CannotTell) => probe.owned.push(probe.next_request),
+                    Step::Answered(Probed::Holds | Probed::CannotTell) => {
+                        probe.owned.push(probe.next_request)
+                    }
                     Step::Answered(Probed::NotHeld) => {}
                     Step::Unanswered => return self.probe_unanswered(path, probe),
                     Step::Failed(error) => return Turn::Continue(self.failed(path, error)),
@@ -360,7 +369,9 @@ impl<'a> SignFlow<'a> {
                     Step::Answered(Authentication::PresenceRequired) => probe.owned.push(probe.next_request),
                     Step::Answered(Authentication::NotThisKey | Authentication::Signed(_)) => {}
                     Step::Unanswered => return self.probe_unanswered(path, probe),
-                    Step::Failed(error) if refuses_u2f(&error) && channel.init_reply().capabilities.cbor() => {
+                    Step::Failed(error)
+                        if refuses_u2f(&error) && channel.init_reply().capabilities.cbor() =>
+                    {
                         // It claimed U2F but has none: answer the same requests over CTAP2.
                         log::info!("{path}: refuses U2F ({error}); using CTAP2");
                         match self.step(Ctap2Key::start(channel, &budget)) {
@@ -377,7 +388,10 @@ impl<'a> SignFlow<'a> {
                 probe.next_request += 1;
             } else if probe.channel.is_some() {
                 // Only U2F jobs are asked over U2F; choose_protocol never picks it for another.
-                return Turn::Continue(self.failed(path, Error::new(ErrorKind::DeviceProtocol, format!("{path}: no protocol for this request"))));
+                return Turn::Continue(self.failed(
+                    path,
+                    Error::new(ErrorKind::DeviceProtocol, format!("{path}: no protocol for this request")),
+                ));
             } else {
                 let transport = match self.provider.open(path) {
                     Ok(transport) => transport,
@@ -531,7 +545,10 @@ impl<'a> SignFlow<'a> {
     fn ctap2_poll_turn(&mut self, path: &str, mut owner: Owner) -> Turn {
         let Some(key) = owner.ctap2.as_mut() else {
             return Turn::End(
-                Error::new(ErrorKind::DeviceProtocol, format!("{path}: a U2F key asked for a FIDO2 assertion")),
+                Error::new(
+                    ErrorKind::DeviceProtocol,
+                    format!("{path}: a U2F key asked for a FIDO2 assertion"),
+                ),
                 State::NotOwner,
             );
         };
@@ -588,13 +605,19 @@ impl<'a> SignFlow<'a> {
     /// CTAP1 whenever the key has it (today's keys see no extra exchange) and CTAP2 on keys
     /// without it (NMSG; a key that turns out to refuse U2F is switched in the probe); FIDO2 jobs
     /// need CTAP2.
-    fn choose_protocol(&mut self, path: &str, channel: &mut Channel, budget: &Deadline) -> Step<Option<Protocol>> {
+    fn choose_protocol(
+        &mut self,
+        path: &str,
+        channel: &mut Channel,
+        budget: &Deadline,
+    ) -> Step<Option<Protocol>> {
         let capabilities = channel.init_reply().capabilities;
         if !self.job.needs_ctap2() && !capabilities.no_msg() {
             return Step::Answered(Some(Protocol::U2f));
         }
         if !capabilities.cbor() {
-            let missing = if self.job.needs_ctap2() { "CTAP2 (no CBOR capability)" } else { "U2F (NMSG) and CTAP2" };
+            let missing =
+                if self.job.needs_ctap2() { "CTAP2 (no CBOR capability)" } else { "U2F (NMSG) and CTAP2" };
             log::info!("{path}: key without {missing}; left alone");
             return Step::Answered(None);
         }

@@ -94,18 +94,16 @@ pub fn run(mut command: Command, what: &str) -> Output {
     output
 }
 
-/// Builds `packages` in release mode into this run's target directory (a no-op when up to date;
-/// the packaging tests reuse what `cargo build --release` built) and returns target/release/.
-pub fn release_build(packages: &[&str]) -> PathBuf {
+/// `cargo build --release` of the workspace's default members into this run's target directory,
+/// exactly as .ci/run's release step does (the same packages, so the same features: one build
+/// serves both, a no-op when up to date). Returns target/release/.
+pub fn release_build() -> PathBuf {
     let mut command = Command::new(env!("CARGO"));
     command
         .args(["build", "--quiet", "--release", "--locked", "--manifest-path"])
         .arg(repo().join("Cargo.toml"));
-    for package in packages {
-        command.args(["-p", package]);
-    }
     command.env("CARGO_TARGET_DIR", target_dir());
-    run(command, &format!("cargo build --release -p {}", packages.join(" -p ")));
+    run(command, "cargo build --release");
     target_dir().join("release")
 }
 
