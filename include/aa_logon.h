@@ -742,8 +742,10 @@ aa_status aa_client_set_hid_io(const struct aa_client *client,
 
 /**
  * The chains `user_name` may use for `event`, as the server's JSON
- * (`{"chains":[{"name":…,"methods":[…]},…],"user_is_locked":false}`). The caller owns
- * `*chains_json_out` and frees it with aa_string_free.
+ * (`{"chains":[{"name":…,"methods":[…]},…],"user_is_locked":false}`). Asks with
+ * `GET /logon/chains?user_name=…&event=…`; a server that answers that with HTTP 404 or 405 is
+ * asked with the older `POST /logon/chains?username=…&application=…` instead (and so first from
+ * then on, by this client). The caller owns `*chains_json_out` and frees it with aa_string_free.
  *
  * # Safety
  * Every pointer argument is NULL or valid for its use: handles as received from this library

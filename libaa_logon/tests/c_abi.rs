@@ -228,6 +228,16 @@ fn c_custom_transport_carries_a_logon() {
 }
 
 #[test]
+fn c_every_method_a_login_agent_meets() {
+    run_c_test("test_methods");
+}
+
+#[test]
+fn c_fido2_and_ctap2_keys() {
+    run_c_test("test_fido2");
+}
+
+#[test]
 fn c_example_compiles() {
     let exe = work_dir().join("example_logon");
     let mut cc = Command::new("cc");
@@ -246,4 +256,19 @@ fn c_example_compiles() {
     let usage = with_this_library(&mut Command::new(&exe)).env_remove("AA_ENDPOINT_SECRET").output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&usage.stderr).contains("usage"));
+}
+
+#[test]
+fn every_c_program_is_run_by_a_test() {
+    let driver = include_str!("c_abi.rs");
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(c_tests_dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(program) = name.strip_prefix("test_").and_then(|n| n.strip_suffix(".c")) {
+            if !driver.contains(&format!("run_c_test(\"test_{program}\")")) {
+                missing.push(name);
+            }
+        }
+    }
+    assert!(missing.is_empty(), "C test programs no #[test] runs: {missing:?}");
 }

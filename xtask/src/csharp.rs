@@ -30,6 +30,7 @@ const ENUMS: &[(&str, &str, &str, bool)] = &[
     ("aa_server_status", "LogonStatus", "AaLogon", true),
     ("aa_sign_request_field", "SignRequestField", "AaLogon", false),
     ("aa_presence", "Presence", "AaLogon.Testing", true),
+    ("aa_key_protocols", "KeyProtocols", "AaLogon.Testing", true),
 ];
 
 /// Opaque handles whose `**` out-parameters stay a raw `IntPtr` instead of a SafeHandle: errors

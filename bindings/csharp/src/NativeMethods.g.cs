@@ -658,8 +658,10 @@ namespace AaLogon
 
         /// <summary>
         /// The chains <c>user_name</c> may use for <c>event</c>, as the server's JSON
-        /// (<c>{"chains":[{"name":…,"methods":[…]},…],"user_is_locked":false}</c>). The caller owns
-        /// <c>*chains_json_out</c> and frees it with aa_string_free.
+        /// (<c>{"chains":[{"name":…,"methods":[…]},…],"user_is_locked":false}</c>). Asks with
+        /// <c>GET /logon/chains?user_name=…&amp;event=…</c>; a server that answers that with HTTP 404 or 405 is
+        /// asked with the older <c>POST /logon/chains?username=…&amp;application=…</c> instead (and so first from
+        /// then on, by this client). The caller owns <c>*chains_json_out</c> and frees it with aa_string_free.
         /// (<c>aa_client_chains_json</c> of include/aa_logon.h)
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -1256,6 +1258,53 @@ namespace AaLogon
         /// </summary>
         [DllImport(TestkitLibrary, CallingConvention = CallingConvention.Cdecl)]
         internal static extern AaStatus aa_testkit_live_objects(out UIntPtr count_out);
+
+        /// <summary>
+        /// Like aa_virtual_key_new, speaking only <c>protocols</c> (an aa_key_protocols value). The seed gives
+        /// the same credentials whatever the protocols. AA_STATUS_INVALID_ARGUMENT for a value that is not
+        /// an aa_key_protocols. <c>*key_out</c> is owned by the caller (aa_virtual_key_free).
+        /// (<c>aa_virtual_key_new_with_protocols</c> of testkit/capi/include/aa_logon_testkit.h)
+        /// </summary>
+        [DllImport(TestkitLibrary, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_virtual_key_new_with_protocols(byte[] seed, uint protocols, out VirtualKeyHandle key_out);
+
+        /// <summary>
+        /// Sets the key's CTAP2 client PIN to <c>pin</c>, or removes it when <c>pin</c> is NULL, as if the user had
+        /// done so; either way the PIN retries go back to 8 and PIN tokens issued before stop working.
+        /// AA_STATUS_INVALID_ARGUMENT for an empty PIN.
+        /// (<c>aa_virtual_key_set_pin</c> of testkit/capi/include/aa_logon_testkit.h)
+        /// </summary>
+        [DllImport(TestkitLibrary, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_virtual_key_set_pin(VirtualKeyHandle key, byte[] pin);
+
+        /// <summary>
+        /// The key's PIN retries left (8 at most; 0 = the PIN is blocked).
+        /// (<c>aa_virtual_key_pin_retries</c> of testkit/capi/include/aa_logon_testkit.h)
+        /// </summary>
+        [DllImport(TestkitLibrary, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_virtual_key_pin_retries(VirtualKeyHandle key, IntPtr retries_out);
+
+        /// <summary>
+        /// Sets the key's PIN retries left; values above 8 count as 8, and 0 blocks the PIN.
+        /// (<c>aa_virtual_key_set_pin_retries</c> of testkit/capi/include/aa_logon_testkit.h)
+        /// </summary>
+        [DllImport(TestkitLibrary, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_virtual_key_set_pin_retries(VirtualKeyHandle key, byte retries);
+
+        /// <summary>
+        /// Built-in user verification (a fingerprint sensor): whether the key offers it and whether the
+        /// user's verification succeeds. Resets the UV retries to 8.
+        /// (<c>aa_virtual_key_set_uv</c> of testkit/capi/include/aa_logon_testkit.h)
+        /// </summary>
+        [DllImport(TestkitLibrary, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_virtual_key_set_uv(VirtualKeyHandle key, [MarshalAs(UnmanagedType.U1)] bool available, [MarshalAs(UnmanagedType.U1)] bool succeeds);
+
+        /// <summary>
+        /// How many CTAPHID_CANCEL commands the key received (whether or not a request was pending).
+        /// (<c>aa_virtual_key_cancels_seen</c> of testkit/capi/include/aa_logon_testkit.h)
+        /// </summary>
+        [DllImport(TestkitLibrary, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_virtual_key_cancels_seen(VirtualKeyHandle key, out uint count_out);
     }
 }
 
@@ -1287,5 +1336,28 @@ namespace AaLogon.Testing
         /// (<c>AA_PRESENCE_ON_DEMAND</c>)
         /// </summary>
         OnDemand = 4,
+    }
+
+    /// <summary>
+    /// Which protocols a virtual key speaks.
+    /// (<c>enum aa_key_protocols</c>)
+    /// </summary>
+    public enum KeyProtocols : uint
+    {
+        /// <summary>
+        /// U2F (CTAP1) only: no CTAPHID_CBOR, INIT reports WINK.
+        /// (<c>AA_KEY_PROTOCOLS_U2F_ONLY</c>)
+        /// </summary>
+        U2fOnly = 1,
+        /// <summary>
+        /// CTAP2 only: INIT reports CBOR and NMSG, CTAPHID_MSG (U2F) is refused.
+        /// (<c>AA_KEY_PROTOCOLS_CTAP2_ONLY</c>)
+        /// </summary>
+        Ctap2Only = 2,
+        /// <summary>
+        /// U2F and CTAP2, like most keys sold today (what aa_virtual_key_new makes).
+        /// (<c>AA_KEY_PROTOCOLS_BOTH</c>)
+        /// </summary>
+        Both = 3,
     }
 }

@@ -150,6 +150,17 @@ class Presence(IntEnum):
     ON_DEMAND = 4
 
 
+class KeyProtocols(IntEnum):
+    """Which protocols a virtual key speaks.
+
+    ``enum aa_key_protocols`` of the C API.
+    """
+
+    U2F_ONLY = 1
+    CTAP2_ONLY = 2
+    BOTH = 3
+
+
 #: The enums by their C name.
 ENUMS: Dict[str, Type[IntEnum]] = {
     "aa_status": Status,
@@ -159,6 +170,7 @@ ENUMS: Dict[str, Type[IntEnum]] = {
     "aa_server_status": ServerStatus,
     "aa_sign_request_field": SignRequestField,
     "aa_presence": Presence,
+    "aa_key_protocols": KeyProtocols,
 }
 
 
@@ -414,7 +426,7 @@ FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
     "aa_logon_response_json": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_string_free(char *string)
     "aa_string_free": (LIBRARY, c_uint32, (c_void_p,)),
-    # aa_logon_testkit (14 functions)
+    # aa_logon_testkit (20 functions)
     # aa_status aa_virtual_key_new(const char *seed, aa_virtual_key **key_out)
     "aa_virtual_key_new": (TESTKIT_LIBRARY, c_uint32, (c_char_p, POINTER(c_void_p))),
     # aa_status aa_virtual_key_new_with_state(const char *seed, const char *state_path, aa_virtual_key **key_out)
@@ -443,4 +455,16 @@ FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
     "aa_testkit_last_error": (TESTKIT_LIBRARY, c_size_t, (c_void_p, c_size_t)),
     # aa_status aa_testkit_live_objects(size_t *count_out)
     "aa_testkit_live_objects": (TESTKIT_LIBRARY, c_uint32, (POINTER(c_size_t),)),
+    # aa_status aa_virtual_key_new_with_protocols(const char *seed, uint32_t protocols, aa_virtual_key **key_out)
+    "aa_virtual_key_new_with_protocols": (TESTKIT_LIBRARY, c_uint32, (c_char_p, c_uint32, POINTER(c_void_p))),
+    # aa_status aa_virtual_key_set_pin(const aa_virtual_key *key, const char *pin)
+    "aa_virtual_key_set_pin": (TESTKIT_LIBRARY, c_uint32, (c_void_p, c_char_p)),
+    # aa_status aa_virtual_key_pin_retries(const aa_virtual_key *key, uint8_t *retries_out)
+    "aa_virtual_key_pin_retries": (TESTKIT_LIBRARY, c_uint32, (c_void_p, POINTER(c_uint8))),
+    # aa_status aa_virtual_key_set_pin_retries(const aa_virtual_key *key, uint8_t retries)
+    "aa_virtual_key_set_pin_retries": (TESTKIT_LIBRARY, c_uint32, (c_void_p, c_uint8)),
+    # aa_status aa_virtual_key_set_uv(const aa_virtual_key *key, bool available, bool succeeds)
+    "aa_virtual_key_set_uv": (TESTKIT_LIBRARY, c_uint32, (c_void_p, c_bool, c_bool)),
+    # aa_status aa_virtual_key_cancels_seen(const aa_virtual_key *key, uint32_t *count_out)
+    "aa_virtual_key_cancels_seen": (TESTKIT_LIBRARY, c_uint32, (c_void_p, POINTER(c_uint32))),
 }

@@ -1,4 +1,4 @@
-"""Test-only API: virtual U2F security keys from the separate library ``libaa_logon_testkit``
+"""Test-only API: virtual U2F/CTAP2 security keys from the separate library ``libaa_logon_testkit``
 (crate ``aa-logon-testkit``; never shipped). A client reaches them through libaa_logon's public
 pluggable HID transport, exactly as it would reach keys of any other :class:`~aa_logon.HidIo`.
 
@@ -12,6 +12,10 @@ Example::
         key.attach(client)                   # the client's logons now use it instead of USB
         logon.sign_with_device(timeout=10)
 
+A key speaks U2F and CTAP2 by default (``protocols=KeyProtocols.U2F_ONLY`` or ``CTAP2_ONLY`` for
+older or FIDO2-only keys); :meth:`VirtualKey.set_pin`, :attr:`VirtualKey.pin_retries` and
+:meth:`VirtualKey.set_uv` set up its CTAP2 user verification as a user would have.
+
 ``attach`` gives the client a :class:`VirtualDevices` set of its own on first use (through
 ``Client.set_hid_io``) and plugs the key into it; ``detach`` unplugs it. For other arrangements
 use :class:`VirtualDevices` directly: ``client.set_hid_io(devices.hid_io())``.
@@ -24,11 +28,11 @@ import os
 import threading
 import time
 import weakref
-from ctypes import c_bool, c_uint32, c_void_p
+from ctypes import c_bool, c_uint8, c_uint32, c_void_p
 from typing import Any, Optional, Tuple, Union
 
-from ._calls import encode, milliseconds, status_error, written
-from ._generated import Presence, aa_hid_io
+from ._calls import encode, milliseconds, secret_buffer, status_error, wipe, written
+from ._generated import KeyProtocols, Presence, aa_hid_io
 from ._handle import HandleOwner, NativeHandle
 from ._native import LibraryLoadError, TestkitLibrary, library, load_testkit
 from .client import Client
@@ -68,28 +72,55 @@ def _call(function_name: str, *args: Any) -> None:
         raise status_error(status, lib.last_error() or f"{function_name} failed with status {status}")
 
 
-class VirtualKey(HandleOwner):
-    """A software U2F key whose credentials all derive from ``seed``. Thread-safe.
+# The most PIN retries a key has (CTAP2 keys start with 8); larger settings count as this.
+MAX_PIN_RETRIES = 8
 
-    Presence starts as :attr:`Presence.ALWAYS`. :meth:`close` frees the handle; a key attached
-    to a client stays plugged in until detached.
+
+class VirtualKey(HandleOwner):
+    """A software security key whose credentials all derive from ``seed`` (whatever its
+    ``protocols``: a U2F-only and a CTAP2-only key of one seed hold the same credentials).
+    Thread-safe.
+
+    It speaks ``protocols`` (:attr:`KeyProtocols.BOTH`, like most keys sold today, by default).
+    Presence starts as :attr:`Presence.ALWAYS`; it has no PIN and no built-in user verification.
+    :meth:`close` frees the handle; a key attached to a client stays plugged in until detached.
 
     With ``state_file``, the signature counter is kept in that file between processes (it
     continues from the saved one and is saved atomically before each signature), so successive
     test runs can use one seed against one server that checks counters; a file of another seed,
-    or one that cannot be read or written, raises :class:`~aa_logon.InvalidArgumentError`.
+    or one that cannot be read or written, raises :class:`~aa_logon.InvalidArgumentError`. The C
+    API makes a key either with a state file or with chosen protocols, so ``state_file`` goes
+    with the default ``protocols`` only (:class:`ValueError` otherwise).
     """
 
-    def __init__(self, seed: str = "demo", state_file: Optional[Union[str, os.PathLike[str]]] = None) -> None:
+    def __init__(
+        self,
+        seed: str = "demo",
+        protocols: KeyProtocols = KeyProtocols.BOTH,
+        state_file: Optional[Union[str, os.PathLike[str]]] = None,
+    ) -> None:
         lib = _testkit()
+        seed_bytes = encode(seed, "seed")
+        protocols = _protocols(protocols)
         key = c_void_p()
-        if state_file is None:
-            function = "aa_virtual_key_new"
-            _call(function, encode(seed, "seed"), ctypes.byref(key))
-        else:
+        if state_file is not None:
+            if protocols is not KeyProtocols.BOTH:
+                raise ValueError("a key with a state_file speaks KeyProtocols.BOTH (the C API has no other)")
             function = "aa_virtual_key_new_with_state"
-            _call(function, encode(seed, "seed"), encode(os.fspath(state_file), "state_file"), ctypes.byref(key))
+            _call(function, seed_bytes, encode(os.fspath(state_file), "state_file"), ctypes.byref(key))
+        elif protocols is KeyProtocols.BOTH:
+            function = "aa_virtual_key_new"
+            _call(function, seed_bytes, ctypes.byref(key))
+        else:
+            function = "aa_virtual_key_new_with_protocols"
+            _call(function, seed_bytes, int(protocols), ctypes.byref(key))
         self._handle = NativeHandle(written(key, function), "aa_virtual_key_free", "VirtualKey", owner=lambda: lib)
+        self._protocols = protocols
+
+    @property
+    def protocols(self) -> KeyProtocols:
+        """The protocols the key speaks (fixed when it is made)."""
+        return self._protocols
 
     def native_handle(self) -> int:
         """The ``aa_virtual_key *`` handle (raises :class:`~aa_logon.ClosedError` once closed)."""
@@ -127,6 +158,63 @@ class VirtualKey(HandleOwner):
         value = c_uint32()
         _call("aa_virtual_key_counter", self._handle.get(), ctypes.byref(value))
         return value.value
+
+    def set_pin(self, pin: Optional[str]) -> None:
+        """Sets the key's CTAP2 client PIN, or removes it with ``None``, as if the user had done
+        so; either way the PIN retries go back to 8 and PIN tokens issued before stop working.
+        The binding's C copy of the PIN is wiped after the call.
+
+        Raises:
+            InvalidArgumentError: ``pin`` is empty.
+        """
+        handle = self._handle.get()
+        if pin is None:
+            _call("aa_virtual_key_set_pin", handle, None)
+            return
+        if not isinstance(pin, str):
+            raise TypeError(f"pin must be a str or None, not {type(pin).__name__}")
+        buffer = secret_buffer(pin, "pin")
+        try:
+            _call("aa_virtual_key_set_pin", handle, buffer)
+        finally:
+            wipe(buffer)
+
+    @property
+    def pin_retries(self) -> int:
+        """The PIN retries left (8 at most; 0 means the PIN is blocked). Settable: values above 8
+        count as 8, and 0 blocks the PIN."""
+        retries = c_uint8()
+        _call("aa_virtual_key_pin_retries", self._handle.get(), ctypes.byref(retries))
+        return retries.value
+
+    @pin_retries.setter
+    def pin_retries(self, retries: int) -> None:
+        self.set_pin_retries(retries)
+
+    def set_pin_retries(self, retries: int) -> None:
+        """Sets the PIN retries left (as assigning :attr:`pin_retries` does): values above 8
+        count as 8, and 0 blocks the PIN."""
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise TypeError(f"pin_retries must be an int, not {type(retries).__name__}")
+        if retries < 0:
+            raise ValueError(f"pin_retries must not be negative, not {retries}")
+        _call("aa_virtual_key_set_pin_retries", self._handle.get(), min(retries, MAX_PIN_RETRIES))
+
+    def set_uv(self, available: bool, succeeds: bool = True) -> None:
+        """Built-in user verification (a fingerprint sensor): whether the key offers it and
+        whether the user's verification succeeds. Resets the UV retries to 8."""
+        for name, value in (("available", available), ("succeeds", succeeds)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+        _call("aa_virtual_key_set_uv", self._handle.get(), available, succeeds)
+
+    @property
+    def cancels_seen(self) -> int:
+        """How many CTAPHID_CANCEL commands the key received (whether or not a request was
+        pending): lets a test check that an abandoned operation was cancelled on the device."""
+        count = c_uint32()
+        _call("aa_virtual_key_cancels_seen", self._handle.get(), ctypes.byref(count))
+        return count.value
 
     def attach(self, client: Client) -> None:
         """Plugs the key into ``client``: its logons use virtual keys instead of USB devices.
@@ -178,6 +266,15 @@ class VirtualDevices(HandleOwner):
         return NativeHidIo(io, owner=self._library)
 
 
+def _protocols(value: object) -> KeyProtocols:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"protocols must be an aa_logon.testing.KeyProtocols, not {type(value).__name__}")
+    try:
+        return KeyProtocols(value)
+    except ValueError:
+        raise ValueError(f"protocols must be one of {[p.name for p in KeyProtocols]}, not {value!r}") from None
+
+
 def _key_handle(key: VirtualKey) -> int:
     if not isinstance(key, VirtualKey):
         raise TypeError(f"key must be an aa_logon.testing.VirtualKey, not {type(key).__name__}")
@@ -218,6 +315,7 @@ def live_testkit_objects() -> int:
 
 
 __all__ = [
+    "KeyProtocols",
     "Presence",
     "VirtualDeviceUnavailableError",
     "VirtualDevices",

@@ -78,7 +78,7 @@ def test_the_pin_callable_gets_the_retries_and_a_wrong_pin_says_how_many_are_lef
     uv_client: Client, uv_key: VirtualKey
 ) -> None:
     needs_pin_support(uv_key)
-    uv_key.set_pin(PIN)  # type: ignore[attr-defined]
+    uv_key.set_pin(PIN)
     try:
         asked: List[int] = []
 
@@ -94,12 +94,12 @@ def test_the_pin_callable_gets_the_retries_and_a_wrong_pin_says_how_many_are_lef
             assert asked == [8]
             assert logon.sign_with_device(timeout=10, pin=lambda retries: PIN) is ServerStatus.OK
     finally:
-        uv_key.set_pin(None)  # type: ignore[attr-defined]
+        uv_key.set_pin(None)
 
 
 def test_a_blocked_pin_and_a_raising_pin_callable(uv_client: Client, uv_key: VirtualKey) -> None:
     needs_pin_support(uv_key)
-    uv_key.set_pin(PIN)  # type: ignore[attr-defined]
+    uv_key.set_pin(PIN)
     try:
 
         class Refused(Exception):
@@ -113,11 +113,11 @@ def test_a_blocked_pin_and_a_raising_pin_callable(uv_client: Client, uv_key: Vir
                 logon.sign_with_device(timeout=10, pin=raising)
             with pytest.raises(PinRequiredError):
                 logon.sign_with_device(timeout=10, pin=lambda retries: None)
-            uv_key.set_pin_retries(0)  # type: ignore[attr-defined]
+            uv_key.set_pin_retries(0)
             with pytest.raises(PinBlockedError):
                 logon.sign_with_device(timeout=10, pin=lambda retries: PIN)
     finally:
-        uv_key.set_pin(None)  # type: ignore[attr-defined]
+        uv_key.set_pin(None)
 
 
 def test_the_pin_must_be_callable(client: Client, virtual_key: VirtualKey) -> None:

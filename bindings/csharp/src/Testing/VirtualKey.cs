@@ -1,11 +1,13 @@
 using System;
+using System.Runtime.InteropServices;
 
 namespace AaLogon.Testing
 {
     /// <summary>
-    /// A software U2F security key for tests and demos, plugged into an <see cref="AaClient"/>
-    /// instead of USB devices. Keys derive from the seed: the simulator's demo user has the key of
-    /// seed "demo" enrolled. Thread-safe. It lives in libaa_logon_testkit, the test-only companion
+    /// A software security key (U2F and/or CTAP2) for tests and demos, plugged into an
+    /// <see cref="AaClient"/> instead of USB devices. Keys derive from the seed, whatever the
+    /// protocols the key speaks: the simulator's demo user has the key of seed "demo" enrolled.
+    /// It starts without a PIN and without built-in user verification. Thread-safe. It lives in libaa_logon_testkit, the test-only companion
     /// library (see <see cref="Testkit"/>); without it every member throws
     /// <see cref="NotSupportedException"/>.
     /// </summary>
@@ -16,9 +18,15 @@ namespace AaLogon.Testing
     /// </remarks>
     public sealed class VirtualKey : IDisposable
     {
+        /// <summary>The most PIN retries a key has (CTAP2 keys start with 8).</summary>
+        public const int MaxPinRetries = 8;
+
         private readonly VirtualKeyHandle _handle;
 
-        /// <summary>Creates a key whose credentials derive from <paramref name="seed"/>; presence: <see cref="Presence.Always"/>.</summary>
+        /// <summary>
+        /// Creates a key whose credentials derive from <paramref name="seed"/>, speaking U2F and
+        /// CTAP2 (<see cref="KeyProtocols.Both"/>); presence: <see cref="Presence.Always"/>.
+        /// </summary>
         /// <exception cref="NotSupportedException">libaa_logon_testkit cannot be loaded.</exception>
         public VirtualKey(string seed)
         {
@@ -31,6 +39,33 @@ namespace AaLogon.Testing
             }
             Testkit.Check(status);
             _handle = key;
+            Protocols = KeyProtocols.Both;
+        }
+
+        /// <summary>
+        /// Creates a key whose credentials derive from <paramref name="seed"/> (the same as those of
+        /// any other key of that seed), speaking only <paramref name="protocols"/>; presence:
+        /// <see cref="Presence.Always"/>.
+        /// </summary>
+        /// <exception cref="NotSupportedException">libaa_logon_testkit cannot be loaded.</exception>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="protocols"/> is not a <see cref="KeyProtocols"/> value.</exception>
+        public VirtualKey(string seed, KeyProtocols protocols)
+        {
+            if (!Enum.IsDefined(typeof(KeyProtocols), protocols))
+            {
+                throw new ArgumentOutOfRangeException(nameof(protocols), protocols, "not a KeyProtocols value");
+            }
+            byte[] seedBytes = Utf8.Encode(seed, nameof(seed));
+            VirtualKeyHandle key = null;
+            AaStatus status = Testkit.Call(
+                () => NativeMethods.aa_virtual_key_new_with_protocols(seedBytes, (uint)protocols, out key));
+            if (status != AaStatus.Ok && key != null)
+            {
+                key.Dispose();
+            }
+            Testkit.Check(status);
+            _handle = key;
+            Protocols = protocols;
         }
 
         /// <summary>
@@ -53,7 +88,11 @@ namespace AaLogon.Testing
             }
             Testkit.Check(status);
             _handle = key;
+            Protocols = KeyProtocols.Both;
         }
+
+        /// <summary>The protocols the key speaks (fixed when it is made).</summary>
+        public KeyProtocols Protocols { get; }
 
         /// <summary>Whether virtual keys can be made: libaa_logon_testkit can be loaded.</summary>
         public static bool IsAvailable
@@ -89,6 +128,55 @@ namespace AaLogon.Testing
             }
         }
 
+        /// <summary>
+        /// The key's CTAP2 PIN retries left (<see cref="MaxPinRetries"/> at most; 0 means the PIN is
+        /// blocked). Setting it changes them: values above <see cref="MaxPinRetries"/> count as
+        /// that, and 0 blocks the PIN.
+        /// </summary>
+        /// <exception cref="ArgumentOutOfRangeException">A negative value is set.</exception>
+        public int PinRetries
+        {
+            get
+            {
+                VirtualKeyHandle handle = Handle;
+                IntPtr retries = Marshal.AllocHGlobal(1);
+                try
+                {
+                    Testkit.Check(Testkit.Call(() => NativeMethods.aa_virtual_key_pin_retries(handle, retries)));
+                    return Marshal.ReadByte(retries);
+                }
+                finally
+                {
+                    Marshal.FreeHGlobal(retries);
+                }
+            }
+            set
+            {
+                if (value < 0)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(value), value, "PIN retries must not be negative");
+                }
+                byte retries = (byte)Math.Min(value, MaxPinRetries);
+                VirtualKeyHandle handle = Handle;
+                Testkit.Check(Testkit.Call(() => NativeMethods.aa_virtual_key_set_pin_retries(handle, retries)));
+            }
+        }
+
+        /// <summary>
+        /// How many CTAPHID_CANCEL commands the key received (whether or not a request was pending):
+        /// lets a test check that an abandoned operation was cancelled on the device.
+        /// </summary>
+        public uint CancelsSeen
+        {
+            get
+            {
+                VirtualKeyHandle handle = Handle;
+                uint count = 0;
+                Testkit.Check(Testkit.Call(() => NativeMethods.aa_virtual_key_cancels_seen(handle, out count)));
+                return count;
+            }
+        }
+
         internal VirtualKeyHandle Handle
         {
             get { return _handle.OrDisposed(nameof(VirtualKey)); }
@@ -107,6 +195,37 @@ namespace AaLogon.Testing
         {
             VirtualKeyHandle handle = Handle;
             Testkit.Check(Testkit.Call(() => NativeMethods.aa_virtual_key_touch(handle)));
+        }
+
+        /// <summary>
+        /// Sets the key's CTAP2 client PIN to <paramref name="pin"/>, or removes it when it is null,
+        /// as if the user had done so; either way the PIN retries go back to
+        /// <see cref="MaxPinRetries"/> and PIN tokens issued before stop working. The binding's
+        /// UTF-8 copy of the PIN is wiped after the call.
+        /// </summary>
+        /// <exception cref="AaException"><paramref name="pin"/> is empty (status InvalidArgument).</exception>
+        public void SetPin(string pin)
+        {
+            VirtualKeyHandle handle = Handle;
+            byte[] pinBytes = pin == null ? null : Utf8.Encode(pin, nameof(pin));
+            try
+            {
+                Testkit.Check(Testkit.Call(() => NativeMethods.aa_virtual_key_set_pin(handle, pinBytes)));
+            }
+            finally
+            {
+                Utf8.Wipe(pinBytes);
+            }
+        }
+
+        /// <summary>
+        /// Built-in user verification (a fingerprint sensor): whether the key offers it and whether
+        /// the user's verification succeeds. Resets the UV retries to 8.
+        /// </summary>
+        public void SetUv(bool available, bool succeeds = true)
+        {
+            VirtualKeyHandle handle = Handle;
+            Testkit.Check(Testkit.Call(() => NativeMethods.aa_virtual_key_set_uv(handle, available, succeeds)));
         }
 
         /// <summary>
