@@ -255,9 +255,9 @@ fn binutils_present(what: &str) -> bool {
     packaging::tools_present(
         what,
         &[
-            ("nm", &["--version"], "binutils"),
-            ("readelf", &["--version"], "binutils"),
-            ("cc", &["--version"], "gcc"),
+            ("nm", &["--version"], "nm (binutils)"),
+            ("readelf", &["--version"], "readelf (binutils)"),
+            ("cc", &["--version"], "cc (gcc)"),
         ],
     )
 }

