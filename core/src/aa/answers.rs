@@ -10,7 +10,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserializer as _;
 use serde_json::Value;
 
-use super::client::json_body;
+use super::call::json_body;
 use crate::{Error, ErrorKind, Result, Secret};
 
 /// The text of one JSON object to send as a `do_logon` `response` (a CARD, FINGER `capture`,

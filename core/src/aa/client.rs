@@ -4,17 +4,15 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::app_id::AppIdPolicy;
+use super::call::SessionCall;
 use super::config::ClientConfig;
-use super::http::{encode, ApiRequest, Http, Method};
-use super::logon::Logon;
-use super::model::{ChainsInfo, LoginSessionInfo, LogonResponse};
+use super::http::{encode, ApiRequest, Http};
+use super::model::{ChainsInfo, LoginSessionInfo};
 use super::redact::redact;
 use super::session::EndpointSessions;
-use crate::secret::SecretBytes;
 use crate::{Error, ErrorKind, Result};
 
 /// A client of one AA server. Cheap to clone; clones share the connection pool and the endpoint
@@ -71,26 +69,6 @@ impl Client {
     /// The endpoint session in use, created on first use.
     pub fn endpoint_session_id(&self) -> Result<String> {
         self.inner.sessions.current(&self.inner.http)
-    }
-
-    /// Starts a logon of `user_name` for `event` with the first method `method_id` (`POST /logon`).
-    pub fn start_logon(&self, user_name: &str, event: &str, method_id: &str) -> Result<Logon> {
-        require("user name", user_name)?;
-        require("method id", method_id)?;
-        let answer = self.call_with_session(|session| {
-            let body = json!({
-                "method_id": method_id,
-                "user_name": user_name,
-                "event": event,
-                "endpoint_session_id": session,
-            });
-            SessionCall::post("/logon", "/logon".to_owned(), &body)
-        })?;
-        let response = LogonResponse::from_json(answer)?;
-        if response.logon_process_id.is_empty() {
-            return Err(Error::new(ErrorKind::MalformedServerData, "logon answer has no logon_process_id"));
-        }
-        Logon::started(self.clone(), user_name, response)
     }
 
     /// The chains `user_name` may use for `event`. Servers differ in the form they take (§2.4,
@@ -201,80 +179,6 @@ impl Client {
     }
 }
 
-/// One call built for a given endpoint session.
-pub(crate) struct SessionCall {
-    pub method: Method,
-    /// Names the call in logs, without ids.
-    pub route: &'static str,
-    pub path_and_query: String,
-    pub body: Option<SecretBytes>,
-}
-
-impl SessionCall {
-    pub(crate) fn get(route: &'static str, path_and_query: String) -> Result<SessionCall> {
-        Ok(SessionCall { method: Method::Get, route, path_and_query, body: None })
-    }
-
-    pub(crate) fn delete(route: &'static str, path_and_query: String) -> Result<SessionCall> {
-        Ok(SessionCall { method: Method::Delete, route, path_and_query, body: None })
-    }
-
-    pub(crate) fn post(route: &'static str, path: String, body: &impl Serialize) -> Result<SessionCall> {
-        Ok(SessionCall { method: Method::Post, route, path_and_query: path, body: Some(json_body(body)?) })
-    }
-
-    /// A `do_logon` body `{"endpoint_session_id": …, "response": <response_json>}` whose
-    /// response is JSON text already checked to be one object; written straight into a buffer
-    /// that is wiped on drop, sized exactly first so it never reallocates.
-    pub(crate) fn post_with_response(
-        route: &'static str,
-        path: String,
-        endpoint_session_id: &str,
-        response_json: &str,
-    ) -> Result<SessionCall> {
-        const HEAD: &[u8] = b"{\"endpoint_session_id\":";
-        const MIDDLE: &[u8] = b",\"response\":";
-        let encode_error =
-            |e: serde_json::Error| Error::new(ErrorKind::InvalidState, format!("cannot encode request: {e}"));
-        let mut counter = ByteCounter(0);
-        serde_json::to_writer(&mut counter, endpoint_session_id).map_err(encode_error)?;
-        let size = HEAD.len() + counter.0 + MIDDLE.len() + response_json.len() + 1;
-        let mut body = SecretBytes::new(Vec::with_capacity(size));
-        body.extend_from_slice(HEAD);
-        serde_json::to_writer(&mut *body, endpoint_session_id).map_err(encode_error)?;
-        body.extend_from_slice(MIDDLE);
-        body.extend_from_slice(response_json.as_bytes());
-        body.push(b'}');
-        debug_assert_eq!(body.len(), size);
-        Ok(SessionCall { method: Method::Post, route, path_and_query: path, body: Some(body) })
-    }
-}
-
-/// Serializes `body` into a buffer that is wiped on drop. The exact size is measured first so the
-/// buffer never reallocates (a reallocation would leave an unwiped copy of a secret behind).
-pub(crate) fn json_body(body: &impl Serialize) -> Result<SecretBytes> {
-    let encode_error =
-        |e: serde_json::Error| Error::new(ErrorKind::InvalidState, format!("cannot encode request: {e}"));
-    let mut counter = ByteCounter(0);
-    serde_json::to_writer(&mut counter, body).map_err(encode_error)?;
-    let mut buffer = SecretBytes::new(Vec::with_capacity(counter.0));
-    serde_json::to_writer(&mut *buffer, body).map_err(encode_error)?;
-    Ok(buffer)
-}
-
-struct ByteCounter(usize);
-
-impl std::io::Write for ByteCounter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0 += bytes.len();
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// `/logon/sessions/{id}?endpoint_session_id=…`, shared by session info and logout.
 fn login_session_path(login_session_id: &str, endpoint_session_id: &str) -> String {
     format!(
@@ -284,7 +188,7 @@ fn login_session_path(login_session_id: &str, endpoint_session_id: &str) -> Stri
     )
 }
 
-fn require(what: &str, value: &str) -> Result<()> {
+pub(crate) fn require(what: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
         Err(Error::new(ErrorKind::Config, format!("{what} is empty")))
     } else {

@@ -279,7 +279,7 @@ fn client_is_shareable_across_threads() {
 
 #[test]
 fn request_bodies_are_wiped_in_place_once_sent() {
-    use super::client::json_body;
+    use super::call::json_body;
     use super::http::{ApiRequest, Http, Method};
 
     let server = ScriptedServer::start(vec![ok(json!({ "status": "OK" }))]);

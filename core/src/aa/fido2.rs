@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::super::client::SessionCall;
+use super::super::call::SessionCall;
 use super::super::config::parse_base_url;
 use super::super::http::encode;
 use super::super::model::{LogonResponse, LogonStatus};

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::answers::IntoResponseJson;
 use super::approval::{self, ApprovalOptions};
-use super::client::{Client, SessionCall};
+use super::call::SessionCall;
+use super::client::Client;
 use super::http::encode;
 use super::model::{LogonResponse, LogonStatus, U2fChallenge};
 use crate::fido::{self, DeviceProvider, SignOptions, SignResponse};
@@ -568,5 +569,29 @@ impl Logon {
             }
         });
         Err(Error::new(kind, message).with_msgid(&response.msgid).with_reason(&response.reason))
+    }
+}
+
+/// Starting a logon lives with the logon, not the client, so the client knows nothing of
+/// logons and the module stack stays one-way (client below logon).
+impl Client {
+    /// Starts a logon of `user_name` for `event` with the first method `method_id` (`POST /logon`).
+    pub fn start_logon(&self, user_name: &str, event: &str, method_id: &str) -> Result<Logon> {
+        super::client::require("user name", user_name)?;
+        super::client::require("method id", method_id)?;
+        let answer = self.call_with_session(|session| {
+            let body = serde_json::json!({
+                "method_id": method_id,
+                "user_name": user_name,
+                "event": event,
+                "endpoint_session_id": session,
+            });
+            SessionCall::post("/logon", "/logon".to_owned(), &body)
+        })?;
+        let response = LogonResponse::from_json(answer)?;
+        if response.logon_process_id.is_empty() {
+            return Err(Error::new(ErrorKind::MalformedServerData, "logon answer has no logon_process_id"));
+        }
+        Logon::started(self.clone(), user_name, response)
     }
 }

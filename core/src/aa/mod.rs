@@ -3,6 +3,7 @@
 mod answers;
 mod app_id;
 mod approval;
+mod call;
 mod client;
 #[cfg(test)]
 mod client_tests;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::client::json_body;
+use super::call::json_body;
 use super::http::{encode, ApiRequest, Http, Method};
 use crate::{Error, ErrorKind, Result, Secret};
 

@@ -298,12 +298,13 @@ mod tests {
             verification: Verification::None,
         };
         let encoded = cbor::encode(&request.to_cbor());
-        let expected = format!(
-            "a3{}{}{}",
+        let expected = [
+            "a3".to_owned(),
             format!("0176{}", hex_of(b"https://aa.example.com")),
             format!("025820{}", "07".repeat(32)),
-            format!("0381a26269644201026474797065 6a{}", hex_of(b"public-key")).replace(' ', ""),
-        );
+            format!("0381a262696442010264747970656a{}", hex_of(b"public-key")),
+        ]
+        .concat();
         assert_eq!(encoded, hex(&expected));
         let silent = AssertionParams { user_presence: false, allow_list: Vec::new(), ..request.clone() };
         assert!(cbor::encode(&silent.to_cbor()).ends_with(&hex("05a1627570f4")));

@@ -147,8 +147,8 @@ enum State {
 enum Protocol {
     /// U2F/CTAP1 (CTAPHID_MSG).
     U2f,
-    /// CTAP2 (CTAPHID_CBOR).
-    Ctap2(Ctap2Key),
+    /// CTAP2 (CTAPHID_CBOR); boxed, as its getInfo is large next to nothing.
+    Ctap2(Box<Ctap2Key>),
 }
 
 /// A device whose check-only probe is under way.
@@ -169,7 +169,7 @@ struct Probe {
 struct Owner {
     channel: Channel,
     /// The CTAP2 state of a key answered over CTAP2; `None` for U2F.
-    ctap2: Option<Ctap2Key>,
+    ctap2: Option<Box<Ctap2Key>>,
     /// Indices into the prepared requests whose handles this device owns.
     owned: Vec<usize>,
     strikes: u32,
@@ -375,7 +375,7 @@ impl<'a> SignFlow<'a> {
                         // It claimed U2F but has none: answer the same requests over CTAP2.
                         log::info!("{path}: refuses U2F ({error}); using CTAP2");
                         match self.step(Ctap2Key::start(channel, &budget)) {
-                            Step::Answered(key) => probe.protocol = Some(Protocol::Ctap2(key)),
+                            Step::Answered(key) => probe.protocol = Some(Protocol::Ctap2(Box::new(key))),
                             Step::Unanswered => return self.probe_unanswered(path, probe),
                             Step::Failed(error) => return Turn::Continue(self.failed(path, error)),
                             Step::Stopped(stop) => return Turn::Stopped(stop, State::Probing(probe)),
@@ -473,7 +473,7 @@ impl<'a> SignFlow<'a> {
         let request = &requests[owner.owned[0]];
         // This device's own state is out of the list during its turn: any left is another key.
         let alone = !self.has_owner() && !self.has_probing();
-        let budget = if alone { self.deadline.clone() } else { self.deadline.within(owner.poll_budget) };
+        let budget = if alone { self.deadline } else { self.deadline.within(owner.poll_budget) };
         let result = u2f::authenticate(&mut owner.channel, Control::EnforcePresence, request, &budget);
         match self.step(result) {
             Step::Answered(Authentication::Signed(signature)) => {
@@ -625,7 +625,7 @@ impl<'a> SignFlow<'a> {
             log::info!("{path}: key without U2F (NMSG); answering the U2F requests over CTAP2");
         }
         match self.step(Ctap2Key::start(channel, budget)) {
-            Step::Answered(key) => Step::Answered(Some(Protocol::Ctap2(key))),
+            Step::Answered(key) => Step::Answered(Some(Protocol::Ctap2(Box::new(key)))),
             Step::Failed(error) => Step::Failed(error),
             Step::Unanswered => Step::Unanswered,
             Step::Stopped(stop) => Step::Stopped(stop),
