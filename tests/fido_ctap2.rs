@@ -286,10 +286,11 @@ impl Exchanges {
             0x11 => "CANCEL".to_owned(),
             0x03 => "MSG".to_owned(),
             0x10 => match report[7] {
-                0x02 if report[7..64].windows(4).any(|w| w == b"up\xf4") => {
-                    "getAssertion up=false".to_owned()
+                // The flow's first getAssertion is the silent ownership check, the next the real one.
+                0x02 if log.iter().any(|(label, ..)| label.starts_with("getAssertion")) => {
+                    "getAssertion (up=true)".to_owned()
                 }
-                0x02 => "getAssertion".to_owned(),
+                0x02 => "getAssertion (up=false)".to_owned(),
                 0x04 => "getInfo".to_owned(),
                 // 07 a? 01 0P 02 SS: the clientPIN subcommand is the value of key 2.
                 0x06 => format!("clientPIN sub 0x{:02x}", report[12]),

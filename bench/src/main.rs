@@ -265,6 +265,10 @@ fn run(plan: Plan) -> Result<()> {
     ));
     table.row(Row::time("touch-to-notice latency, median", touch_floor.1.median(), touch_library.1.median()));
 
+    table.section("U2F sign alone, no server (always-present key): where the logon CPU goes");
+    let [floor_sign, library_sign] = sign_cpu(&mut users, plan.logons_per_round * 5)?;
+    table.row(Row::time("CPU per U2F sign", floor_sign, library_sign));
+
     table.section("CTAPHID reports per U2F sign (always-present key), written + read");
     let [floor_reports, library_reports] = reports_per_sign(&mut users)?;
     table.row(Row::reports("reports per sign", floor_reports, library_reports));
@@ -599,6 +603,26 @@ fn touch_wait(
         notice.push(done - touched);
     }
     Ok((cpu, notice))
+}
+
+/// CPU per sign of the floor's CTAPHID exchange and of the library's `fido::sign`, `signs` each,
+/// interleaved in rounds.
+fn sign_cpu(users: &mut Users, signs: usize) -> Result<[f64; 2]> {
+    let key = VirtualKey::new(key_seed(users.take()).as_bytes());
+    let devices = VirtualDevices::new();
+    let path = devices.insert(key.clone());
+    let request = sign_request(&key);
+    let mut cpu = [Duration::ZERO; 2];
+    for _ in 0..5 {
+        for (slot, signer) in [(0, Signer::Floor), (1, Signer::Library)] {
+            let before = process_cpu();
+            for _ in 0..signs / 5 {
+                sign_once(signer, &devices, &path, &request)?;
+            }
+            cpu[slot] += process_cpu() - before;
+        }
+    }
+    Ok(cpu.map(|total| total.as_secs_f64() / (signs / 5 * 5) as f64))
 }
 
 /// Reports (written, read) crossing the device seam for one sign by the floor and by the library.

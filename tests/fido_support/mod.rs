@@ -103,6 +103,16 @@ pub fn without_hanging<T: Send + 'static>(operation: impl FnOnce() -> T + Send +
     }
 }
 
+/// clientData's origin: the appId itself, or its `scheme://host[:port]` when the appId carries a
+/// path, a trailing slash or a query (a facet list URL such as Google's test vector's).
+pub fn facet_origin(app_id: &str) -> &str {
+    let authority_start = app_id.find("://").map_or(0, |at| at + 3);
+    match app_id[authority_start..].find(['/', '?']) {
+        Some(at) => &app_id[..authority_start + at],
+        None => app_id,
+    }
+}
+
 /// Checks the signResponse the way AA does: clientData content, then the ECDSA signature over
 /// SHA-256(appId) ‖ presence ‖ counter ‖ SHA-256(clientData) with the enrolled public key.
 /// Returns the signature counter.
@@ -112,7 +122,7 @@ pub fn verify(response: &SignResponse, request: &SignRequest, public_key: &[u8])
     let parsed: serde_json::Value = serde_json::from_slice(&client_data).expect("clientData is JSON");
     assert_eq!(parsed["typ"], "navigator.id.getAssertion");
     assert_eq!(parsed["challenge"], request.challenge.as_str());
-    assert_eq!(parsed["origin"], request.app_id.as_str());
+    assert_eq!(parsed["origin"], facet_origin(&request.app_id));
 
     let signature_data =
         URL_SAFE_NO_PAD.decode(&response.signature_data).expect("signatureData is base64url");
