@@ -251,6 +251,19 @@ fn header_version_is_the_cargo_workspace_version() {
     );
 }
 
+/// The csproj (for `dotnet` users) states a version of its own: it must be the workspace's, as the
+/// NuGet packages (scripts/build-nuget.sh) and the wheel (setup.py) take it.
+#[test]
+fn the_csproj_version_is_the_cargo_workspace_version() {
+    let csproj =
+        std::fs::read_to_string(repo().join("bindings/csharp/AaLogon.csproj")).expect("read AaLogon.csproj");
+    let expected = format!("<Version>{}</Version>", packaging::VERSION);
+    assert!(
+        csproj.contains(&expected),
+        "bindings/csharp/AaLogon.csproj must say {expected} (the Cargo workspace version)"
+    );
+}
+
 fn binutils_present(what: &str) -> bool {
     packaging::tools_present(
         what,

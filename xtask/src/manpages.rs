@@ -57,7 +57,15 @@ const FAMILIES: &[Family] = &[
         page: "aa_logon",
         summary: "run a logon: methods, U2F signatures, answers, verdicts and results",
         claims: |name| name.starts_with("aa_logon_"),
-        types: &["aa_logon", "aa_server_status", "aa_sign_request_field", "aa_prompt", "aa_prompt_callback"],
+        types: &[
+            "aa_logon",
+            "aa_server_status",
+            "aa_sign_request_field",
+            "aa_sign_options",
+            "aa_prompt",
+            "aa_prompt_callback",
+            "aa_pin_callback",
+        ],
     },
     Family {
         page: "aa_error",
@@ -101,12 +109,18 @@ pub fn pages(header: &Header, version: &str) -> Result<Vec<(String, String)>, St
             orphans.join(", ")
         ));
     }
+    // Types no family names are documented on the overview page, so none goes undocumented.
+    let claimed: Vec<&str> = FAMILIES.iter().flat_map(|f| f.types.iter().copied()).collect();
+    let all_types = header.enums.iter().map(|e| &e.name).chain(header.structs.iter().map(|s| &s.name));
+    let all_types = all_types.chain(header.callbacks.iter().map(|c| &c.name)).chain(header.opaque.iter());
+    let unclaimed: Vec<&str> = all_types.map(String::as_str).filter(|t| !claimed.contains(t)).collect();
     let mut pages = Vec::new();
     for (family, functions) in FAMILIES.iter().zip(&members) {
         if functions.is_empty() && family.page != "libaa_logon" {
             return Err(format!("the man page {}(3) covers no function of the header", family.page));
         }
-        pages.push((format!("{}.3", family.page), page(header, family, functions, version)));
+        let extra_types = if family.page == "libaa_logon" { unclaimed.as_slice() } else { &[] };
+        pages.push((format!("{}.3", family.page), page(header, family, functions, extra_types, version)));
         for function in functions.iter().filter(|f| f.name != family.page) {
             pages.push((format!("{}.3", function.name), format!(".so man3/{}.3\n", family.page)));
         }
@@ -114,7 +128,13 @@ pub fn pages(header: &Header, version: &str) -> Result<Vec<(String, String)>, St
     Ok(pages)
 }
 
-fn page(header: &Header, family: &Family, functions: &[&Function], version: &str) -> String {
+fn page(
+    header: &Header,
+    family: &Family,
+    functions: &[&Function],
+    extra_types: &[&str],
+    version: &str,
+) -> String {
     let mut out = String::new();
     let title = family.page.to_uppercase();
     let _ =
@@ -143,7 +163,8 @@ fn page(header: &Header, family: &Family, functions: &[&Function], version: &str
             doc(&mut out, &function.doc);
         }
     }
-    types_section(&mut out, header, family.types);
+    let types: Vec<&str> = family.types.iter().copied().chain(extra_types.iter().copied()).collect();
+    types_section(&mut out, header, &types);
     if functions.iter().any(|f| f.returns == CType::Named("aa_status".into())) {
         out.push_str(
             ".SH RETURN VALUE\nFunctions returning \\fBaa_status\\fR return \\fBAA_STATUS_OK\\fR (0) on success \
@@ -337,6 +358,21 @@ mod tests {
                 None => text,
             };
             assert!(page.contains(&format!(".SS {}()", function.name)), "{} is not described", function.name);
+        }
+    }
+
+    #[test]
+    fn every_type_of_the_header_is_documented_on_some_page() {
+        let header = library_header();
+        let pages = pages(&header, "0.0.0").unwrap();
+        let names = header.enums.iter().map(|e| &e.name).chain(header.structs.iter().map(|s| &s.name));
+        for name in names.chain(header.callbacks.iter().map(|c| &c.name)).chain(header.opaque.iter()) {
+            let documented = pages.iter().any(|(_, text)| {
+                text.lines().any(|line| {
+                    line.starts_with(".SS") && line.split_whitespace().last() == Some(name.as_str())
+                })
+            });
+            assert!(documented, "{name} is on no page");
         }
     }
 
