@@ -58,8 +58,8 @@ impl Plan {
             contended_rounds: 10,
             contended_logons_per_round: 100,
             cold_rounds: 20,
-            concurrency_rounds: 3,
-            concurrency_logons: 480,
+            concurrency_rounds: 7,
+            concurrency_logons: 240,
             rss_milestones: vec![100, 1_000, 10_000],
             touch_rounds: 10,
             touch_window: Duration::from_secs(1),
@@ -74,8 +74,8 @@ impl Plan {
             contended_rounds: 2,
             contended_logons_per_round: 15,
             cold_rounds: 3,
-            concurrency_rounds: 1,
-            concurrency_logons: 48,
+            concurrency_rounds: 2,
+            concurrency_logons: 32,
             rss_milestones: vec![30, 100, 300],
             touch_rounds: 3,
             touch_window: Duration::from_millis(200),
@@ -205,19 +205,23 @@ fn run(plan: Plan) -> Result<()> {
     ));
 
     table.section(&format!(
-        "concurrency: threads sharing one client (floor: one connection per thread), {} logons",
-        plan.concurrency_logons
+        "concurrency: threads sharing one client (floor: one connection per thread), {} rounds x {} logons, \
+         median rate",
+        plan.concurrency_rounds, plan.concurrency_logons
     ));
     for threads in [1, 4, 16] {
         let (mut floor_rates, mut library_rates) = (Samples::default(), Samples::default());
-        for _ in 0..plan.concurrency_rounds {
-            floor_rates.push_value(concurrency_floor(&server, &mut users, threads, plan.concurrency_logons)?);
-            library_rates.push_value(concurrency_library(
-                &server,
-                &mut users,
-                threads,
-                plan.concurrency_logons,
-            )?);
+        for round in 0..plan.concurrency_rounds {
+            // Alternating which goes first, so that a burst of load elsewhere hits both alike.
+            for turn in 0..2 {
+                if (round + turn) % 2 == 0 {
+                    let rate = concurrency_floor(&server, &mut users, threads, plan.concurrency_logons)?;
+                    floor_rates.push_value(rate);
+                } else {
+                    let rate = concurrency_library(&server, &mut users, threads, plan.concurrency_logons)?;
+                    library_rates.push_value(rate);
+                }
+            }
         }
         table.row(Row::rate(
             &format!("logons/s, {threads} thread(s)"),

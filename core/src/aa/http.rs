@@ -16,7 +16,8 @@ use crate::{Error, ErrorKind, Result};
 /// The API prefix every path is relative to.
 const API_PREFIX: &str = "/api/v1";
 
-/// Room for the answer's status line and headers: ureq refuses a head larger than 64 KiB anyway.
+/// Room for the answer's status line and headers. ureq reports a head too large only when it is
+/// larger than its limit *and* fits in this buffer, so the limit is set one byte below it.
 const INPUT_BUFFER_SIZE: usize = 64 * 1024;
 /// Room for a request's head and body, sent with one write when they fit in half of it.
 const OUTPUT_BUFFER_SIZE: usize = 16 * 1024;
@@ -82,6 +83,7 @@ impl Http {
             // Per connection. An AA answer's headers are far smaller; bodies stream through.
             // ureq's defaults (128 KiB each) cost page faults on every new connection.
             .input_buffer_size(INPUT_BUFFER_SIZE)
+            .max_response_header_size(INPUT_BUFFER_SIZE - 1)
             .output_buffer_size(OUTPUT_BUFFER_SIZE)
             // Every connection goes to the one AA server: keep one per thread logging on in
             // parallel (ureq keeps 3 per host by default, so a 4th thread reconnects each time).
@@ -181,7 +183,7 @@ fn transport_error(e: ureq::Error, limit: u64) -> Error {
                 format!("server answer is larger than {limit} bytes"),
             )
         }
-        ureq::Error::Protocol(_) => ErrorKind::MalformedServerData,
+        ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) => ErrorKind::MalformedServerData,
         ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::InvalidProxyUrl => ErrorKind::Config,
         _ => ErrorKind::Network,
     };
