@@ -14,8 +14,8 @@ pub mod fuzzing;
 mod secret;
 
 pub use aa::{
-    ApprovalOptions, ApprovalPrompt, Chain, ChainsInfo, Client, ClientConfig, LoginSessionInfo, Logon, LogonResponse,
-    LogonStatus, ResponseJson, TlsOptions, U2fChallenge, UserInfo,
+    ApprovalOptions, ApprovalPrompt, Chain, ChainsInfo, Client, ClientConfig, LoginSessionInfo, Logon,
+    LogonResponse, LogonStatus, ResponseJson, TlsOptions, U2fChallenge, UserInfo,
 };
 pub use cancel::CancelToken;
 pub use error::{DeviceCode, Error, ErrorKind, Result};

@@ -21,7 +21,10 @@ pub enum CType {
     /// A typedef of the headers: an enum, a struct, or a function-pointer type.
     Named(String),
     /// `T *`; `is_const` when the pointee is const (`const T *`).
-    Pointer { pointee: Box<CType>, is_const: bool },
+    Pointer {
+        pointee: Box<CType>,
+        is_const: bool,
+    },
 }
 
 impl CType {
@@ -47,7 +50,9 @@ impl CType {
             "int32_t" => CType::I32,
             "uint64_t" => CType::U64,
             "size_t" => CType::Size,
-            name if name.starts_with("aa_") && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            name if name.starts_with("aa_")
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
                 CType::Named(name.to_owned())
             }
             other => return Err(format!("unknown C type {other:?}")),
@@ -165,7 +170,12 @@ fn chunks(header: &str) -> Vec<Chunk> {
             chunks.push(Chunk { doc: std::mem::take(&mut doc), text: trimmed.to_owned() });
             continue;
         }
-        if trimmed.starts_with('#') || trimmed.starts_with("//") || trimmed.is_empty() || trimmed.starts_with("extern \"C\"") || trimmed == "}  // extern \"C\"" {
+        if trimmed.starts_with('#')
+            || trimmed.starts_with("//")
+            || trimmed.is_empty()
+            || trimmed.starts_with("extern \"C\"")
+            || trimmed == "}  // extern \"C\""
+        {
             continue;
         }
         if trimmed.starts_with(": uint32_t") || (depth == 0 && current.is_empty() && trimmed == "}") {
@@ -190,7 +200,9 @@ fn split_params(list: &str) -> Result<Vec<Param>, String> {
     list.split(',')
         .map(|param| {
             let param = param.trim();
-            let at = param.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).ok_or_else(|| format!("parameter {param:?} has no type"))?;
+            let at = param
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .ok_or_else(|| format!("parameter {param:?} has no type"))?;
             Ok(Param { name: param[at + 1..].to_owned(), ty: CType::parse(&param[..=at])? })
         })
         .collect()
@@ -198,10 +210,12 @@ fn split_params(list: &str) -> Result<Vec<Param>, String> {
 
 fn parse_enum(text: &str, doc: String) -> Result<Enum, String> {
     let name = text["enum ".len()..].split_whitespace().next().ok_or("enum without a name")?.to_owned();
-    let body = text.split_once('{').and_then(|(_, rest)| rest.rsplit_once('}')).ok_or("enum without a body")?.0;
+    let body =
+        text.split_once('{').and_then(|(_, rest)| rest.rsplit_once('}')).ok_or("enum without a body")?.0;
     let mut variants = Vec::new();
     for item in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (variant, value) = item.split_once('=').ok_or_else(|| format!("{name}: {item:?} has no explicit value"))?;
+        let (variant, value) =
+            item.split_once('=').ok_or_else(|| format!("{name}: {item:?} has no explicit value"))?;
         let value = value.trim().parse::<u32>().map_err(|e| format!("{name}: {item:?}: {e}"))?;
         variants.push((variant.trim().to_owned(), value));
     }
@@ -209,8 +223,10 @@ fn parse_enum(text: &str, doc: String) -> Result<Enum, String> {
 }
 
 fn parse_struct(text: &str, doc: String) -> Result<Struct, String> {
-    let name = text["typedef struct ".len()..].split_whitespace().next().ok_or("struct without a name")?.to_owned();
-    let body = text.split_once('{').and_then(|(_, rest)| rest.rsplit_once('}')).ok_or("struct without a body")?.0;
+    let name =
+        text["typedef struct ".len()..].split_whitespace().next().ok_or("struct without a name")?.to_owned();
+    let body =
+        text.split_once('{').and_then(|(_, rest)| rest.rsplit_once('}')).ok_or("struct without a body")?.0;
     let fields = body
         .split(';')
         .map(str::trim)
@@ -225,14 +241,30 @@ fn parse_callback(text: &str, doc: String) -> Result<Function, String> {
     let (returns, rest) = text.split_once("(*").ok_or("callback typedef without (*")?;
     let (name, rest) = rest.split_once(")(").ok_or("callback typedef without )(")?;
     let params = rest.rsplit_once(')').ok_or("callback typedef without closing )")?.0;
-    Ok(Function { name: name.trim().to_owned(), returns: CType::parse(returns)?, params: split_params(params)?, doc })
+    Ok(Function {
+        name: name.trim().to_owned(),
+        returns: CType::parse(returns)?,
+        params: split_params(params)?,
+        doc,
+    })
 }
 
 fn parse_function(text: &str, doc: String) -> Result<Function, String> {
     let (head, rest) = text.split_once('(').ok_or_else(|| format!("not a declaration: {text}"))?;
-    let at = head.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).ok_or_else(|| format!("no return type: {text}"))?;
-    let params = rest.trim_end_matches(';').trim_end().strip_suffix(')').ok_or_else(|| format!("no closing ): {text}"))?;
-    Ok(Function { name: head[at + 1..].to_owned(), returns: CType::parse(&head[..=at])?, params: split_params(params)?, doc })
+    let at = head
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .ok_or_else(|| format!("no return type: {text}"))?;
+    let params = rest
+        .trim_end_matches(';')
+        .trim_end()
+        .strip_suffix(')')
+        .ok_or_else(|| format!("no closing ): {text}"))?;
+    Ok(Function {
+        name: head[at + 1..].to_owned(),
+        returns: CType::parse(&head[..=at])?,
+        params: split_params(params)?,
+        doc,
+    })
 }
 
 /// Reads a header; every item must be one of the shapes above.
@@ -265,7 +297,8 @@ mod tests {
     use super::*;
 
     fn repo_file(path: &str) -> String {
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)).unwrap()
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path))
+            .unwrap()
     }
 
     #[test]

@@ -26,8 +26,10 @@ fn read_header(path: &str) -> Result<header::Header, String> {
 }
 
 fn bindings(check: bool) -> Result<(), String> {
-    let headers =
-        Headers { library: read_header("include/aa_logon.h")?, testkit: read_header("testkit/capi/include/aa_logon_testkit.h")? };
+    let headers = Headers {
+        library: read_header("include/aa_logon.h")?,
+        testkit: read_header("testkit/capi/include/aa_logon_testkit.h")?,
+    };
     let mut stale = Vec::new();
     for (path, text) in python::generate(&headers)?.into_iter().chain(csharp::generate(&headers)?) {
         let file = repo().join(&path);

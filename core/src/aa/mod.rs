@@ -20,8 +20,8 @@ mod tls;
 
 pub use answers::{answers_from_json, IntoResponseJson, ResponseJson};
 pub use approval::{
-    ApprovalOptions, ApprovalProgressCallback, ApprovalPrompt, ApprovalPromptCallback, DEFAULT_APPROVAL_TIMEOUT,
-    DEFAULT_POLL_INTERVAL, MIN_POLL_INTERVAL,
+    ApprovalOptions, ApprovalProgressCallback, ApprovalPrompt, ApprovalPromptCallback,
+    DEFAULT_APPROVAL_TIMEOUT, DEFAULT_POLL_INTERVAL, MIN_POLL_INTERVAL,
 };
 pub use client::Client;
 pub use config::{

@@ -13,9 +13,9 @@ mod details;
 mod frame;
 mod get_assertion;
 mod get_info;
+mod hidapi_devices;
 mod init;
 mod job;
-mod hidapi_devices;
 mod pin;
 mod request;
 mod sign;
@@ -26,9 +26,9 @@ mod transport;
 mod u2f;
 
 pub use details::{describe, wink, DeviceDetails};
-pub use init::{Capabilities, DeviceVersion};
-pub use hidapi_devices::HidapiDevices;
 pub use get_info::Ctap2Info;
+pub use hidapi_devices::HidapiDevices;
+pub use init::{Capabilities, DeviceVersion};
 pub use sign::{get_assertion, sign};
 pub use trace::FRAMES_TARGET;
 
