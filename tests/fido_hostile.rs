@@ -280,7 +280,8 @@ impl Scripted {
     fn next_streamed(&mut self) -> Option<Report> {
         match self.stream? {
             Stream::Keepalive(cid) => {
-                // A key sends KEEPALIVE about every 100 ms; a little faster here.
+                // The device paces its KEEPALIVE stream as a key does (about every 100 ms; a
+                // little faster here): simulated device timing, not a wait for a state.
                 thread::sleep(Duration::from_millis(20));
                 Some(init_packet(cid, CMD_KEEPALIVE, 1, &[0x01]))
             }
@@ -347,6 +348,7 @@ impl HidTransport for Scripted {
         if let Some(report) = self.next_streamed() {
             return Ok(Some(report));
         }
+        // A HID read with nothing to deliver blocks for its timeout, as hidapi's does.
         thread::sleep(timeout);
         Ok(None)
     }

@@ -7,7 +7,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aa_sim::{SimConfig, Simulator};
 
@@ -63,17 +63,19 @@ fn run(command: &mut Command) -> String {
     };
     let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
     let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the child") {
-            break Some(status);
+    // Wait for the exit itself (on a waiter thread); the limit only guards against a hang.
+    let pid = child.id().to_string();
+    let (exited, exit) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exited.send(child.wait().expect("wait for the child"));
+    });
+    let status = match exit.recv_timeout(HANG_LIMIT) {
+        Ok(status) => Some(status),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+            let _ = exit.recv();
+            None
         }
-        if started.elapsed() > HANG_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
     };
     let text = format!(
         "{}{}",

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
-from aa_logon import Client
+from aa_logon import Client, ServerStatus
 from aa_logon._native import library
 from aa_logon.testing import Presence, VirtualKey
 
@@ -174,3 +174,40 @@ def c_calls(monkeypatch: pytest.MonkeyPatch) -> "Counter[str]":
 def calls_besides_string_free(counts: "Counter[str]") -> dict[str, int]:
     """The C calls counted, without the aa_string_free that goes with every string received."""
     return {name: count for name, count in counts.items() if name != "aa_string_free" and count}
+
+
+@pytest.fixture
+def fresh_client(tmp_path: Path) -> Iterator[Client]:
+    """A client of a simulator started for this test alone (it has seen no counter yet)."""
+    binary = os.environ.get("AA_SIM_BIN")
+    if not binary:
+        pytest.fail("AA_SIM_BIN is not set: point it at the aa-sim binary")
+    ca_file = tmp_path / "ca.pem"
+    process = subprocess.Popen(
+        [binary, "--listen", "127.0.0.1:0", "--ca-out", str(ca_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = _first_line(process, 30.0)
+        assert line and line.startswith("https://"), f"aa-sim printed {line!r}"
+        with Client(
+            line.strip(), ENDPOINT_ID, ENDPOINT_SECRET, ca_file=ca_file, allowed_app_id_hosts=(APP_ID_HOST,)
+        ) as client:
+            yield client
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+# One U2F logon with `key` plugged into `client` for the logon only.
+def u2f_logon(client: Client, key: VirtualKey) -> ServerStatus:
+    key.attach(client)
+    try:
+        with client.logon(USER, EVENT, "U2F:1") as logon:
+            return logon.sign_with_device(timeout=10)
+    finally:
+        key.detach(client)

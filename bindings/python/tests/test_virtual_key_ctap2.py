@@ -8,52 +8,15 @@ session's simulator has already accepted higher counters from the demo key of th
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-from conftest import APP_ID_HOST, ENDPOINT_ID, ENDPOINT_SECRET, EVENT, KEY_SEED, USER, _first_line
+from conftest import KEY_SEED, u2f_logon
 
 from aa_logon import Client, InvalidArgumentError, ServerStatus
 from aa_logon.testing import KeyProtocols, VirtualKey
 
 
-@pytest.fixture
-def fresh_client(tmp_path: Path) -> Iterator[Client]:
-    """A client of a simulator started for this test alone (it has seen no counter yet)."""
-    binary = os.environ.get("AA_SIM_BIN")
-    if not binary:
-        pytest.fail("AA_SIM_BIN is not set: point it at the aa-sim binary")
-    ca_file = tmp_path / "ca.pem"
-    process = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--ca-out", str(ca_file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        line = _first_line(process, 30.0)
-        assert line and line.startswith("https://"), f"aa-sim printed {line!r}"
-        with Client(
-            line.strip(), ENDPOINT_ID, ENDPOINT_SECRET, ca_file=ca_file, allowed_app_id_hosts=(APP_ID_HOST,)
-        ) as client:
-            yield client
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _u2f_logon(client: Client, key: VirtualKey) -> ServerStatus:
-    key.attach(client)
-    try:
-        with client.logon(USER, EVENT, "U2F:1") as logon:
-            return logon.sign_with_device(timeout=10)
-    finally:
-        key.detach(client)
 
 
 @pytest.mark.parametrize("protocols", list(KeyProtocols))
@@ -120,7 +83,7 @@ def test_an_empty_pin_is_refused_with_the_testkit_message() -> None:
 
 def test_a_u2f_logon_through_a_u2f_only_key_succeeds(fresh_client: Client) -> None:
     with VirtualKey(KEY_SEED, protocols=KeyProtocols.U2F_ONLY) as key:
-        assert _u2f_logon(fresh_client, key) is ServerStatus.OK
+        assert u2f_logon(fresh_client, key) is ServerStatus.OK
         assert key.counter == 1
 
 
@@ -128,6 +91,6 @@ def test_a_u2f_logon_through_a_ctap2_only_key_succeeds(fresh_client: Client) -> 
     # A CTAP2-only key refuses CTAPHID_MSG: the library signs the U2F:1 request with CTAP2
     # getAssertion (the appid extension) instead.
     with VirtualKey(KEY_SEED, protocols=KeyProtocols.CTAP2_ONLY) as key:
-        assert _u2f_logon(fresh_client, key) is ServerStatus.OK
+        assert u2f_logon(fresh_client, key) is ServerStatus.OK
         # At least the signature sent; a silent (no-touch) credential probe may count as well.
         assert key.counter >= 1
