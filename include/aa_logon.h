@@ -349,7 +349,8 @@ typedef uint32_t aa_sign_request_field;
 #endif // __cplusplus
 
 /**
- * A client of one AA server for one endpoint. Shared by any number of logons and threads:
+ * A client of one AA server (or the servers of one cluster) for one endpoint. Shared by any
+ * number of logons and threads:
  * every function taking `const aa_client *` is thread-safe. Keeps its HTTPS connections alive
  * between calls. Free with aa_client_free; logons made from it keep working after that.
  */
@@ -673,6 +674,51 @@ aa_status aa_client_options_allow_app_id_host(struct aa_client_options *options,
                                               struct aa_error **error_out);
 
 /**
+ * Adds a further server of the same AA cluster (same database, same endpoint id and secret),
+ * tried after the base URL and the failover URLs added before it. A call moves to the next
+ * server when one cannot be reached (connect or TLS handshake failure), and — for calls that are
+ * safe to repeat — when it answers 502/503/504 or fails mid-request; a call carrying an answer or
+ * a signature moves on only when it was never sent. A server that failed is skipped for the
+ * back-off period (aa_client_options_set_server_backoff_ms). Checked like the base URL
+ * (AA_STATUS_INVALID_ARGUMENT); a server already in the list is refused too.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_client_options_add_failover_url(struct aa_client_options *options,
+                                             const char *url,
+                                             struct aa_error **error_out);
+
+/**
+ * How long a server that failed is skipped before calls try it again, in milliseconds
+ * (default 30000). 0: never skipped, every call tries the servers in order of preference.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_client_options_set_server_backoff_ms(struct aa_client_options *options,
+                                                  uint64_t backoff_ms,
+                                                  struct aa_error **error_out);
+
+/**
+ * The most connections the client has open at once, in use or kept alive, over all its servers
+ * (default 32). A call that finds them all in use waits for one, up to the request timeout
+ * (then AA_STATUS_TIMEOUT). 0 fails with AA_STATUS_INVALID_ARGUMENT.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_client_options_set_max_connections(struct aa_client_options *options,
+                                                uint32_t max_connections,
+                                                struct aa_error **error_out);
+
+/**
  * DANGER: signs U2F sign requests for any appId the server sends (see
  * aa_client_options_allow_app_id_host), so a hostile or impersonated server can obtain the
  * user's assertions for other sites. For lab setups only; the library logs a warning every time
@@ -757,6 +803,20 @@ aa_status aa_client_chains_json(const struct aa_client *client,
                                 const char *event,
                                 char **chains_json_out,
                                 struct aa_error **error_out);
+
+/**
+ * The base URL of the server that answered the client's last call (any logon's): with failover
+ * URLs, the server in use now; the base URL before the first call. The caller owns `*url_out`
+ * and frees it with aa_string_free.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_client_current_server(const struct aa_client *client,
+                                   char **url_out,
+                                   struct aa_error **error_out);
 
 /**
  * Information about a login session, as the server's JSON (user_name, user_id, event_name,
@@ -1307,6 +1367,19 @@ aa_status aa_logon_current_method(const struct aa_logon *logon,
 aa_status aa_logon_process_id(const struct aa_logon *logon,
                               char **process_id_out,
                               struct aa_error **error_out);
+
+/**
+ * The base URL of the server that answered this logon's last call: with failover URLs, the
+ * server the logon continues on. The caller owns `*url_out` and frees it with aa_string_free.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid for its use: handles as received from this library
+ * (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+ * writable for the duration of the call.
+ */
+aa_status aa_logon_server(const struct aa_logon *logon,
+                          char **url_out,
+                          struct aa_error **error_out);
 
 /**
  * The login session id once the server answered OK; AA_STATUS_NOT_AVAILABLE before. The caller

@@ -50,9 +50,11 @@ pub enum Command {
 /// Where the AA server is and how this endpoint authenticates to it.
 #[derive(Args, Debug)]
 pub struct ConnectionArgs {
-    /// Base URL of the AA server, e.g. https://aa.example.com
-    #[arg(long, env = "AA_URL", value_name = "URL")]
-    pub url: String,
+    /// Base URL of the AA server, e.g. https://aa.example.com. Repeat it (or separate URLs with
+    /// commas in AA_URL) for the servers of a cluster, in order of preference: when one cannot be
+    /// reached or answers 502/503/504, the logon moves to the next.
+    #[arg(long, env = "AA_URL", value_name = "URL", required = true, value_delimiter = ',')]
+    pub url: Vec<String>,
 
     /// Endpoint id (32 hex characters) from the endpoint registration.
     #[arg(long, env = "AA_ENDPOINT_ID", value_name = "ID")]

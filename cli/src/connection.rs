@@ -15,7 +15,11 @@ pub const DEFAULT_SECRET_ENV: &str = "AA_ENDPOINT_SECRET";
 /// Builds the client; nothing is sent to the server yet.
 pub fn client(args: &ConnectionArgs) -> CmdResult<Client> {
     let secret = endpoint_secret(args)?;
-    let mut config = ClientConfig::new(args.url.trim(), args.endpoint_id.trim(), secret);
+    let (preferred, failover) = args.url.split_first().ok_or_else(|| Failure::usage("--url is required"))?;
+    let mut config = ClientConfig::new(preferred.trim(), args.endpoint_id.trim(), secret);
+    for url in failover {
+        config.add_failover_url(url)?;
+    }
     config.connect_timeout = Duration::from_secs(args.timeout);
     config.request_timeout = Duration::from_secs(args.timeout);
     config.tls = TlsOptions {

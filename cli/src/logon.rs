@@ -359,6 +359,7 @@ fn success(logon: &Logon) -> Outcome {
         let _ = writeln!(text, "  user id:          {id}");
     }
     let _ = writeln!(text, "  login session id: {session}");
+    let _ = writeln!(text, "  server:           {}", logon.server());
     if let Some(chain) = &response.completed_chain {
         let _ = writeln!(text, "  chain:            {} ({})", chain.name, chain.methods.join(" -> "));
     } else {
@@ -371,6 +372,7 @@ fn success(logon: &Logon) -> Outcome {
         "user_email": user.user_email,
         "login_session_id": session,
         "logon_process_id": logon.process_id(),
+        "server": logon.server(),
         "chain": chain.unwrap_or(Value::Null),
         "completed_methods": response.completed_methods,
         "message": response.msg,

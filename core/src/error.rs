@@ -106,6 +106,12 @@ pub struct Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// This error with another message (a prefix, a note), its kind and server details kept.
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     /// A new error of `kind` with a readable message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {

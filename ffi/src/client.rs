@@ -22,7 +22,8 @@ pub struct aa_client_options {
     _private: [u8; 0],
 }
 
-/// A client of one AA server for one endpoint. Shared by any number of logons and threads:
+/// A client of one AA server (or the servers of one cluster) for one endpoint. Shared by any
+/// number of logons and threads:
 /// every function taking `const aa_client *` is thread-safe. Keeps its HTTPS connections alive
 /// between calls. Free with aa_client_free; logons made from it keep working after that.
 pub struct aa_client {
@@ -375,6 +376,93 @@ pub unsafe extern "C" fn aa_client_options_allow_app_id_host(
     }
 }
 
+/// Adds a further server of the same AA cluster (same database, same endpoint id and secret),
+/// tried after the base URL and the failover URLs added before it. A call moves to the next
+/// server when one cannot be reached (connect or TLS handshake failure), and — for calls that are
+/// safe to repeat — when it answers 502/503/504 or fails mid-request; a call carrying an answer or
+/// a signature moves on only when it was never sent. A server that failed is skipped for the
+/// back-off period (aa_client_options_set_server_backoff_ms). Checked like the base URL
+/// (AA_STATUS_INVALID_ARGUMENT); a server already in the list is refused too.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_add_failover_url(
+    options: *mut aa_client_options,
+    url: *const c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            with_options(
+                options,
+                || non_empty_arg(url, "url"),
+                |config, url| config.add_failover_url(url).map_err(invalid_argument),
+            )
+        })
+    }
+}
+
+/// How long a server that failed is skipped before calls try it again, in milliseconds
+/// (default 30000). 0: never skipped, every call tries the servers in order of preference.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_set_server_backoff_ms(
+    options: *mut aa_client_options,
+    backoff_ms: u64,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            with_options(
+                options,
+                || Ok(Duration::from_millis(backoff_ms)),
+                |config, backoff| {
+                    config.server_backoff = backoff;
+                    Ok(())
+                },
+            )
+        })
+    }
+}
+
+/// The most connections the client has open at once, in use or kept alive, over all its servers
+/// (default 32). A call that finds them all in use waits for one, up to the request timeout
+/// (then AA_STATUS_TIMEOUT). 0 fails with AA_STATUS_INVALID_ARGUMENT.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_options_set_max_connections(
+    options: *mut aa_client_options,
+    max_connections: u32,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let max = || match max_connections {
+                0 => Err(FfiError::new(aa_status::InvalidArgument, "max_connections must be at least 1")),
+                max => Ok(max as usize),
+            };
+            with_options(options, max, |config, max| {
+                config.max_connections = max;
+                Ok(())
+            })
+        })
+    }
+}
+
 /// DANGER: signs U2F sign requests for any appId the server sends (see
 /// aa_client_options_allow_app_id_host), so a hostile or impersonated server can obtain the
 /// user's assertions for other sites. For lab setups only; the library logs a warning every time
@@ -530,6 +618,30 @@ pub unsafe extern "C" fn aa_client_chains_json(
                 "user_is_locked": chains.user_is_locked,
             });
             write_string(out, &json.to_string(), "chains")
+        })
+    }
+}
+
+/// The base URL of the server that answered the client's last call (any logon's): with failover
+/// URLs, the server in use now; the base URL before the first call. The caller owns `*url_out`
+/// and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_client_current_server(
+    client: *const aa_client,
+    url_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe {
+        guard_call(error_out, || {
+            let handle = client_handle(client)?;
+            let out = Out::new(url_out, "url_out")?;
+            write_string(out, &handle.client.current_server(), "url")
         })
     }
 }

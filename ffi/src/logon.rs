@@ -1004,6 +1004,23 @@ pub unsafe extern "C" fn aa_logon_process_id(
     }
 }
 
+/// The base URL of the server that answered this logon's last call: with failover URLs, the
+/// server the logon continues on. The caller owns `*url_out` and frees it with aa_string_free.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid for its use: handles as received from this library
+/// (stale ones are detected, never dereferenced), strings NUL-terminated and readable, out-parameters
+/// writable for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn aa_logon_server(
+    logon: *const aa_logon,
+    url_out: *mut *mut c_char,
+    error_out: *mut *mut aa_error,
+) -> aa_status {
+    // SAFETY: the caller upholds this function's # Safety contract for every pointer used below.
+    unsafe { guard_call(error_out, || read_string(logon, url_out, "url", |l| Some(l.server().to_owned()))) }
+}
+
 /// The login session id once the server answered OK; AA_STATUS_NOT_AVAILABLE before. The caller
 /// owns `*login_session_id_out` and frees it with aa_string_free.
 ///

@@ -604,6 +604,36 @@ namespace AaLogon
         internal static extern AaStatus aa_client_options_allow_app_id_host(ClientOptionsHandle options, byte[] host, out IntPtr error_out);
 
         /// <summary>
+        /// Adds a further server of the same AA cluster (same database, same endpoint id and secret),
+        /// tried after the base URL and the failover URLs added before it. A call moves to the next
+        /// server when one cannot be reached (connect or TLS handshake failure), and — for calls that are
+        /// safe to repeat — when it answers 502/503/504 or fails mid-request; a call carrying an answer or
+        /// a signature moves on only when it was never sent. A server that failed is skipped for the
+        /// back-off period (aa_client_options_set_server_backoff_ms). Checked like the base URL
+        /// (AA_STATUS_INVALID_ARGUMENT); a server already in the list is refused too.
+        /// (<c>aa_client_options_add_failover_url</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_client_options_add_failover_url(ClientOptionsHandle options, byte[] url, out IntPtr error_out);
+
+        /// <summary>
+        /// How long a server that failed is skipped before calls try it again, in milliseconds
+        /// (default 30000). 0: never skipped, every call tries the servers in order of preference.
+        /// (<c>aa_client_options_set_server_backoff_ms</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_client_options_set_server_backoff_ms(ClientOptionsHandle options, ulong backoff_ms, out IntPtr error_out);
+
+        /// <summary>
+        /// The most connections the client has open at once, in use or kept alive, over all its servers
+        /// (default 32). A call that finds them all in use waits for one, up to the request timeout
+        /// (then AA_STATUS_TIMEOUT). 0 fails with AA_STATUS_INVALID_ARGUMENT.
+        /// (<c>aa_client_options_set_max_connections</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_client_options_set_max_connections(ClientOptionsHandle options, uint max_connections, out IntPtr error_out);
+
+        /// <summary>
         /// DANGER: signs U2F sign requests for any appId the server sends (see
         /// aa_client_options_allow_app_id_host), so a hostile or impersonated server can obtain the
         /// user's assertions for other sites. For lab setups only; the library logs a warning every time
@@ -666,6 +696,15 @@ namespace AaLogon
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern AaStatus aa_client_chains_json(ClientHandle client, byte[] user_name, byte[] @event, out IntPtr chains_json_out, out IntPtr error_out);
+
+        /// <summary>
+        /// The base URL of the server that answered the client's last call (any logon's): with failover
+        /// URLs, the server in use now; the base URL before the first call. The caller owns <c>*url_out</c>
+        /// and frees it with aa_string_free.
+        /// (<c>aa_client_current_server</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_client_current_server(ClientHandle client, out IntPtr url_out, out IntPtr error_out);
 
         /// <summary>
         /// Information about a login session, as the server's JSON (user_name, user_id, event_name,
@@ -1064,6 +1103,14 @@ namespace AaLogon
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern AaStatus aa_logon_process_id(LogonHandle logon, out IntPtr process_id_out, out IntPtr error_out);
+
+        /// <summary>
+        /// The base URL of the server that answered this logon's last call: with failover URLs, the
+        /// server the logon continues on. The caller owns <c>*url_out</c> and frees it with aa_string_free.
+        /// (<c>aa_logon_server</c> of include/aa_logon.h)
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern AaStatus aa_logon_server(LogonHandle logon, out IntPtr url_out, out IntPtr error_out);
 
         /// <summary>
         /// The login session id once the server answered OK; AA_STATUS_NOT_AVAILABLE before. The caller

@@ -299,7 +299,7 @@ class aa_sign_options(Structure):
 
 #: Every C function: name -> (library, restype, argtypes), in header order.
 FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
-    # aa_logon (63 functions)
+    # aa_logon (68 functions)
     # aa_status aa_client_options_new(const char *base_url, const char *endpoint_id, const char *endpoint_secret, aa_client_options **options_out, aa_error **error_out)
     "aa_client_options_new": (LIBRARY, c_uint32, (c_char_p, c_char_p, c_char_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_client_options_set_ca_file(aa_client_options *options, const char *path, aa_error **error_out)
@@ -318,6 +318,12 @@ FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
     "aa_client_options_danger_disable_tls_verification": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p))),
     # aa_status aa_client_options_allow_app_id_host(aa_client_options *options, const char *host, aa_error **error_out)
     "aa_client_options_allow_app_id_host": (LIBRARY, c_uint32, (c_void_p, c_char_p, POINTER(c_void_p))),
+    # aa_status aa_client_options_add_failover_url(aa_client_options *options, const char *url, aa_error **error_out)
+    "aa_client_options_add_failover_url": (LIBRARY, c_uint32, (c_void_p, c_char_p, POINTER(c_void_p))),
+    # aa_status aa_client_options_set_server_backoff_ms(aa_client_options *options, uint64_t backoff_ms, aa_error **error_out)
+    "aa_client_options_set_server_backoff_ms": (LIBRARY, c_uint32, (c_void_p, c_uint64, POINTER(c_void_p))),
+    # aa_status aa_client_options_set_max_connections(aa_client_options *options, uint32_t max_connections, aa_error **error_out)
+    "aa_client_options_set_max_connections": (LIBRARY, c_uint32, (c_void_p, c_uint32, POINTER(c_void_p))),
     # aa_status aa_client_options_danger_disable_app_id_check(aa_client_options *options, aa_error **error_out)
     "aa_client_options_danger_disable_app_id_check": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p))),
     # aa_status aa_client_options_free(aa_client_options *options)
@@ -330,6 +336,8 @@ FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
     "aa_client_set_hid_io": (LIBRARY, c_uint32, (c_void_p, POINTER(aa_hid_io), POINTER(c_void_p))),
     # aa_status aa_client_chains_json(const aa_client *client, const char *user_name, const char *event, char **chains_json_out, aa_error **error_out)
     "aa_client_chains_json": (LIBRARY, c_uint32, (c_void_p, c_char_p, c_char_p, POINTER(c_void_p), POINTER(c_void_p))),
+    # aa_status aa_client_current_server(const aa_client *client, char **url_out, aa_error **error_out)
+    "aa_client_current_server": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_client_login_session_json(const aa_client *client, const char *login_session_id, char **session_json_out, aa_error **error_out)
     "aa_client_login_session_json": (LIBRARY, c_uint32, (c_void_p, c_char_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_client_logout(const aa_client *client, const char *login_session_id, aa_error **error_out)
@@ -410,6 +418,8 @@ FUNCTIONS: Dict[str, Tuple[str, Any, Tuple[Any, ...]]] = {
     "aa_logon_current_method": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_logon_process_id(const aa_logon *logon, char **process_id_out, aa_error **error_out)
     "aa_logon_process_id": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
+    # aa_status aa_logon_server(const aa_logon *logon, char **url_out, aa_error **error_out)
+    "aa_logon_server": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_logon_login_session_id(const aa_logon *logon, char **login_session_id_out, aa_error **error_out)
     "aa_logon_login_session_id": (LIBRARY, c_uint32, (c_void_p, POINTER(c_void_p), POINTER(c_void_p))),
     # aa_status aa_logon_user_field(const aa_logon *logon, const char *field_name, char **value_out, aa_error **error_out)

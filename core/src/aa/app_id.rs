@@ -1,8 +1,8 @@
 //! Which U2F appIds a client signs for. A security key signs for whatever appId it is handed, and
 //! the appId is what a relying party checks, so signing a server-chosen appId unchecked would let
 //! a hostile AA server (or anyone impersonating it) obtain the user's assertions for other sites.
-//! Default: an `https` appId of the AA server's own host (any port, any path); other hosts only
-//! when the caller allowed them; everything only with the explicit danger switch.
+//! Default: an `https` appId of the host of one of the client's AA servers (any port, any
+//! path); other hosts only when the caller allowed them; everything only with the explicit danger switch.
 
 use super::config::{parse_base_url, ClientConfig};
 use crate::fido::SignRequest;
@@ -10,8 +10,8 @@ use crate::{Error, ErrorKind, Result};
 
 #[derive(Clone, Debug)]
 pub(crate) struct AppIdPolicy {
-    /// The host of the base URL, lowercase (IPv6 in brackets).
-    server_host: String,
+    /// The hosts of the base URL and the failover URLs, lowercase (IPv6 in brackets).
+    server_hosts: Vec<String>,
     /// Normalized by `ClientConfig::check_app_id_host`.
     allowed_hosts: Vec<String>,
     disabled: bool,
@@ -19,8 +19,10 @@ pub(crate) struct AppIdPolicy {
 
 impl AppIdPolicy {
     pub(crate) fn new(config: &ClientConfig) -> Result<AppIdPolicy> {
-        let (uri, _) = parse_base_url(&config.base_url)?;
-        let server_host = normalize_host(uri.host().unwrap_or_default());
+        let server_hosts = config
+            .server_urls()
+            .map(|url| Ok(normalize_host(parse_base_url(url)?.0.host().unwrap_or_default())))
+            .collect::<Result<_>>()?;
         let allowed_hosts = config
             .allowed_app_id_hosts
             .iter()
@@ -32,7 +34,7 @@ impl AppIdPolicy {
                  assertions for any site's appId"
             );
         }
-        Ok(AppIdPolicy { server_host, allowed_hosts, disabled: config.danger_disable_app_id_check })
+        Ok(AppIdPolicy { server_hosts, allowed_hosts, disabled: config.danger_disable_app_id_check })
     }
 
     /// Every request's appId must pass; checked before any key is used.
@@ -63,10 +65,12 @@ impl AppIdPolicy {
         if authority.contains('@') || host.is_empty() || app_id.contains('#') {
             return Err(refuse("is not an https origin".into()));
         }
-        if host == self.server_host || self.allowed_hosts.contains(&host) {
+        if self.server_hosts.contains(&host) || self.allowed_hosts.contains(&host) {
             Ok(())
+        } else if let [server] = self.server_hosts.as_slice() {
+            Err(refuse(format!("is not an origin of the AA server {server}")))
         } else {
-            Err(refuse(format!("is not an origin of the AA server {}", self.server_host)))
+            Err(refuse(format!("is not an origin of the AA servers {}", self.server_hosts.join(", "))))
         }
     }
 }

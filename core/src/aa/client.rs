@@ -1,4 +1,5 @@
-//! [`Client`]: one AA server, one endpoint, one connection pool shared by all logons.
+//! [`Client`]: one AA server or cluster, one endpoint, one connection pool shared by all logons;
+//! each call goes to the first server that can serve it (see [`failover`](super::failover)).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,24 +10,41 @@ use serde_json::{json, Value};
 use super::app_id::AppIdPolicy;
 use super::call::SessionCall;
 use super::config::ClientConfig;
-use super::http::{encode, ApiRequest, Http};
+use super::failover::{all_failed, not_repeated, Next, Repeat};
+use super::http::{encode, ApiRequest, CallFailure, Http, Stage};
 use super::model::{ChainsInfo, LoginSessionInfo};
 use super::redact::redact;
+use super::servers::{Server, ServerIndex, Servers};
 use super::session::EndpointSessions;
 use crate::{Error, ErrorKind, Result};
 
-/// A client of one AA server. Cheap to clone; clones share the connection pool and the endpoint
-/// session. `Send + Sync`: logons may run on several threads at once.
+/// A client of one AA server, or of the servers of one cluster ([`ClientConfig::failover_urls`]).
+/// Cheap to clone; clones share the connection pool and the endpoint sessions. `Send + Sync`:
+/// logons may run on several threads at once, without waiting for each other's requests
+/// (only for a free connection when [`ClientConfig::max_connections`] are in use).
+///
+/// With several servers, a call goes to the preferred one (a logon's calls: to the server the
+/// logon talked to last) and moves to the next when the server cannot be reached (connect or TLS
+/// handshake failure) or answers 502/503/504 or fails mid-request — the last two only for calls
+/// that are safe to repeat: a call carrying an answer or a signature is sent to another server
+/// only when it provably never left for the first. A server that failed is skipped for
+/// [`ClientConfig::server_backoff`]. When every server fails, the error names each failure.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
 }
 
+/// A call's outcome and the server that gave it (`None`: no server answered).
+pub(crate) struct Reply {
+    pub outcome: Result<Value>,
+    pub server: Option<ServerIndex>,
+}
+
 struct Inner {
     http: Http,
+    servers: Servers,
     sessions: EndpointSessions,
     app_ids: AppIdPolicy,
-    base_url: String,
     /// Set once the server answered the SPA's `GET /logon/chains` with 404/405 and PWM's `POST`
     /// form worked: later lookups go straight to the `POST` form.
     chains_by_post: AtomicBool,
@@ -34,7 +52,8 @@ struct Inner {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("base_url", &redact(&self.inner.base_url)).finish_non_exhaustive()
+        let urls: Vec<_> = self.inner.servers.iter().map(|server| redact(&server.base_url)).collect();
+        f.debug_struct("Client").field("servers", &urls).finish_non_exhaustive()
     }
 }
 
@@ -43,22 +62,33 @@ impl Client {
     /// timeouts, appId hosts) and builds the connection pool. Nothing is sent until the first call.
     pub fn new(config: ClientConfig) -> Result<Client> {
         let http = Http::new(&config)?;
+        let servers = Servers::new(&config)?;
         let app_ids = AppIdPolicy::new(&config)?;
-        let sessions = EndpointSessions::new(config.endpoint_id, config.endpoint_secret)?;
+        let sessions = EndpointSessions::new(config.endpoint_id, config.endpoint_secret, servers.len())?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                servers,
                 sessions,
                 app_ids,
-                base_url: config.base_url,
                 chains_by_post: AtomicBool::new(false),
             }),
         })
     }
 
-    /// The base URL as configured (FIDO2:1 takes its origin from it).
-    pub(crate) fn base_url(&self) -> &str {
-        &self.inner.base_url
+    /// Every server, in order of preference, as configured.
+    pub fn server_urls(&self) -> Vec<String> {
+        self.inner.servers.iter().map(|server| server.base_url.clone()).collect()
+    }
+
+    /// The base URL of the server that answered this client's last call (any logon's); the
+    /// preferred one before the first call.
+    pub fn current_server(&self) -> String {
+        self.inner.servers.last_answered().base_url.clone()
+    }
+
+    pub(crate) fn server(&self, index: ServerIndex) -> &Server {
+        self.inner.servers.get(index)
     }
 
     /// Which U2F appIds this client signs for.
@@ -66,9 +96,26 @@ impl Client {
         &self.inner.app_ids
     }
 
-    /// The endpoint session in use, created on first use.
+    /// The endpoint session in use on the first server that can serve one, created on first use.
     pub fn endpoint_session_id(&self) -> Result<String> {
-        self.inner.sessions.current(&self.inner.http)
+        let mut failures = Vec::new();
+        for index in self.inner.servers.attempt_order(None) {
+            let server = self.server(index);
+            match self.inner.sessions.current(&self.inner.http, server, index) {
+                Ok(id) => {
+                    self.inner.servers.answered(index);
+                    return Ok(id);
+                }
+                Err(failure) => match Next::after(&failure, Repeat::Safe) {
+                    Next::Failover => {
+                        self.inner.servers.failed(index);
+                        failures.push(named(server, failure));
+                    }
+                    _ => return Err(failure.error),
+                },
+            }
+        }
+        Err(all_failed(failures))
     }
 
     /// The chains `user_name` may use for `event`. Servers differ in the form they take (§2.4,
@@ -106,7 +153,7 @@ impl Client {
 
     /// The enrollment SPA's form (`GET`, `user_name`, `event`).
     fn chains_by_get(&self, user_name: &str, event: &str) -> Result<Value> {
-        self.call_with_session(|session| {
+        self.read(|session| {
             let path = format!(
                 "/logon/chains?user_name={}&is_trusted=true&event={}&endpoint_session_id={}",
                 encode(user_name),
@@ -119,7 +166,7 @@ impl Client {
 
     /// PWM's form (`POST`, `username`, `application`; the body is empty JSON).
     fn chains_by_post(&self, user_name: &str, event: &str) -> Result<Value> {
-        self.call_with_session(|session| {
+        self.read(|session| {
             let path = format!(
                 "/logon/chains?username={}&application={}&is_trusted=true&endpoint_session_id={}",
                 encode(user_name),
@@ -133,7 +180,7 @@ impl Client {
     /// Information about a completed authentication (`GET /logon/sessions/{id}`).
     pub fn login_session(&self, login_session_id: &str) -> Result<LoginSessionInfo> {
         require("login session id", login_session_id)?;
-        let answer = self.call_with_session(|session| {
+        let answer = self.read(|session| {
             SessionCall::get("/logon/sessions/{id}", login_session_path(login_session_id, session))
         })?;
         LoginSessionInfo::from_json(answer)
@@ -142,41 +189,132 @@ impl Client {
     /// Ends a login session (`DELETE /logon/sessions/{id}`).
     pub fn logout(&self, login_session_id: &str) -> Result<()> {
         require("login session id", login_session_id)?;
-        self.call_with_session(|session| {
+        self.read(|session| {
             SessionCall::delete("/logon/sessions/{id}", login_session_path(login_session_id, session))
         })?;
         Ok(())
     }
 
-    /// Runs a call that names the endpoint session; when the server no longer knows the session
-    /// (HTTP 433) a new one is created and the call is sent once more. `build` gets the session id.
-    pub(crate) fn call_with_session<F>(&self, build: F) -> Result<Value>
+    /// A call that is safe to repeat (a read, or a logout: deleting twice is deleting), on any
+    /// server, starting with the preferred.
+    fn read<F>(&self, build: F) -> Result<Value>
     where
         F: Fn(&str) -> Result<SessionCall>,
     {
-        let session = self.endpoint_session_id()?;
-        match self.call_once(&build, &session) {
-            Err(e) if e.http_status() == Some(433) => {
-                let renewed = self.inner.sessions.renew(&self.inner.http, &session)?;
-                self.call_once(&build, &renewed)
+        self.call_with_session(build, Repeat::Safe, None).outcome
+    }
+
+    /// Runs a call that names the endpoint session on the first server that can serve it,
+    /// starting with `first` when given (see [`Client`] and [`failover`](super::failover)).
+    /// `build` gets the session id; it is called again for every attempt, so each request body
+    /// (possibly holding an answer) is wiped once sent and never kept for a retry.
+    pub(crate) fn call_with_session<F>(&self, build: F, repeat: Repeat, first: Option<ServerIndex>) -> Reply
+    where
+        F: Fn(&str) -> Result<SessionCall>,
+    {
+        let servers = &self.inner.servers;
+        let order = servers.attempt_order(first);
+        let mut failures = Vec::new();
+        for (attempt, &index) in order.iter().enumerate() {
+            let server = self.server(index);
+            let failure = match self.call_on(index, &build) {
+                Ok(value) => {
+                    servers.answered(index);
+                    return Reply { outcome: Ok(value), server: Some(index) };
+                }
+                Err(failure) => failure,
+            };
+            let next = Next::after(&failure, repeat);
+            if next.server_failed() {
+                servers.failed(index);
+            }
+            let others = order.len() - 1;
+            match next {
+                Next::Verdict => {
+                    servers.answered(index);
+                    return Reply { outcome: Err(failure.error), server: Some(index) };
+                }
+                Next::Local => return Reply { outcome: Err(failure.error), server: None },
+                Next::Stop if others == 0 => return Reply { outcome: Err(failure.error), server: None },
+                Next::Stop => {
+                    return Reply { outcome: Err(not_repeated(named(server, failure), others)), server: None }
+                }
+                Next::Failover => {
+                    if let Some(&then) = order.get(attempt + 1) {
+                        log::info!(
+                            "AA server {} failed ({}); trying {}",
+                            server.base_url,
+                            redact(failure.error.message()),
+                            self.server(then).base_url
+                        );
+                    }
+                    failures.push(named(server, failure));
+                }
+            }
+        }
+        Reply { outcome: Err(all_failed(failures)), server: None }
+    }
+
+    /// The call on one server, with that server's endpoint session; when the server no longer
+    /// knows the session (HTTP 433) a new one is created there and the call is sent once more.
+    /// A failure to get a session is a failure of the call before it was sent.
+    fn call_on<F>(&self, index: ServerIndex, build: &F) -> Result<Value, CallFailure>
+    where
+        F: Fn(&str) -> Result<SessionCall>,
+    {
+        let (http, sessions, server) = (&self.inner.http, &self.inner.sessions, self.server(index));
+        let session = sessions.current(http, server, index).map_err(before_the_call)?;
+        match self.send(index, build, &session) {
+            Err(failure) if failure.stage == Stage::Answered && failure.error.http_status() == Some(433) => {
+                let renewed = sessions.renew(http, server, index, &session).map_err(before_the_call)?;
+                self.send(index, build, &renewed)
             }
             other => other,
         }
     }
 
-    fn call_once<F>(&self, build: &F, session: &str) -> Result<Value>
+    fn send<F>(&self, index: ServerIndex, build: &F, session: &str) -> Result<Value, CallFailure>
     where
         F: Fn(&str) -> Result<SessionCall>,
     {
-        let mut call = build(session)?;
-        self.inner.http.call(ApiRequest {
-            method: call.method,
-            route: call.route,
-            path_and_query: call.path_and_query,
-            body: call.body.as_mut(),
-        })
+        let mut call = build(session).map_err(|error| CallFailure { error, stage: Stage::Local })?;
+        self.inner.http.call(
+            &self.server(index).api_base,
+            ApiRequest {
+                method: call.method,
+                route: call.route,
+                path_and_query: call.path_and_query,
+                body: call.body.as_mut(),
+            },
+        )
         // `call.body` (possibly holding an answer) was wiped once sent, and again when dropped here.
     }
+}
+
+/// A failed endpoint session request, as a failure of the call that needed it: that call was
+/// not sent, whatever happened to the session request (which is safe to repeat), unless the
+/// server gave its verdict (a wrong endpoint secret is wrong on every server).
+fn before_the_call(failure: CallFailure) -> CallFailure {
+    match Next::after(&failure, Repeat::Safe) {
+        Next::Failover => CallFailure { stage: Stage::NotSent, ..failure },
+        _ => failure,
+    }
+}
+
+/// The failure's error, its message starting with the server (and the HTTP status of an
+/// answer) when it does not name them yet: transport failures name the server (see `hints`),
+/// answers such as "Service Unavailable" do not.
+fn named(server: &Server, failure: CallFailure) -> Error {
+    let error = failure.error;
+    let status = match error.http_status() {
+        Some(status) if !error.message().contains(&format!("HTTP {status}")) => format!("HTTP {status}: "),
+        _ => String::new(),
+    };
+    if status.is_empty() && error.message().contains(server.origin()) {
+        return error;
+    }
+    let message = format!("{}: {status}{}", server.base_url, error.message());
+    error.with_message(message)
 }
 
 /// `/logon/sessions/{id}?endpoint_session_id=…`, shared by session info and logout.

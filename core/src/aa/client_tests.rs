@@ -283,13 +283,15 @@ fn request_bodies_are_wiped_in_place_once_sent() {
     use super::http::{ApiRequest, Http, Method};
 
     let server = ScriptedServer::start(vec![ok(json!({ "status": "OK" }))]);
-    let http = Http::new(&server.config()).unwrap();
+    let config = server.config();
+    let http = Http::new(&config).unwrap();
+    let api_base = super::http::api_base(&config.base_url).unwrap();
     let mut body = json_body(&json!({ "response": { "answer": "p\u{e4}ss\"w\\ord-1" } })).unwrap();
     let (len, capacity) = (body.len(), body.capacity());
     assert_eq!(len, capacity, "sized exactly, so it never reallocated (no stray copy)");
     let request =
         ApiRequest { method: Method::Post, route: "/x", path_and_query: "/x".into(), body: Some(&mut body) };
-    http.call(request).unwrap();
+    http.call(&api_base, request).unwrap();
     assert_eq!(server.seen()[0].body["response"]["answer"], "p\u{e4}ss\"w\\ord-1", "it was sent");
     assert_eq!((body.len(), body.capacity()), (len, capacity), "the same buffer, not a copy");
     assert!(body.iter().all(|b| *b == 0), "wiped right after sending: {body:?}");
@@ -300,7 +302,9 @@ fn request_bodies_are_wiped_in_place_once_sent() {
     let mut body = json_body(&json!({ "answer": "123456" })).unwrap();
     let request =
         ApiRequest { method: Method::Post, route: "/x", path_and_query: "/x".into(), body: Some(&mut body) };
-    assert_eq!(Http::new(&config).unwrap().call(request).unwrap_err().kind(), ErrorKind::Network);
+    let api_base = super::http::api_base(&config.base_url).unwrap();
+    let failure = Http::new(&config).unwrap().call(&api_base, request).unwrap_err();
+    assert_eq!((failure.error.kind(), failure.stage), (ErrorKind::Network, super::http::Stage::NotSent));
     assert!(!body.is_empty() && body.iter().all(|b| *b == 0));
 }
 

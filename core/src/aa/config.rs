@@ -14,12 +14,31 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed for one whole request, answer body included.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time a server that failed is skipped before it is tried again.
+pub const DEFAULT_SERVER_BACKOFF: Duration = Duration::from_secs(30);
+/// Default number of connections a client keeps open at most (in use or kept alive).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 32;
+/// More servers than any cluster has: a longer list is a configuration mistake.
+pub const MAX_SERVERS: usize = 64;
 
-/// Connection settings of one AA server and the endpoint the caller registered there.
+/// Connection settings of one AA server (or a cluster of them) and the endpoint the caller
+/// registered there.
 #[derive(Clone)]
 pub struct ClientConfig {
-    /// `https://aa.example.com` or `https://aa.example.com/api/v1` (the API prefix is added when missing).
+    /// `https://aa.example.com` or `https://aa.example.com/api/v1` (the API prefix is added when
+    /// missing). The preferred server: calls go here while it answers.
     pub base_url: String,
+    /// Further servers of the same cluster (same database, same endpoint id and secret), in order
+    /// of preference, for when the ones before them fail. Add them with
+    /// [`add_failover_url`](Self::add_failover_url), which checks them. See
+    /// [`Client`](super::Client) for when a call moves to the next server.
+    pub failover_urls: Vec<String>,
+    /// How long a server that failed is skipped before calls try it again. Zero: never skipped.
+    pub server_backoff: Duration,
+    /// Most connections the client has open at once, in use or kept alive for the next call,
+    /// over all servers. A call that finds them all in use waits for one (within its request
+    /// timeout).
+    pub max_connections: usize,
     /// Endpoint id (32 hex chars) from the endpoint registration.
     pub endpoint_id: String,
     /// Endpoint secret from the endpoint registration.
@@ -56,6 +75,9 @@ impl ClientConfig {
             base_url: base_url.into(),
             endpoint_id: endpoint_id.into(),
             endpoint_secret,
+            failover_urls: Vec::new(),
+            server_backoff: DEFAULT_SERVER_BACKOFF,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             tls: TlsOptions::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -66,6 +88,27 @@ impl ClientConfig {
             allowed_app_id_hosts: Vec::new(),
             danger_disable_app_id_check: false,
         }
+    }
+
+    /// Adds a server of the same cluster, tried after `base_url` and the failover URLs added
+    /// before it (see [`failover_urls`](Self::failover_urls)). Checked like the base URL; a
+    /// server already in the list is refused, so a typo cannot silently double the retries.
+    pub fn add_failover_url(&mut self, url: &str) -> Result<()> {
+        Self::check_base_url(url)?;
+        let url = url.trim_matches(' ').to_owned();
+        if self.server_urls().any(|known| same_server(known, &url)) {
+            return Err(config_error(format!("server {:?} is already in the list", redact(&url))));
+        }
+        if self.failover_urls.len() + 1 >= MAX_SERVERS {
+            return Err(config_error(format!("more than {MAX_SERVERS} servers")));
+        }
+        self.failover_urls.push(url);
+        Ok(())
+    }
+
+    /// The base URL, then the failover URLs: every server in order of preference.
+    pub fn server_urls(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.base_url.as_str()).chain(self.failover_urls.iter().map(String::as_str))
     }
 
     /// Also accepts U2F appIds of `host` (see [`allowed_app_id_hosts`](Self::allowed_app_id_hosts)).
@@ -84,6 +127,19 @@ impl ClientConfig {
     /// lines into the request to a proxy).
     pub fn validate(&self) -> Result<()> {
         Self::check_base_url(&self.base_url)?;
+        for (index, url) in self.failover_urls.iter().enumerate() {
+            Self::check_base_url(url)?;
+            let earlier = self.server_urls().take(index + 1);
+            if earlier.into_iter().any(|known| same_server(known, url)) {
+                return Err(config_error(format!("server {:?} is in the list twice", redact(url))));
+            }
+        }
+        if self.failover_urls.len() >= MAX_SERVERS {
+            return Err(config_error(format!("more than {MAX_SERVERS} servers")));
+        }
+        if self.max_connections == 0 {
+            return Err(config_error("max_connections must be at least 1"));
+        }
         Self::check_user_agent(&self.user_agent)?;
         if let Some(language) = &self.accept_language {
             Self::check_accept_language(language)?;
@@ -169,6 +225,12 @@ impl ClientConfig {
     }
 }
 
+/// Two base URLs name the same server when they differ only in case, spaces or a trailing `/`.
+fn same_server(a: &str, b: &str) -> bool {
+    let normal = |url: &str| url.trim_matches(' ').trim_end_matches('/').to_ascii_lowercase();
+    normal(a) == normal(b)
+}
+
 fn config_error(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Config, message)
 }
@@ -237,6 +299,9 @@ impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
             .field("base_url", &redact(&self.base_url))
+            .field("failover_urls", &self.failover_urls.iter().map(|url| redact(url)).collect::<Vec<_>>())
+            .field("server_backoff", &self.server_backoff)
+            .field("max_connections", &self.max_connections)
             .field("endpoint_id", &self.endpoint_id)
             .field("endpoint_secret", &self.endpoint_secret)
             .field("tls", &self.tls)
@@ -287,7 +352,37 @@ mod tests {
         assert!(config.user_agent.starts_with("aa-logon/"));
         assert!(!config.tls.danger_disable_tls_verification);
         assert!(config.allowed_app_id_hosts.is_empty() && !config.danger_disable_app_id_check);
+        assert!(config.failover_urls.is_empty());
+        assert_eq!((config.server_backoff, config.max_connections), (Duration::from_secs(30), 32));
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn failover_urls_are_checked_and_kept_in_order() {
+        let mut config = ClientConfig::new("https://aa1.example", "id", Secret::from("s"));
+        config.add_failover_url(" https://aa2.example:8443 ").unwrap();
+        config.add_failover_url("https://aa3.example/tenant").unwrap();
+        assert_eq!(
+            config.server_urls().collect::<Vec<_>>(),
+            ["https://aa1.example", "https://aa2.example:8443", "https://aa3.example/tenant"]
+        );
+        for bad in [
+            "",
+            "aa4.example",
+            "https://u:hunter2@aa4.example",
+            "https://AA1.example/",
+            "https://aa2.example:8443",
+        ] {
+            let e = config.add_failover_url(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{bad:?}");
+            assert!(!e.message().contains("hunter2"), "{e}");
+        }
+        assert_eq!(config.failover_urls.len(), 2, "refused URLs are not added");
+        config.failover_urls.push("https://aa1.example".into());
+        assert!(config.validate().unwrap_err().message().contains("twice"), "pushed directly: checked too");
+        config.failover_urls.pop();
+        config.max_connections = 0;
+        assert!(config.validate().unwrap_err().message().contains("max_connections"));
     }
 
     #[test]

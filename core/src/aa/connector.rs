@@ -9,6 +9,7 @@ mod socket;
 mod transport;
 
 use std::fmt;
+use std::io;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -45,12 +46,12 @@ impl<In: Transport> Connector<In> for TcpConnector {
             return Ok(Some(Either::A(tunnel)));
         }
         if details.timeout.after.is_zero() {
-            return Err(ureq::Error::Timeout(details.timeout.reason));
+            return Err(not_sent(ureq::Error::Timeout(details.timeout.reason)));
         }
         let budget = details.timeout.not_zero().map(|left| *left);
         let deadline = budget.map(|budget| Instant::now() + budget);
-        let addresses = resolve::addresses(details.uri, budget, details.timeout.reason)?;
-        let socket = Socket::connect(&addresses, deadline, details.timeout.reason)?;
+        let addresses = resolve::addresses(details.uri, budget, details.timeout.reason).map_err(not_sent)?;
+        let socket = Socket::connect(&addresses, deadline, details.timeout.reason).map_err(not_sent)?;
         (details.register_shutdown)(socket.shutdown_handle())?;
         Ok(Some(Either::B(TcpTransport::new(socket, Buffers::new(details.config)))))
     }
@@ -96,10 +97,10 @@ impl<In: IntoTcp> Connector<In> for TlsConnector {
             return Ok(Some(Either::A(transport)));
         }
         let (host, _) =
-            resolve::host_and_port(details.uri).map_err(|_| ureq::Error::Tls("URL has no host"))?;
-        let name =
-            ServerName::try_from(host.to_owned()).map_err(|_| ureq::Error::Tls("invalid TLS server name"))?;
-        let connection = ClientConnection::new(self.tls.clone(), name)?;
+            resolve::host_and_port(details.uri).map_err(|_| not_sent(ureq::Error::Tls("URL has no host")))?;
+        let name = ServerName::try_from(host.to_owned())
+            .map_err(|_| not_sent(ureq::Error::Tls("invalid TLS server name")))?;
+        let connection = ClientConnection::new(self.tls.clone(), name).map_err(|e| not_sent(e.into()))?;
         let (wire, buffers) = match transport.into_tcp() {
             Ok(tcp) => {
                 let (socket, buffers) = tcp.into_parts();
@@ -110,6 +111,42 @@ impl<In: IntoTcp> Connector<In> for TlsConnector {
                 Buffers::new(details.config),
             ),
         };
-        Ok(Some(Either::B(TlsTransport::handshake(connection, wire, buffers, details.timeout)?)))
+        let transport =
+            TlsTransport::handshake(connection, wire, buffers, details.timeout).map_err(not_sent)?;
+        Ok(Some(Either::B(transport)))
     }
+}
+
+/// A failure to open a connection: no byte of the request has left this process, so the request
+/// may go to another server whatever it carries. It travels to `http.rs` inside ureq's `Io`
+/// variant (the only one that takes a foreign error); [`NotSent::unwrap`] recovers it.
+#[derive(Debug)]
+pub(crate) struct NotSent(pub ureq::Error);
+
+impl fmt::Display for NotSent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for NotSent {}
+
+impl NotSent {
+    /// The connect failure inside `error`, if it is one; otherwise `error` back.
+    pub(crate) fn unwrap(error: ureq::Error) -> Result<ureq::Error, ureq::Error> {
+        match error {
+            ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<NotSent>()) => {
+                match io.into_inner().map(|inner| inner.downcast::<NotSent>()) {
+                    Some(Ok(not_sent)) => Ok(not_sent.0),
+                    Some(Err(other)) => Err(ureq::Error::Io(io::Error::other(other))),
+                    None => Err(ureq::Error::ConnectionFailed),
+                }
+            }
+            other => Err(other),
+        }
+    }
+}
+
+fn not_sent(error: ureq::Error) -> ureq::Error {
+    ureq::Error::Io(io::Error::other(NotSent(error)))
 }

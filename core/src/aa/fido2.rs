@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::super::call::SessionCall;
 use super::super::config::parse_base_url;
+use super::super::failover::Repeat;
 use super::super::http::encode;
 use super::super::model::{LogonResponse, LogonStatus};
 use super::{Logon, Step};
@@ -266,7 +267,8 @@ impl Logon {
         }
         let path = format!("/logon_method/{METHOD_ID}/login/{}", encode(&self.process_id));
         let user_name = self.user_name.clone();
-        let answer = self.send(|session| {
+        // Asks for a new challenge: safe to repeat.
+        let answer = self.send(Repeat::Safe, |session| {
             SessionCall::post(
                 "/logon_method/FIDO2:1/login/{id}",
                 path.clone(),
@@ -274,7 +276,8 @@ impl Logon {
             )
         })?;
         let fido2_options = parse_options(&answer)?;
-        let base_url = self.client.base_url().to_owned();
+        // The server that gave the challenge: its origin is the one it checks.
+        let base_url = self.server().to_owned();
         let policy = self.client.app_ids().clone();
         let rp_id =
             choose_rp_id(&fido2_options, &base_url, |host| policy.check(&format!("https://{host}")).is_ok())?;
@@ -299,7 +302,7 @@ impl Logon {
             user_handle: signed.user_handle,
         };
         self.fido2_assertion = Some(assertion.clone());
-        let verdict = self.send(|session| {
+        let verdict = self.send(Repeat::OnlyIfNotSent, |session| {
             SessionCall::post(
                 "/logon_method/FIDO2:1/login/{id}",
                 path.clone(),

@@ -1,5 +1,6 @@
-//! One JSON request to the AA API over the client's shared ureq agent: size cap, error envelope
-//! and transport errors mapped to [`ErrorKind`]s, and a log line without secrets.
+//! One JSON request to one AA server over the client's shared ureq agent: size cap, error
+//! envelope and transport errors mapped to [`ErrorKind`]s, how far the request got (for the
+//! failover rules), and a log line without secrets.
 
 use std::time::Instant;
 
@@ -7,7 +8,8 @@ use serde_json::Value;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::config::{parse_base_url, ClientConfig};
-use super::connector::{connector_chain, ConnectTimeResolver};
+use super::connection_limit::ConnectionLimit;
+use super::connector::{connector_chain, ConnectTimeResolver, NotSent};
 use super::redact::redact;
 use super::tls;
 use crate::secret::SecretBytes;
@@ -21,8 +23,6 @@ const API_PREFIX: &str = "/api/v1";
 const INPUT_BUFFER_SIZE: usize = 64 * 1024;
 /// Room for a request's head and body, sent with one write when they fit in half of it.
 const OUTPUT_BUFFER_SIZE: usize = 16 * 1024;
-/// Kept-alive connections a client keeps for calls that run in parallel.
-const MAX_IDLE_CONNECTIONS: usize = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Method {
@@ -53,9 +53,40 @@ pub(crate) struct ApiRequest<'a> {
     pub body: Option<&'a mut SecretBytes>,
 }
 
+/// How far a failed request got: what decides whether another server may be asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Failed in this process before any server was involved (all connections busy, no random
+    /// numbers): no server is to blame, another one would not help.
+    Local,
+    /// No connection could be opened (name lookup, TCP connect, TLS handshake): not one byte of
+    /// the request left this process.
+    NotSent,
+    /// The request was (or may have been) sent and no complete answer came back: a timeout, a
+    /// reset, a connection closed early. The server may have acted on it.
+    Sent,
+    /// The server answered (an HTTP error, an error envelope, an answer that is not JSON).
+    Answered,
+}
+
+/// A request that did not succeed, and how far it got.
+#[derive(Debug)]
+pub(crate) struct CallFailure {
+    pub error: Error,
+    pub stage: Stage,
+}
+
+impl CallFailure {
+    /// The server, or the load balancer in front of it, says it cannot serve now.
+    pub(crate) fn is_unavailable_answer(&self) -> bool {
+        self.stage == Stage::Answered && matches!(self.error.http_status(), Some(502..=504))
+    }
+}
+
 pub(crate) struct Http {
     agent: ureq::Agent,
-    api_base: String,
+    connections: ConnectionLimit,
+    request_timeout: std::time::Duration,
     max_response_bytes: u64,
     accept_language: Option<String>,
 }
@@ -63,7 +94,6 @@ pub(crate) struct Http {
 impl Http {
     pub(crate) fn new(config: &ClientConfig) -> Result<Self> {
         config.validate()?;
-        let api_base = api_base(&config.base_url)?;
         let proxy = match &config.proxy {
             Some(url) => Some(ureq::Proxy::new(url.trim_matches(' ')).map_err(|e| {
                 Error::new(ErrorKind::Config, format!("invalid proxy URL {:?}: {e}", redact(url)))
@@ -85,24 +115,34 @@ impl Http {
             .input_buffer_size(INPUT_BUFFER_SIZE)
             .max_response_header_size(INPUT_BUFFER_SIZE - 1)
             .output_buffer_size(OUTPUT_BUFFER_SIZE)
-            // Every connection goes to the one AA server: keep one per thread logging on in
-            // parallel (ureq keeps 3 per host by default, so a 4th thread reconnects each time).
-            .max_idle_connections(MAX_IDLE_CONNECTIONS)
-            .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
+            // Keep one per call that may run at once (ureq keeps 3 per host by default, so a 4th
+            // thread would reconnect each time); with `connections` this bounds the open ones.
+            .max_idle_connections(config.max_connections)
+            .max_idle_connections_per_host(config.max_connections)
             .build();
         let agent = ureq::Agent::with_parts(agent_config, connector_chain(tls_config), ConnectTimeResolver);
         Ok(Http {
             agent,
-            api_base,
+            connections: ConnectionLimit::new(config.max_connections),
+            request_timeout: config.request_timeout,
             max_response_bytes: config.max_response_bytes,
             accept_language: config.accept_language.clone(),
         })
     }
 
-    /// Sends the request; returns the JSON answer of a 2xx (`Null` for an empty body) or the error.
-    /// The request body is wiped once sent (see [`ApiRequest::body`]).
-    pub(crate) fn call(&self, mut request: ApiRequest<'_>) -> Result<Value> {
-        let url = format!("{}{}", self.api_base, request.path_and_query);
+    /// Sends the request to the server whose API is at `api_base` (see [`api_base`]); returns
+    /// the JSON answer of a 2xx (`Null` for an empty body) or the failure. The request body is
+    /// wiped once sent (see [`ApiRequest::body`]).
+    pub(crate) fn call(
+        &self,
+        api_base: &str,
+        mut request: ApiRequest<'_>,
+    ) -> std::result::Result<Value, CallFailure> {
+        let url = format!("{api_base}{}", request.path_and_query);
+        let permit = match self.connections.acquire(self.request_timeout) {
+            Ok(permit) => permit,
+            Err(error) => return Err(CallFailure { error, stage: Stage::Local }),
+        };
         let started = Instant::now();
         let sent = self.send(&url, &request);
         if let Some(body) = request.body.as_deref_mut() {
@@ -120,10 +160,11 @@ impl Http {
             // The answer may carry tokens (login_session_id); its bytes are wiped when dropped.
             body.map(|body| (status, Zeroizing::new(body)))
         });
+        drop(permit);
         let elapsed = started.elapsed();
         let (status, body) = match outcome {
             Ok(answer) => answer,
-            Err(e) => {
+            Err((e, stage)) => {
                 let error = e.to_string();
                 log::debug!(
                     "{} {} failed after {elapsed:?}: {}",
@@ -131,14 +172,18 @@ impl Http {
                     request.route,
                     redact(&error)
                 );
-                return Err(super::hints::with_next_step(e, &url));
+                return Err(CallFailure { error: super::hints::with_next_step(e, &url), stage });
             }
         };
         log::debug!("{} {} -> {status} in {elapsed:?}", request.method.as_str(), redact(request.route));
-        interpret_answer(status, &body)
+        interpret_answer(status, &body).map_err(|error| CallFailure { error, stage: Stage::Answered })
     }
 
-    fn send(&self, url: &str, request: &ApiRequest<'_>) -> Result<ureq::http::Response<ureq::Body>> {
+    fn send(
+        &self,
+        url: &str,
+        request: &ApiRequest<'_>,
+    ) -> std::result::Result<ureq::http::Response<ureq::Body>, (Error, Stage)> {
         let language = self.accept_language.as_deref();
         let result = match (request.method, request.body.as_deref()) {
             (Method::Get, _) => with_language(self.agent.get(url), language).call(),
@@ -168,8 +213,20 @@ pub(crate) fn api_base(base_url: &str) -> Result<String> {
     Ok(if trimmed.ends_with(API_PREFIX) { trimmed.to_owned() } else { format!("{trimmed}{API_PREFIX}") })
 }
 
-/// Classifies a ureq failure.
-fn transport_error(e: ureq::Error, limit: u64) -> Error {
+/// Classifies a ureq failure, and how far the request got.
+fn transport_error(e: ureq::Error, limit: u64) -> (Error, Stage) {
+    match NotSent::unwrap(e) {
+        Ok(connect_failure) => (classify(connect_failure, limit), Stage::NotSent),
+        Err(e) => {
+            let error = classify(e, limit);
+            let stage =
+                if error.kind() == ErrorKind::MalformedServerData { Stage::Answered } else { Stage::Sent };
+            (error, stage)
+        }
+    }
+}
+
+fn classify(e: ureq::Error, limit: u64) -> Error {
     let kind = match &e {
         ureq::Error::Timeout(_) => ErrorKind::Timeout,
         ureq::Error::Rustls(_) | ureq::Error::Tls(_) | ureq::Error::TlsRequired => ErrorKind::Tls,

@@ -11,8 +11,10 @@ use super::answers::IntoResponseJson;
 use super::approval::{self, ApprovalOptions};
 use super::call::SessionCall;
 use super::client::Client;
+use super::failover::Repeat;
 use super::http::encode;
 use super::model::{LogonResponse, LogonStatus, U2fChallenge};
+use super::servers::ServerIndex;
 use crate::fido::{self, DeviceProvider, SignOptions, SignResponse};
 use crate::{CancelToken, Error, ErrorKind, Result, Secret};
 
@@ -51,6 +53,8 @@ enum Step {
 /// used from other threads.
 pub struct Logon {
     client: Client,
+    /// The server that answered this logon's last call; its next call goes there first.
+    server: ServerIndex,
     process_id: String,
     response: LogonResponse,
     challenge: Option<U2fChallenge>,
@@ -110,9 +114,15 @@ struct NextBody<'a> {
 }
 
 impl Logon {
-    pub(crate) fn started(client: Client, user_name: &str, response: LogonResponse) -> Result<Logon> {
+    pub(crate) fn started(
+        client: Client,
+        server: ServerIndex,
+        user_name: &str,
+        response: LogonResponse,
+    ) -> Result<Logon> {
         let mut logon = Logon {
             client,
+            server,
             process_id: response.logon_process_id.clone(),
             response,
             challenge: None,
@@ -124,6 +134,12 @@ impl Logon {
         };
         logon.apply_status(Step::Start)?;
         Ok(logon)
+    }
+
+    /// The base URL of the server that answered this logon's last call (of a cluster's servers:
+    /// see [`Client`]).
+    pub fn server(&self) -> &str {
+        &self.client.server(self.server).base_url
     }
 
     /// The server's id of this logon process.
@@ -255,7 +271,7 @@ impl Logon {
         let step = if response.has_key("signResponse") { Step::Signature } else { Step::Answer };
         self.challenge = None;
         let path = format!("/logon/{}/do_logon", encode(&self.process_id));
-        let answer = self.send(|session| {
+        let answer = self.send(Repeat::OnlyIfNotSent, |session| {
             SessionCall::post_with_response("/logon/{id}/do_logon", path.clone(), session, response.expose())
         })?;
         self.record_answer(answer, step)
@@ -420,7 +436,8 @@ impl Logon {
             return Err(Error::new(ErrorKind::Config, "method id is empty"));
         }
         let path = format!("/logon/{}/next", encode(&self.process_id));
-        let answer = self.send(|session| {
+        // Moves the process on: repeated elsewhere only when never sent.
+        let answer = self.send(Repeat::OnlyIfNotSent, |session| {
             SessionCall::post(
                 "/logon/{id}/next",
                 path.clone(),
@@ -437,7 +454,8 @@ impl Logon {
             return Ok(());
         }
         let process = encode(&self.process_id);
-        self.send(|session| {
+        // Deleting twice is deleting.
+        self.send(Repeat::Safe, |session| {
             SessionCall::delete(
                 "/logon/{id}",
                 format!("/logon/{process}?endpoint_session_id={}", encode(session)),
@@ -470,9 +488,12 @@ impl Logon {
         }
     }
 
+    /// `do_logon`, with a response (an answer, a signature: sent to another server only when it
+    /// never left for the first) or without (asking for a challenge, polling: safe to repeat).
     fn do_logon<R: Serialize>(&mut self, response: Option<R>, step: Step) -> Result<&LogonResponse> {
         let path = format!("/logon/{}/do_logon", encode(&self.process_id));
-        let answer = self.send(|session| {
+        let repeat = if response.is_some() { Repeat::OnlyIfNotSent } else { Repeat::Safe };
+        let answer = self.send(repeat, |session| {
             SessionCall::post(
                 "/logon/{id}/do_logon",
                 path.clone(),
@@ -482,19 +503,36 @@ impl Logon {
         self.record_answer(answer, step)
     }
 
-    /// Sends a call; a 444 (process unknown or expired) ends this logon.
-    fn send<F>(&mut self, build: F) -> Result<Value>
+    /// Sends a call, to the server this logon talked to last first; a 444 (process unknown or
+    /// expired) ends this logon.
+    pub(super) fn send<F>(&mut self, repeat: Repeat, build: F) -> Result<Value>
     where
         F: Fn(&str) -> Result<SessionCall>,
     {
-        let result = self.client.call_with_session(build);
-        if let Err(e) = &result {
-            if e.http_status() == Some(444) {
-                self.finished = true;
-                self.challenge = None;
-            }
+        let reply = self.client.call_with_session(build, repeat, Some(self.server));
+        let before = self.server;
+        if let Some(server) = reply.server {
+            self.server = server;
         }
-        result
+        reply.outcome.map_err(|e| {
+            if e.http_status() != Some(444) {
+                return e;
+            }
+            self.finished = true;
+            self.challenge = None;
+            if self.server == before {
+                return e;
+            }
+            // The logon moved after its server failed, and the new one does not know it.
+            let message = format!(
+                "{} does not know this logon process, which {} started: the servers do not share \
+                 their logon state (or the process expired); start the logon again ({})",
+                self.client.server(self.server).base_url,
+                self.client.server(before).base_url,
+                e.message()
+            );
+            e.with_message(message)
+        })
     }
 
     fn record_answer(&mut self, answer: Value, step: Step) -> Result<&LogonResponse> {
@@ -579,19 +617,25 @@ impl Client {
     pub fn start_logon(&self, user_name: &str, event: &str, method_id: &str) -> Result<Logon> {
         super::client::require("user name", user_name)?;
         super::client::require("method id", method_id)?;
-        let answer = self.call_with_session(|session| {
-            let body = serde_json::json!({
+        let reply = self.call_with_session(
+            |session| {
+                let body = serde_json::json!({
                 "method_id": method_id,
                 "user_name": user_name,
                 "event": event,
-                "endpoint_session_id": session,
-            });
-            SessionCall::post("/logon", "/logon".to_owned(), &body)
-        })?;
-        let response = LogonResponse::from_json(answer)?;
+                    "endpoint_session_id": session,
+                });
+                SessionCall::post("/logon", "/logon".to_owned(), &body)
+            },
+            // A second attempt starts a second process; the first one, if it was started, expires.
+            Repeat::Safe,
+            None,
+        );
+        let response = LogonResponse::from_json(reply.outcome?)?;
         if response.logon_process_id.is_empty() {
             return Err(Error::new(ErrorKind::MalformedServerData, "logon answer has no logon_process_id"));
         }
-        Logon::started(self.clone(), user_name, response)
+        // Answered: `reply.server` is the server that did.
+        Logon::started(self.clone(), reply.server.unwrap_or_default(), user_name, response)
     }
 }

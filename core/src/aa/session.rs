@@ -1,6 +1,9 @@
-//! The endpoint session (§1.2): created lazily with a fresh salt, renewed when the server forgets it.
+//! The endpoint session (§1.2): created lazily with a fresh salt, renewed when the server forgets
+//! it. Kept per server: the servers of a cluster share their sessions, so a session made on one
+//! is used on the others too, until one of them answers 433 (it does not know it) and gets its
+//! own.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -8,74 +11,131 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::call::json_body;
-use super::http::{encode, ApiRequest, Http, Method};
+use super::http::{encode, ApiRequest, CallFailure, Http, Method, Stage};
+use super::servers::{Server, ServerIndex};
 use crate::{Error, ErrorKind, Result, Secret};
 
-/// The id and secret of the registered endpoint, and the session currently in use.
+/// The id and secret of the registered endpoint, and the session each server uses.
 pub(crate) struct EndpointSessions {
     endpoint_id: String,
     endpoint_secret: Secret,
-    current: Mutex<Option<String>>,
+    /// Per server. Locked for reading and writing ids only, never around a request.
+    current: Mutex<Vec<Option<String>>>,
+    /// Per server: held while a session is created there, so that calls arriving meanwhile use
+    /// that one instead of each creating its own; other servers are not held up.
+    creating: Vec<Mutex<()>>,
 }
 
 impl EndpointSessions {
-    pub(crate) fn new(endpoint_id: String, endpoint_secret: Secret) -> Result<Self> {
+    pub(crate) fn new(endpoint_id: String, endpoint_secret: Secret, servers: usize) -> Result<Self> {
         if endpoint_id.trim().is_empty() {
             return Err(Error::new(ErrorKind::Config, "endpoint id is empty"));
         }
         if endpoint_secret.is_empty() {
             return Err(Error::new(ErrorKind::Config, "endpoint secret is empty"));
         }
-        Ok(EndpointSessions { endpoint_id, endpoint_secret, current: Mutex::new(None) })
+        Ok(EndpointSessions {
+            endpoint_id,
+            endpoint_secret,
+            current: Mutex::new(vec![None; servers]),
+            creating: (0..servers).map(|_| Mutex::new(())).collect(),
+        })
     }
 
-    /// The session in use, creating one first when there is none.
-    pub(crate) fn current(&self, http: &Http) -> Result<String> {
-        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(id) = current.as_ref() {
-            return Ok(id.clone());
+    /// The session `index` uses: its own, else one made on another server of the cluster, else
+    /// a new one created there.
+    pub(crate) fn current(
+        &self,
+        http: &Http,
+        server: &Server,
+        index: ServerIndex,
+    ) -> std::result::Result<String, CallFailure> {
+        if let Some(id) = self.known(index) {
+            return Ok(id);
         }
-        let id = self.create(http)?;
-        *current = Some(id.clone());
+        let _creating = lock(&self.creating[index]);
+        if let Some(id) = self.known(index) {
+            return Ok(id);
+        }
+        let id = self.create(http, server)?;
+        lock(&self.current)[index] = Some(id.clone());
         Ok(id)
     }
 
-    /// Replaces `stale` with a new session; when another thread already did, uses theirs.
-    pub(crate) fn renew(&self, http: &Http, stale: &str) -> Result<String> {
-        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(id) = current.as_ref().filter(|id| id.as_str() != stale) {
-            return Ok(id.clone());
+    /// Replaces `stale` on `index` with a new session; when another call already did, uses
+    /// theirs. Every server that used `stale` moves to the new one (a cluster forgets a session
+    /// everywhere at once; one that does not know the new one renews in turn).
+    pub(crate) fn renew(
+        &self,
+        http: &Http,
+        server: &Server,
+        index: ServerIndex,
+        stale: &str,
+    ) -> std::result::Result<String, CallFailure> {
+        let _creating = lock(&self.creating[index]);
+        if let Some(id) = lock(&self.current)[index].clone().filter(|id| id != stale) {
+            return Ok(id);
         }
-        *current = None;
-        log::debug!("endpoint session expired; creating a new one");
-        let id = self.create(http)?;
-        *current = Some(id.clone());
+        log::debug!("endpoint session unknown to {}; creating a new one", server.base_url);
+        let id = self.create(http, server)?;
+        let mut current = lock(&self.current);
+        for slot in current.iter_mut().filter(|slot| slot.as_deref() == Some(stale)) {
+            *slot = Some(id.clone());
+        }
+        current[index] = Some(id.clone());
         Ok(id)
     }
 
-    fn create(&self, http: &Http) -> Result<String> {
-        let salt = fresh_salt()?;
+    /// The server's own session, or (adopted for it) one made on another server.
+    fn known(&self, index: ServerIndex) -> Option<String> {
+        let mut current = lock(&self.current);
+        if let Some(id) = &current[index] {
+            return Some(id.clone());
+        }
+        let shared = current.iter().flatten().next().cloned()?;
+        current[index] = Some(shared.clone());
+        Some(shared)
+    }
+
+    fn create(&self, http: &Http, server: &Server) -> std::result::Result<String, CallFailure> {
+        let salt = fresh_salt().map_err(local)?;
         let hash = Zeroizing::new(endpoint_secret_hash(&self.endpoint_id, &self.endpoint_secret, &salt));
         // Serialized from borrowed text straight into the wiped buffer: no `Value` copy of the hash.
         let mut body = json_body(&SessionBody {
             salt: &salt,
             endpoint_secret_hash: hash.as_str(),
             session_data: EmptyObject {},
-        })?;
-        let answer = http.call(ApiRequest {
-            method: Method::Post,
-            route: "/endpoints/{id}/sessions",
-            path_and_query: format!("/endpoints/{}/sessions", encode(&self.endpoint_id)),
-            body: Some(&mut body),
-        })?;
+        })
+        .map_err(local)?;
+        let answer = http.call(
+            &server.api_base,
+            ApiRequest {
+                method: Method::Post,
+                route: "/endpoints/{id}/sessions",
+                path_and_query: format!("/endpoints/{}/sessions", encode(&self.endpoint_id)),
+                body: Some(&mut body),
+            },
+        )?;
         match answer.get("endpoint_session_id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => Ok(id.to_owned()),
-            _ => Err(Error::new(
-                ErrorKind::MalformedServerData,
-                "endpoint session answer has no endpoint_session_id",
-            )),
+            _ => Err(CallFailure {
+                error: Error::new(
+                    ErrorKind::MalformedServerData,
+                    "endpoint session answer has no endpoint_session_id",
+                ),
+                stage: Stage::Answered,
+            }),
         }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A failure in this process, before anything was sent.
+fn local(error: Error) -> CallFailure {
+    CallFailure { error, stage: Stage::Local }
 }
 
 /// `POST /endpoints/{id}/sessions` body (§1.2).
@@ -131,7 +191,7 @@ mod tests {
 
     #[test]
     fn empty_credentials_are_config_errors() {
-        assert_eq!(EndpointSessions::new(" ".into(), "s".into()).err().unwrap().kind(), ErrorKind::Config);
-        assert_eq!(EndpointSessions::new("id".into(), "".into()).err().unwrap().kind(), ErrorKind::Config);
+        assert_eq!(EndpointSessions::new(" ".into(), "s".into(), 1).err().unwrap().kind(), ErrorKind::Config);
+        assert_eq!(EndpointSessions::new("id".into(), "".into(), 1).err().unwrap().kind(), ErrorKind::Config);
     }
 }

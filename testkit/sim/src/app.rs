@@ -1,12 +1,12 @@
 //! The shared server state every request handler sees.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::directory::Directory;
 use crate::faults::FaultTable;
 use crate::fixture::Fixture;
+use crate::instance::Instance;
 use crate::simulator::{ApprovalDecision, ChainsLookup, Lifetimes, Stats};
 use crate::store::{PendingApproval, Store};
 
@@ -15,23 +15,21 @@ pub struct App {
     store: Mutex<Store>,
     pub faults: FaultTable,
     pub chains_lookup: ChainsLookup,
-    pub connections_accepted: AtomicU64,
-    pub requests: AtomicU64,
+    /// The servers sharing this state, in instance order (one unless started as a cluster).
+    pub instances: Vec<Arc<Instance>>,
 }
 
 impl App {
     /// `fixture` must be validated.
-    pub fn new(fixture: &Fixture, lifetimes: Lifetimes, chains_lookup: ChainsLookup) -> App {
+    pub fn new(
+        fixture: &Fixture,
+        lifetimes: Lifetimes,
+        chains_lookup: ChainsLookup,
+        instances: Vec<Arc<Instance>>,
+    ) -> App {
         let directory = Directory::new(fixture);
         let store = Store::new(&directory, &fixture.endpoints, lifetimes);
-        App {
-            directory,
-            store: Mutex::new(store),
-            faults: FaultTable::default(),
-            chains_lookup,
-            connections_accepted: AtomicU64::new(0),
-            requests: AtomicU64::new(0),
-        }
+        App { directory, store: Mutex::new(store), faults: FaultTable::default(), chains_lookup, instances }
     }
 
     /// The mutable state. Handlers never panic while holding it, but a poisoned lock would still
@@ -43,11 +41,12 @@ impl App {
 
 /// Test controls shared by [`crate::Simulator`] and the `/sim/v1/` routes.
 impl App {
+    /// The cluster's totals.
     pub fn stats(&self) -> Stats {
-        Stats {
-            connections_accepted: self.connections_accepted.load(Ordering::Relaxed),
-            requests: self.requests.load(Ordering::Relaxed),
-        }
+        self.instances.iter().map(|instance| instance.stats()).fold(Stats::default(), |total, one| Stats {
+            connections_accepted: total.connections_accepted + one.connections_accepted,
+            requests: total.requests + one.requests,
+        })
     }
 
     /// OTPs "sent" to a user, newest last; `None` for an unknown user.

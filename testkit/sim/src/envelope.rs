@@ -107,6 +107,28 @@ impl ApiError {
         }
     }
 
+    /// An instance of the cluster that is down ([`crate::Outage::Unavailable`]).
+    pub fn service_unavailable(instance: usize) -> ApiError {
+        ApiError::au_error(
+            503,
+            None,
+            format!("Service Unavailable (aa-sim instance {instance} is down: simulated outage)"),
+            None,
+        )
+    }
+
+    /// HTTP 404 about a path segment that names nothing, e.g. an instance the cluster lacks.
+    pub fn not_found(name: impl Into<String>, description: impl Into<String>) -> ApiError {
+        ApiError {
+            status: 404,
+            location: "url",
+            name: name.into(),
+            description: description.into(),
+            msgid: None,
+            reason: None,
+        }
+    }
+
     pub fn body_too_large(limit: usize) -> ApiError {
         ApiError {
             status: 413,

@@ -13,8 +13,9 @@ use clap::{Args, Parser, Subcommand};
 
 /// Simulator of the NetIQ/OpenText Advanced Authentication REST API (/api/v1/…) for tests and demos.
 ///
-/// Prints its base URL (e.g. https://127.0.0.1:40123) as the first line of standard output, then
-/// serves until killed. Requests are logged to standard error (method, route, status; never ids or
+/// Prints its base URL (e.g. https://127.0.0.1:40123) as the first line of standard output (with
+/// --instances N, then one line `aa-sim instance I listening on URL` for each further instance),
+/// then serves until killed. Requests are logged to standard error (method, route, status; never ids or
 /// secrets); set RUST_LOG=debug for more.
 #[derive(Parser)]
 #[command(name = "aa-sim", version, args_conflicts_with_subcommands = true)]
@@ -49,6 +50,11 @@ struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     listen: SocketAddr,
+    /// Start a cluster of N servers sharing one state (sessions, processes, faults), each on its
+    /// own port of the --listen address (free ports for port 0, else PORT, PORT+1, …) with one
+    /// certificate for all; /sim/v1/instances takes them down and back.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    instances: u16,
     /// Serve plain HTTP instead of HTTPS (benchmarks, quick experiments).
     #[arg(long, conflicts_with_all = ["ca_out", "cert", "key"])]
     http: bool,
@@ -156,17 +162,20 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let chains_lookup = if args.chains_post_only { ChainsLookup::PostOnly } else { ChainsLookup::GetAndPost };
     let using_demo = args.fixture.is_none();
-    let simulator =
-        Simulator::start(SimConfig { fixture, listen: args.listen, tls, lifetimes, chains_lookup })
-            .map_err(|error| format!("cannot start: {error}"))?;
+    let config = SimConfig { fixture, listen: args.listen, tls, lifetimes, chains_lookup };
+    let simulator = Simulator::start_cluster(config, usize::from(args.instances))
+        .map_err(|error| format!("cannot start: {error}"))?;
     if let (Some(path), Some(pem)) = (&args.ca_out, simulator.ca_pem()) {
         std::fs::write(path, pem).map_err(|error| format!("cannot write {}: {error}", path.display()))?;
         log::info!("CA certificate written to {}", path.display());
     }
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", simulator.base_url())
-        .and_then(|()| stdout.flush())
-        .map_err(|error| format!("cannot write to stdout: {error}"))?;
+    // The first line stays the bare URL of instance 0: scripts and tests read just that line.
+    let mut printed = writeln!(stdout, "{}", simulator.base_url());
+    for (index, url) in simulator.base_urls().iter().enumerate().skip(1) {
+        printed = printed.and_then(|()| writeln!(stdout, "aa-sim instance {index} listening on {url}"));
+    }
+    printed.and_then(|()| stdout.flush()).map_err(|error| format!("cannot write to stdout: {error}"))?;
     drop(stdout);
     if using_demo {
         eprintln!(

@@ -1,6 +1,6 @@
 //! Simulator-only routes under `/sim/v1/` so tests in any language can inspect and steer the
 //! simulator: sent OTPs, current TOTP codes, the phone's answer to pushes and calls, statistics,
-//! faults, expiry and lifetimes.
+//! faults, expiry and lifetimes. The cluster's instances are in `instance_routes`.
 
 use std::time::Duration;
 
@@ -136,7 +136,7 @@ fn required_query<'a>(request: &'a ApiRequest, name: &str) -> Result<&'a str, Ap
         .ok_or_else(|| ApiError::field("querystring", name, "Missing data for required field."))
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
+pub fn parse_body<T: serde::de::DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
     serde_json::from_value(Value::Object(request.body()?.clone()))
         .map_err(|error| ApiError::field("body", "body", error.to_string()))
 }

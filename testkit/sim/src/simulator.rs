@@ -1,18 +1,23 @@
-//! The in-process handle: starts the server on its own runtime thread, exposes test controls and
-//! stops the server when dropped.
+//! The in-process handle: starts the server — or the servers of a cluster — on its own runtime
+//! thread, exposes test controls and stops the servers when dropped.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
 use crate::app::App;
 use crate::faults::FaultRule;
 use crate::fixture::Fixture;
+use crate::instance::Instance;
+use crate::instance_control::InstanceControl;
 use crate::tls;
+
+/// How often expired sessions and processes are removed.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How long sessions and processes live. Endpoint sessions and logon processes expire after this
 /// long without use; login sessions this long after creation; a SMARTPHONE:1 push or VOICE:1
@@ -93,32 +98,51 @@ impl Default for SimConfig {
     }
 }
 
-/// Counters since start.
+/// Counters since start, over all instances of the cluster.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub connections_accepted: u64,
     pub requests: u64,
 }
 
-/// A running simulator; dropping it stops the server and closes its connections.
+/// A running simulator — one server, or a cluster of servers sharing one state — ; dropping it
+/// stops every server and closes their connections.
 pub struct Simulator {
     app: Arc<App>,
-    base_url: String,
     ca_pem: Option<String>,
     shutdown: watch::Sender<bool>,
     server_thread: Option<JoinHandle<()>>,
 }
 
 impl Simulator {
-    /// Validates the fixture, binds the listener and starts serving on a dedicated thread.
+    /// Validates the fixture, binds the listener and starts serving on a dedicated thread: a
+    /// cluster of one instance.
     pub fn start(config: SimConfig) -> io::Result<Simulator> {
+        Simulator::start_cluster(config, 1)
+    }
+
+    /// Starts `instances` servers that share one state, as the servers of an AA cluster share
+    /// their database: endpoint sessions, logon processes, login sessions, sent OTPs, approvals,
+    /// lifetimes and fault rules are the cluster's, whichever instance a request reaches.
+    ///
+    /// Every instance listens on the IP address of `config.listen`, each on its own port: free
+    /// ports for port 0, else instance `i` on port `config.listen.port() + i`. With a generated
+    /// certificate ([`TlsMode::Generated`], [`TlsMode::GeneratedFor`]) there is one CA and one
+    /// server certificate for all instances, so a client trusting [`ca_pem`](Self::ca_pem)
+    /// trusts every instance. Each instance can be taken down and brought back:
+    /// [`instance`](Self::instance).
+    pub fn start_cluster(config: SimConfig, instances: usize) -> io::Result<Simulator> {
+        if instances == 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "a cluster needs at least one instance"));
+        }
         config.fixture.validate()?;
-        let listener = std::net::TcpListener::bind(config.listen)?;
-        listener.set_nonblocking(true)?;
-        let address = listener.local_addr()?;
+        let listeners = (0..instances)
+            .map(|index| bind_instance(config.listen, index))
+            .collect::<io::Result<Vec<_>>>()?;
+        let ip = listeners[0].local_addr()?.ip();
         let (acceptor, ca_pem) = match &config.tls {
             TlsMode::Generated => {
-                let material = tls::generated(address.ip())?;
+                let material = tls::generated(ip)?;
                 (Some(material.acceptor), material.ca_pem)
             }
             TlsMode::GeneratedFor { names } => {
@@ -131,16 +155,17 @@ impl Simulator {
             TlsMode::PlainHttp => (None, None),
         };
         let scheme = if acceptor.is_some() { "https" } else { "http" };
-        let host = match address.ip() {
-            ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
-            ip if ip.is_unspecified() => "[::1]".to_owned(),
-            IpAddr::V6(ip) => format!("[{ip}]"),
-            IpAddr::V4(ip) => ip.to_string(),
-        };
-        let base_url = format!("{scheme}://{host}:{}", address.port());
 
-        let app = Arc::new(App::new(&config.fixture, config.lifetimes, config.chains_lookup));
-        let (shutdown, shutdown_signal) = watch::channel(false);
+        let mut shared = Vec::with_capacity(instances);
+        let mut commands = Vec::with_capacity(instances);
+        for (index, listener) in listeners.iter().enumerate() {
+            let address = listener.local_addr()?;
+            let (instance, receiver) = Instance::new(index, address, base_url(scheme, address));
+            shared.push(Arc::new(instance));
+            commands.push(receiver);
+        }
+        let app = Arc::new(App::new(&config.fixture, config.lifetimes, config.chains_lookup, shared.clone()));
+        let (shutdown, mut shutdown_signal) = watch::channel(false);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("aa-sim-worker")
@@ -148,17 +173,57 @@ impl Simulator {
             .build()?;
         let server_app = Arc::clone(&app);
         let server_thread = std::thread::Builder::new().name("aa-sim".into()).spawn(move || {
-            runtime.block_on(crate::http::serve(listener, acceptor, server_app, shutdown_signal));
+            runtime.block_on(async move {
+                tokio::spawn(sweep_expired(Arc::clone(&server_app)));
+                for ((listener, instance), commands) in listeners.into_iter().zip(shared).zip(commands) {
+                    let app = Arc::clone(&server_app);
+                    tokio::spawn(crate::http::serve(listener, acceptor.clone(), app, instance, commands));
+                }
+                let _ = shutdown_signal.wait_for(|stop| *stop).await;
+            });
             // Dropping the runtime here cancels every connection task.
             runtime.shutdown_timeout(Duration::from_secs(1));
         })?;
-        log::info!("aa-sim listening on {base_url}");
-        Ok(Simulator { app, base_url, ca_pem, shutdown, server_thread: Some(server_thread) })
+        for instance in &app.instances {
+            if instances == 1 {
+                log::info!("aa-sim listening on {}", instance.base_url);
+            } else {
+                log::info!("aa-sim instance {} listening on {}", instance.index, instance.base_url);
+            }
+        }
+        Ok(Simulator { app, ca_pem, shutdown, server_thread: Some(server_thread) })
     }
 
-    /// e.g. `https://127.0.0.1:40123` (no trailing slash; the API is under `/api/v1/`).
+    /// Instance 0's URL, e.g. `https://127.0.0.1:40123` (no trailing slash; the API is under
+    /// `/api/v1/`).
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        &self.app.instances[0].base_url
+    }
+
+    /// Every instance's URL, in instance order (`base_urls()[0] == base_url()`).
+    pub fn base_urls(&self) -> Vec<String> {
+        self.app.instances.iter().map(|instance| instance.base_url.clone()).collect()
+    }
+
+    /// How many instances the cluster has (1 after [`start`](Self::start)).
+    pub fn instance_count(&self) -> usize {
+        self.app.instances.len()
+    }
+
+    /// Control of instance `index`: its outage and its counters.
+    ///
+    /// # Panics
+    /// If `index >= instance_count()`, like indexing a slice.
+    pub fn instance(&self, index: usize) -> InstanceControl<'_> {
+        match self.app.instances.get(index) {
+            Some(instance) => InstanceControl::new(instance),
+            None => panic!("aa-sim has no instance {index}: the cluster has {}", self.instance_count()),
+        }
+    }
+
+    /// Resets every instance's [`crate::InstanceStats::peak_open_connections`] to its open connections.
+    pub fn reset_peak_open_connections(&self) {
+        self.app.instances.iter().for_each(|instance| instance.reset_peak_open_connections());
     }
 
     /// The U2F App ID put into every sign request (the fixture's `u2f_app_id`).
@@ -232,6 +297,7 @@ impl Simulator {
         self.app.current_totp(user_name).map(|(code, _)| code)
     }
 
+    /// The cluster's totals (per instance: [`InstanceControl::stats`]).
     pub fn stats(&self) -> Stats {
         self.app.stats()
     }
@@ -258,5 +324,42 @@ impl Drop for Simulator {
         if let Some(thread) = self.server_thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Instance `index`'s listener: port 0 stays 0 (a free port), any other port is offset by the
+/// index.
+fn bind_instance(listen: SocketAddr, index: usize) -> io::Result<std::net::TcpListener> {
+    let port = match listen.port() {
+        0 => 0,
+        first => u16::try_from(index).ok().and_then(|index| first.checked_add(index)).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("no port {first} + {index} for instance {index}"),
+            )
+        })?,
+    };
+    let address = SocketAddr::new(listen.ip(), port);
+    let listener = std::net::TcpListener::bind(address)
+        .map_err(|error| io::Error::new(error.kind(), format!("cannot listen on {address}: {error}")))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+fn base_url(scheme: &str, address: SocketAddr) -> String {
+    let host = match address.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
+    };
+    format!("{scheme}://{host}:{}", address.port())
+}
+
+async fn sweep_expired(app: Arc<App>) {
+    let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        ticks.tick().await;
+        app.store().sweep(Instant::now());
     }
 }

@@ -1,4 +1,5 @@
-//! The `aa-sim` binary: first stdout line is the base URL; enroll-virtual-key; --help.
+//! The `aa-sim` binary: first stdout line is the base URL (then the other instances' with
+//! --instances); enroll-virtual-key; --help.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -55,6 +56,7 @@ fn help_explains_every_option() {
         "--cert",
         "--key",
         "--endpoint-session-lifetime",
+        "--instances",
         "enroll-virtual-key",
     ] {
         assert!(help.contains(option), "{option} missing from:\n{help}");
@@ -62,4 +64,65 @@ fn help_explains_every_option() {
     let bad = Command::new(BIN).args(["--fixture", "/nonexistent.json"]).output().unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot read"));
+    let none = Command::new(BIN).args(["--instances", "0"]).output().unwrap();
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("--instances"));
+}
+
+/// Kills the child when the test ends, also when it fails.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn instances_start_a_cluster_whose_urls_follow_the_first_line() {
+    let mut child = Child(
+        Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--http", "--instances", "3"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(line.trim_end().to_owned());
+    }
+    let first = lines[0].clone();
+    assert!(first.starts_with("http://127.0.0.1:"), "{lines:?}");
+    let others: Vec<String> = lines[1..]
+        .iter()
+        .enumerate()
+        .map(|(index, line)| {
+            let prefix = format!("aa-sim instance {} listening on ", index + 1);
+            line.strip_prefix(&prefix).unwrap_or_else(|| panic!("{line:?} lacks {prefix:?}")).to_owned()
+        })
+        .collect();
+
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response = agent.get(format!("{}/sim/v1/instances", others[1])).call().unwrap();
+    let listed: serde_json::Value = response.body_mut().read_json().unwrap();
+    let urls: Vec<&str> =
+        listed.as_array().unwrap().iter().map(|entry| entry["base_url"].as_str().unwrap()).collect();
+    assert_eq!(urls, [first.as_str(), others[0].as_str(), others[1].as_str()]);
+
+    // The other languages' tests take instances down through the routes.
+    let response = agent
+        .post(format!("{first}/sim/v1/instances/1/outage"))
+        .send_json(serde_json::json!({ "kind": "refuse" }))
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let address = others[0].trim_start_matches("http://");
+    assert!(std::net::TcpStream::connect(address).is_err());
+    let response = agent.delete(format!("{first}/sim/v1/instances/1/outage")).call().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(agent.get(format!("{}/sim/v1/stats", others[0])).call().unwrap().status(), 200);
 }

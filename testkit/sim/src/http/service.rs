@@ -1,39 +1,57 @@
-//! One request: count it, apply a matching fault, read the body (bounded), run the API, log.
+//! One request: count it, apply the instance's outage or a matching fault, read the body
+//! (bounded), run the API, log.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::{Request, Response, StatusCode};
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
 
 use super::body::ResponseBody;
 use crate::app::App;
 use crate::envelope::{ApiError, Reply};
 use crate::faults::Fault;
+use crate::instance::{Instance, Outage};
+use crate::instance_routes;
 use crate::routes::{dispatch, log_template, ApiRequest};
 
 /// Largest request body accepted; AA requests are a few KiB.
 const MAX_REQUEST_BODY: usize = 1024 * 1024;
 
-/// Lets a request reset its own connection.
+/// Lets a request reset its own connection, and the accept loop find and end it.
 pub struct ConnectionControl {
+    id: u64,
     socket: std::net::TcpStream,
+    /// A request on it waits forever (the instance hangs): restoring the instance closes it.
+    hung: AtomicBool,
 }
 
 impl ConnectionControl {
-    pub fn new(socket: std::net::TcpStream) -> ConnectionControl {
-        ConnectionControl { socket }
+    pub fn new(id: u64, socket: std::net::TcpStream) -> ConnectionControl {
+        ConnectionControl { id, socket, hung: AtomicBool::new(false) }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// With linger 0 the close that follows sends RST instead of FIN.
-    fn arm_reset(&self) {
+    pub fn arm_reset(&self) {
         if let Err(error) = socket2::SockRef::from(&self.socket).set_linger(Some(Duration::ZERO)) {
             log::warn!("cannot arm connection reset: {error}");
         }
+    }
+
+    pub fn mark_hung(&self) {
+        self.hung.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_hung(&self) -> bool {
+        self.hung.load(Ordering::SeqCst)
     }
 }
 
@@ -51,15 +69,37 @@ impl std::error::Error for ConnectionReset {}
 
 pub async fn handle(
     app: Arc<App>,
+    instance: Arc<Instance>,
     control: Arc<ConnectionControl>,
     request: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, ConnectionReset> {
     let started = Instant::now();
-    app.requests.fetch_add(1, Ordering::Relaxed);
+    instance.count_request();
+    if instance.outage() == Some(Outage::Hang) {
+        hang_request(&instance, &control).await;
+    }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
     let template = log_template(&path);
+
+    if path.starts_with("/api/") && instance.outage() == Some(Outage::Unavailable) {
+        // The body is read so that the connection stays usable (keep-alive).
+        let reply = match read_body(&method, &template, request.into_body()).await? {
+            Ok(_) => ApiError::service_unavailable(instance.index).into_reply(),
+            Err(reply) => reply,
+        };
+        return Ok(finish(&method, &template, started, json_response(reply)));
+    }
+    if instance_routes::is_instances_route(&path) {
+        let body = match read_body(&method, &template, request.into_body()).await? {
+            Ok(body) => body,
+            Err(reply) => return Ok(finish(&method, &template, started, json_response(reply))),
+        };
+        let response =
+            instances_route(&app, &instance, &control, &method, &path, query.as_deref(), &body).await;
+        return Ok(finish(&method, &template, started, response));
+    }
 
     let fault = app.faults.take(method.as_str(), &path);
     match fault {
@@ -73,16 +113,9 @@ pub async fn handle(
     }
 
     let host = request.headers().get(hyper::header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let body = match Limited::new(request.into_body(), MAX_REQUEST_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            let reply = ApiError::body_too_large(MAX_REQUEST_BODY).into_reply();
-            return Ok(finish(&method, &template, started, json_response(reply)));
-        }
-        Err(error) => {
-            log::debug!("{method} {template}: request body not received: {error}");
-            return Err(ConnectionReset);
-        }
+    let body = match read_body(&method, &template, request.into_body()).await? {
+        Ok(body) => body,
+        Err(reply) => return Ok(finish(&method, &template, started, json_response(reply))),
     };
 
     let response = match fault {
@@ -114,6 +147,60 @@ pub async fn handle(
         }
     };
     Ok(finish(&method, &template, started, response))
+}
+
+/// `/sim/v1/instances…`, which may take this very connection's instance down.
+async fn instances_route(
+    app: &App,
+    instance: &Instance,
+    control: &ConnectionControl,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Response<ResponseBody> {
+    let answer = match ApiRequest::parse(method.clone(), path, query, body) {
+        Ok(request) => instance_routes::route(app, instance, control.id(), &request).await,
+        Err(error) => instance_routes::Answer::reply(error.into_reply()),
+    };
+    let mut response = json_response(answer.reply);
+    if answer.close_connection {
+        // This connection's instance just went down; hyper closes it after the answer.
+        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// Never answers while the instance hangs; its connection is closed when the instance is
+/// restored. Returns only when the hang ended before this request could be held.
+async fn hang_request(instance: &Instance, control: &ConnectionControl) {
+    // Marked before the outage is checked again, while the accept loop records the new outage
+    // before it collects the hung connections: either this request sees the hang is over, or the
+    // loop sees the mark and closes the connection.
+    control.mark_hung();
+    if instance.outage() == Some(Outage::Hang) {
+        std::future::pending::<()>().await;
+    }
+    control.hung.store(false, Ordering::SeqCst);
+}
+
+/// The whole request body, or the 413 answer to one over the limit; a body that does not arrive
+/// drops the connection.
+async fn read_body(
+    method: &Method,
+    template: &str,
+    body: Incoming,
+) -> Result<Result<Bytes, Reply>, ConnectionReset> {
+    match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Ok(collected) => Ok(Ok(collected.to_bytes())),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            Ok(Err(ApiError::body_too_large(MAX_REQUEST_BODY).into_reply()))
+        }
+        Err(error) => {
+            log::debug!("{method} {template}: request body not received: {error}");
+            Err(ConnectionReset)
+        }
+    }
 }
 
 fn finish(

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aa_sim::{demo, SimConfig, Simulator, TlsMode};
 use aa_virtual_key::{application_parameter, VirtualKey};
@@ -21,7 +22,13 @@ pub struct Client {
 
 impl Client {
     pub fn new(simulator: &Simulator) -> Client {
-        let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+        Client::for_instance(simulator, 0, None)
+    }
+
+    /// A client of instance `index` of a cluster, trusting the cluster's CA; `timeout` bounds
+    /// each whole exchange.
+    pub fn for_instance(simulator: &Simulator, index: usize, timeout: Option<Duration>) -> Client {
+        let mut config = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(timeout);
         if let Some(pem) = simulator.ca_pem() {
             let ca = ureq::tls::Certificate::from_pem(pem.as_bytes()).expect("CA PEM parses");
             config = config.tls_config(
@@ -32,7 +39,14 @@ impl Client {
                     .build(),
             );
         }
-        Client { agent: config.build().new_agent(), base: simulator.base_url().to_owned() }
+        Client { agent: config.build().new_agent(), base: simulator.base_urls()[index].clone() }
+    }
+
+    /// GET without asserting that the exchange succeeds.
+    pub fn try_get(&self, path: &str) -> Result<u16, ureq::Error> {
+        let mut response = self.agent.get(format!("{}{path}", self.base)).call()?;
+        response.body_mut().read_to_string()?;
+        Ok(response.status().as_u16())
     }
 
     fn read(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
