@@ -311,3 +311,19 @@ fn a_verdict_of_the_first_server_is_final() {
     assert_eq!(e.kind(), ErrorKind::LogonFailed, "{e}");
     assert_eq!(sim.instance(1).stats().requests, 0);
 }
+
+#[test]
+fn a_server_whose_certificate_is_not_trusted_is_skipped_before_anything_is_sent() {
+    // A failed TLS handshake sends nothing: even the answer may go on to the next server.
+    let stranger = Simulator::start(SimConfig::default()).unwrap(); // its own CA, not trusted
+    let sim = cluster();
+    let mut config = config(&sim);
+    config.base_url = stranger.base_url().to_owned();
+    config.add_failover_url(sim.base_url()).unwrap();
+    config.allow_app_id_host(sim.app_id_host()).unwrap();
+    let client = Client::new(config).unwrap();
+    let logon = password_logon(&client).unwrap();
+    assert_eq!(logon.server(), sim.base_url());
+    assert_eq!(stranger.stats().requests, 0);
+    assert_eq!(stranger.stats().connections_accepted, 1, "one handshake, then back-off");
+}
