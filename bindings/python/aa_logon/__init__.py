@@ -9,6 +9,10 @@ A ctypes binding of ``libaa_logon``::
             logon.sign_with_device(timeout=30, prompt=lambda p: print(p.name))
             print(logon.user.name, logon.login_session_id)
 
+With ``failover_urls`` a client serves the servers of an AA cluster, moving to the next one
+when a server is down (see :class:`Client`); ``Client.current_server`` and ``Logon.server`` tell
+which one answered.
+
 The shared library is looked up in ``$AA_LOGON_LIBRARY``, next to this package, then on the
 system library path. ``Client.set_hid_io`` plugs in another way to reach security keys
 (:class:`HidIo`, written in Python, or a :class:`NativeHidIo` from a C library).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import os
 from ctypes import c_uint16, c_uint32, c_void_p
 from typing import Any, Callable, Optional, Union
@@ -55,13 +56,43 @@ def wipe(buffer: ctypes.Array[ctypes.c_char]) -> None:
     ctypes.memset(buffer, 0, ctypes.sizeof(buffer))
 
 
-def milliseconds(seconds: float, name: str) -> int:
-    """A duration in seconds as the C API's ``uint32_t`` milliseconds (at least 1)."""
+def _seconds(seconds: object, name: str) -> float:
+    """``seconds`` as a finite number (``TypeError``/``ValueError`` for anything else)."""
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise TypeError(f"{name} must be a number of seconds, not {type(seconds).__name__}")
-    value = round(seconds * 1000)
+    if not math.isfinite(seconds):
+        raise ValueError(f"{name} must be a finite number of seconds, not {seconds!r}")
+    return float(seconds)
+
+
+def milliseconds(seconds: float, name: str) -> int:
+    """A duration in seconds as the C API's ``uint32_t`` milliseconds (at least 1)."""
+    value = round(_seconds(seconds, name) * 1000)
     if not 1 <= value <= 0xFFFF_FFFF:
         raise ValueError(f"{name} must be between 0.001 and 4294967.295 seconds, not {seconds!r}")
+    return value
+
+
+def milliseconds_or_zero(seconds: float, name: str) -> int:
+    """A duration in seconds as the C API's ``uint64_t`` milliseconds, where 0 has a meaning of
+    its own: a positive duration below 1 ms becomes 1 ms, never 0."""
+    value = _seconds(seconds, name)
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more seconds, not {seconds!r}")
+    if value == 0:
+        return 0
+    result = max(1, round(value * 1000))
+    if result > 0xFFFF_FFFF_FFFF_FFFF:
+        raise ValueError(f"{name} is too long: {seconds!r} seconds")
+    return result
+
+
+def positive_uint32(value: object, name: str) -> int:
+    """``value`` as the C API's ``uint32_t``, at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not 1 <= value <= 0xFFFF_FFFF:
+        raise ValueError(f"{name} must be between 1 and 4294967295, not {value}")
     return value
 
 

@@ -1,19 +1,23 @@
-"""``Client``: the connection to one AA server for one endpoint."""
+"""``Client``: the connection to one AA server, or to the servers of one AA cluster, for one
+endpoint."""
 
 from __future__ import annotations
 
 import ctypes
 import os
 from ctypes import c_void_p
-from typing import Iterable, List, Optional, Union
+from typing import Iterable, List, Optional, Sequence, Union
 
 from ._calls import (
     call,
     call_json,
+    call_string,
     check_free,
     encode,
     encode_path,
     milliseconds,
+    milliseconds_or_zero,
+    positive_uint32,
     secret_buffer,
     wipe,
     written,
@@ -30,14 +34,30 @@ DEFAULT_REQUEST_TIMEOUT = 30.0
 
 
 class Client(HandleOwner):
-    """A client of one AA server for one endpoint.
+    """A client of one AA server, or of the servers of one AA cluster, for one endpoint.
 
     Thread-safe: any number of threads and logons may share it; its HTTPS connections are kept
-    alive between calls. :meth:`close` (or leaving a ``with`` block) frees it; logons it started
-    keep working after that.
+    alive between calls (at most ``max_connections`` open at once). :meth:`close` (or leaving a
+    ``with`` block) frees it; logons it started keep working after that.
+
+    A cluster: ``base_url`` is the preferred server and ``failover_urls`` the others, in order of
+    preference (same database, same endpoint id and secret). A call goes to the preferred server
+    (a logon's calls: to the server the logon talked to last) and moves to the next one when
+
+    - the server cannot be reached (connect or TLS handshake failure): for every call;
+    - it answers HTTP 502/503/504 or fails mid-request (timeout, reset): only for calls that are
+      safe to repeat. A call carrying an answer or a signature (:meth:`Logon.answer`,
+      :meth:`Logon.sign_with_device`…) or :meth:`Logon.next` moves on only when it provably never
+      reached the first server, so that no OTP is counted twice and no signature replayed.
+
+    Any other answer is the server's verdict. A server that failed is skipped for
+    ``server_backoff`` seconds. When every server fails, the error's message names each server's
+    failure (``"none of the 2 AA servers could serve the call: …"``). :attr:`current_server` and
+    :attr:`Logon.server` tell which server answered.
 
     Args:
-        base_url: the AA server, e.g. ``"https://aa.example.com"``.
+        base_url: the AA server, e.g. ``"https://aa.example.com"`` (of a cluster: the preferred
+            one).
         endpoint_id: the endpoint's id (32 hex digits).
         endpoint_secret: the endpoint's secret (copied into a C buffer that is wiped after use).
         ca_file: a PEM file of CA certificates to trust in addition to the system's.
@@ -55,9 +75,20 @@ class Client(HandleOwner):
             with any other appId fails with ``MalformedServerDataError`` before a key is used.
         danger_disable_app_id_check: DANGER, lab setups only: signs any appId the server
             sends, so a hostile server can obtain assertions for other sites. Logged as a warning.
+        failover_urls: further servers of the same cluster, tried after ``base_url`` in this
+            order. Each is checked like ``base_url``; a server already in the list is refused.
+        server_backoff: seconds a server that failed is skipped before calls try it again
+            (default 30); 0: never skipped, every call tries the servers in order of preference.
+        max_connections: the most connections the client has open at once, in use or kept
+            alive, over all its servers (default 32). A call that finds them all in use waits for
+            one, up to ``request_timeout`` (then :class:`NetworkTimeoutError`).
 
     Raises:
         ConfigError: the configuration is not usable (bad URL, unreadable CA file, bad pin…).
+        InvalidArgumentError: a failover URL is not a usable https URL, or names a server
+            already in the list.
+        ValueError: ``server_backoff`` is negative or ``max_connections`` below 1 (before
+            anything reaches the library).
     """
 
     def __init__(
@@ -76,12 +107,20 @@ class Client(HandleOwner):
         danger_disable_tls_verification: bool = False,
         allowed_app_id_hosts: Iterable[str] = (),
         danger_disable_app_id_check: bool = False,
+        failover_urls: Sequence[str] = (),
+        server_backoff: Optional[float] = None,
+        max_connections: Optional[int] = None,
     ) -> None:
         url = encode(base_url, "base_url")
         endpoint = encode(endpoint_id, "endpoint_id")
         if isinstance(allowed_app_id_hosts, (str, bytes)):
             raise TypeError("allowed_app_id_hosts must be an iterable of host names, not a single string")
         app_id_hosts = [encode(host, "allowed_app_id_hosts entry") for host in allowed_app_id_hosts]
+        if isinstance(failover_urls, (str, bytes)):
+            raise TypeError("failover_urls must be a sequence of URLs, not a single string")
+        failover = [encode(failover_url, "failover_urls entry") for failover_url in failover_urls]
+        backoff_ms = None if server_backoff is None else milliseconds_or_zero(server_backoff, "server_backoff")
+        connections = None if max_connections is None else positive_uint32(max_connections, "max_connections")
         for name, flag in (
             ("danger_disable_tls_verification", danger_disable_tls_verification),
             ("danger_disable_app_id_check", danger_disable_app_id_check),
@@ -123,6 +162,12 @@ class Client(HandleOwner):
                 call("aa_client_options_allow_app_id_host", options, host)
             if danger_disable_app_id_check:
                 call("aa_client_options_danger_disable_app_id_check", options)
+            for failover_url in failover:
+                call("aa_client_options_add_failover_url", options, failover_url)
+            if backoff_ms is not None:
+                call("aa_client_options_set_server_backoff_ms", options, backoff_ms)
+            if connections is not None:
+                call("aa_client_options_set_max_connections", options, connections)
             client = c_void_p()
             call("aa_client_new", options, ctypes.byref(client))
         finally:
@@ -139,6 +184,12 @@ class Client(HandleOwner):
         """The ``aa_client *`` handle, for code that calls the C API directly (raises
         :class:`ClosedError` once closed)."""
         return self._handle.get()
+
+    @property
+    def current_server(self) -> str:
+        """The base URL of the server that answered this client's last call (any logon's): with
+        ``failover_urls``, the server in use now; ``base_url`` before the first call."""
+        return call_string("aa_client_current_server", self._handle.get())
 
     # -- security keys ----------------------------------------------------------------------
 

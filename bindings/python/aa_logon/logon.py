@@ -462,6 +462,13 @@ class Logon(HandleOwner):
         return call_string("aa_logon_process_id", self._handle.get())
 
     @property
+    def server(self) -> str:
+        """The base URL of the server that answered this logon's last call: with a cluster
+        (``Client(failover_urls=…)``), the server the logon continues on. A logon stays on its
+        server while it answers; see :class:`~aa_logon.Client` for when it moves."""
+        return call_string("aa_logon_server", self._handle.get())
+
+    @property
     def login_session_id(self) -> Optional[str]:
         """The login session id once the server answered OK; ``None`` before."""
         return call_optional_string("aa_logon_login_session_id", self._handle.get())

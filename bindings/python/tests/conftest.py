@@ -1,5 +1,6 @@
 """Shared fixtures: one aa-sim simulator (HTTPS, generated CA) per test session, clients that
-trust its CA, the demo user's virtual key, and a counter of C calls.
+trust its CA, a fresh two-instance cluster per test that wants one, the demo user's virtual key,
+and a counter of C calls.
 
 Environment (set by the Rust driver libaa_logon/tests/python_bindings.rs):
     AA_SIM_BIN                 the aa-sim binary
@@ -18,9 +19,10 @@ import threading
 import urllib.parse
 import urllib.request
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import pytest
 
@@ -39,6 +41,8 @@ APP_ID_HOST = "aa-sim.local"
 URL (127.0.0.1): clients must allow it to sign."""
 
 STARTUP_TIMEOUT_SECONDS = 30.0
+CLUSTER_BACKOFF_SECONDS = 3600.0
+"""The cluster clients' back-off: a server that failed stays skipped for the whole test."""
 
 
 @dataclass(frozen=True)
@@ -63,11 +67,18 @@ class Simulator:
 
     def sim_post(self, route: str, body: dict[str, Any]) -> Any:
         """POST /sim/v1/<route> with a JSON body (simulator-only control routes)."""
+        return self._sim_send("POST", route, body)
+
+    def sim_delete(self, route: str) -> Any:
+        """DELETE /sim/v1/<route> (e.g. ends an instance's outage)."""
+        return self._sim_send("DELETE", route, None)
+
+    def _sim_send(self, method: str, route: str, body: Optional[dict[str, Any]]) -> Any:
         request = urllib.request.Request(
             f"{self.base_url}/sim/v1/{route}",
-            data=json.dumps(body).encode("utf-8"),
-            headers={"Content-Type": "application/json"},
-            method="POST",
+            data=None if body is None else json.dumps(body).encode("utf-8"),
+            headers={} if body is None else {"Content-Type": "application/json"},
+            method=method,
         )
         context = ssl.create_default_context(cafile=str(self.ca_file))
         with urllib.request.urlopen(request, context=context, timeout=10) as answer:
@@ -88,40 +99,87 @@ class Simulator:
         return [str(otp) for otp in self.sim_get("otps", user_name=user_name)["otps"]]
 
 
-def _first_line(process: subprocess.Popen[str], timeout: float) -> Optional[str]:
+@dataclass(frozen=True)
+class Cluster:
+    """A running two-instance aa-sim cluster (one state, like the servers of an AA cluster share
+    one database): ``instances[i]`` reaches instance ``i`` and its /sim/v1 routes."""
+
+    instances: Sequence[Simulator]
+
+    @property
+    def urls(self) -> list[str]:
+        return [instance.base_url for instance in self.instances]
+
+    def client(self, **options: Any) -> Client:
+        """A client of instance 0 with the other instances as failover URLs (unless given)."""
+        options.setdefault("failover_urls", self.urls[1:])
+        options.setdefault("server_backoff", CLUSTER_BACKOFF_SECONDS)
+        return self.instances[0].client(**options)
+
+    def set_outage(self, index: int, kind: str, via: int = -1) -> None:
+        """Takes instance ``index`` down ("refuse", "reset", "unavailable", "hang"), asking
+        instance ``via`` (default: the last), which must be up; in force once this returns."""
+        self.instances[via].sim_post(f"instances/{index}/outage", {"kind": kind})
+
+    def restore(self, index: int, via: int = -1) -> None:
+        """Brings instance ``index`` back up, asking instance ``via``."""
+        self.instances[via].sim_delete(f"instances/{index}/outage")
+
+    def stats(self, via: int = -1) -> list[dict[str, Any]]:
+        """GET /sim/v1/instances: each instance's outage and counters (``requests``,
+        ``connections_accepted``, ``open_connections``, ``peak_open_connections``)."""
+        answer: list[dict[str, Any]] = self.instances[via].sim_get("instances")
+        return answer
+
+
+def _first_lines(process: subprocess.Popen[str], count: int, timeout: float) -> list[str]:
+    """The first ``count`` lines the process prints (fewer if it ends or ``timeout`` passes)."""
     lines: queue.Queue[Optional[str]] = queue.Queue()
 
     def read() -> None:
         assert process.stdout is not None
-        lines.put(process.stdout.readline() or None)
+        for _ in range(count):
+            line = process.stdout.readline()
+            lines.put(line or None)
+            if not line:
+                return
 
     threading.Thread(target=read, daemon=True).start()
+    read_lines: list[str] = []
     try:
-        return lines.get(timeout=timeout)
+        while len(read_lines) < count:
+            line = lines.get(timeout=timeout)
+            if line is None:
+                break
+            read_lines.append(line.strip())
     except queue.Empty:
-        return None
+        pass
+    return read_lines
 
 
-@pytest.fixture(scope="session")
-def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+@contextmanager
+def running_simulator(ca_file: Path, instances: int = 1) -> Iterator[list[str]]:
+    """Runs the aa-sim binary ($AA_SIM_BIN) with ``instances`` instances on free loopback ports,
+    writing its CA to ``ca_file``; yields each instance's base URL; stops it on exit."""
     binary = os.environ.get("AA_SIM_BIN")
     if not binary:
         pytest.fail(
             "AA_SIM_BIN is not set: point it at the aa-sim binary "
             "(`cargo build -p aa-sim`; tests/python_bindings.rs sets it for `cargo test`)"
         )
-    ca_file = tmp_path_factory.mktemp("aa-sim") / "ca.pem"
     process = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--ca-out", str(ca_file)],
+        [binary, "--listen", "127.0.0.1:0", "--ca-out", str(ca_file), "--instances", str(instances)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
     try:
-        line = _first_line(process, STARTUP_TIMEOUT_SECONDS)
-        if not line or not line.startswith("https://"):
-            pytest.fail(f"aa-sim did not print its base URL (got {line!r}, exit code {process.poll()})")
-        yield Simulator(base_url=line.strip(), ca_file=ca_file)
+        # Line 1: instance 0's bare URL; then `aa-sim instance I listening on URL` for each other.
+        lines = _first_lines(process, instances, STARTUP_TIMEOUT_SECONDS)
+        urls = lines[:1] + [line.rpartition(" listening on ")[2] for line in lines[1:]]
+        if len(urls) != instances or not all(url.startswith("https://") for url in urls):
+            pytest.fail(f"aa-sim did not print its {instances} URL(s) (got {lines!r}, exit code {process.poll()})")
+        yield urls
     finally:
         process.terminate()
         try:
@@ -131,6 +189,21 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    ca_file = tmp_path_factory.mktemp("aa-sim") / "ca.pem"
+    with running_simulator(ca_file) as urls:
+        yield Simulator(base_url=urls[0], ca_file=ca_file)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A two-instance cluster started for this test alone, so its outages touch no other test."""
+    ca_file = tmp_path / "ca.pem"
+    with running_simulator(ca_file, instances=2) as urls:
+        yield Cluster(instances=tuple(Simulator(base_url=url, ca_file=ca_file) for url in urls))
 
 
 @pytest.fixture
@@ -179,28 +252,12 @@ def calls_besides_string_free(counts: "Counter[str]") -> dict[str, int]:
 @pytest.fixture
 def fresh_client(tmp_path: Path) -> Iterator[Client]:
     """A client of a simulator started for this test alone (it has seen no counter yet)."""
-    binary = os.environ.get("AA_SIM_BIN")
-    if not binary:
-        pytest.fail("AA_SIM_BIN is not set: point it at the aa-sim binary")
     ca_file = tmp_path / "ca.pem"
-    process = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--ca-out", str(ca_file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        line = _first_line(process, 30.0)
-        assert line and line.startswith("https://"), f"aa-sim printed {line!r}"
+    with running_simulator(ca_file) as urls:
         with Client(
-            line.strip(), ENDPOINT_ID, ENDPOINT_SECRET, ca_file=ca_file, allowed_app_id_hosts=(APP_ID_HOST,)
+            urls[0], ENDPOINT_ID, ENDPOINT_SECRET, ca_file=ca_file, allowed_app_id_hosts=(APP_ID_HOST,)
         ) as client:
             yield client
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 # One U2F logon with `key` plugged into `client` for the logon only.
