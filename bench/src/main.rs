@@ -7,6 +7,7 @@
 
 mod capi;
 mod counting;
+mod failover;
 mod floor;
 mod library;
 mod measure;
@@ -42,6 +43,7 @@ struct Plan {
     contended_rounds: usize,
     contended_logons_per_round: usize,
     cold_rounds: usize,
+    failover_runs: usize,
     concurrency_rounds: usize,
     concurrency_logons: usize,
     rss_milestones: Vec<usize>,
@@ -58,6 +60,7 @@ impl Plan {
             contended_rounds: 10,
             contended_logons_per_round: 100,
             cold_rounds: 20,
+            failover_runs: 20,
             concurrency_rounds: 7,
             concurrency_logons: 240,
             rss_milestones: vec![100, 1_000, 10_000],
@@ -74,6 +77,7 @@ impl Plan {
             contended_rounds: 2,
             contended_logons_per_round: 15,
             cold_rounds: 3,
+            failover_runs: 5,
             concurrency_rounds: 2,
             concurrency_logons: 32,
             rss_milestones: vec![30, 100, 300],
@@ -82,9 +86,10 @@ impl Plan {
         }
     }
 
-    /// Users the fixture needs: one per client of every kind and thread, one per cold process.
+    /// Users the fixture needs: one per client of every kind and thread, one per cold process,
+    /// one for the failover runs.
     fn users(&self) -> usize {
-        3 + self.concurrency_rounds * 2 * (1 + 4 + 16) + self.cold_rounds * 3 + 3 + 16
+        3 + self.concurrency_rounds * 2 * (1 + 4 + 16) + self.cold_rounds * 3 + 1 + 3 + 16
     }
 }
 
@@ -106,7 +111,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["--serve-sim", users, ca_file] => sim::serve(parse(users), PathBuf::from(ca_file)),
+        ["--serve-sim", users, instances, ca_file] => {
+            sim::serve(parse(users), parse(instances), PathBuf::from(ca_file))
+        }
         ["--burn", threads] => measure::burn(parse(threads)),
         ["--cold", kind, url, ca_file, user] => cold_child(kind, &server(url, ca_file), parse(user)),
         ["--rss", kind, url, ca_file, user, milestones] => {
@@ -204,6 +211,8 @@ fn run(plan: Plan) -> Result<()> {
         capi.1.median(),
     ));
 
+    failover_section(&mut table, &mut users, plan.users(), plan.failover_runs)?;
+
     table.section(&format!(
         "concurrency: threads sharing one client (floor: one connection per thread), {} rounds x {} logons, \
          median rate",
@@ -279,6 +288,52 @@ fn run(plan: Plan) -> Result<()> {
 
     table.print();
     println!("load average at the end {}; took {:.1} s", load_average(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A fresh client's first logon with the preferred server of a 2-instance cluster up (the floor
+/// of these rows), refusing connections and hanging; and the connect timeout alone.
+fn failover_section(table: &mut Table, users: &mut Users, fixture_users: usize, runs: usize) -> Result<()> {
+    let timeout = failover::CONNECT_TIMEOUT;
+    table.section(&format!(
+        "failover: fresh client, first U2F logon (Rust API, client built inside the timing) on a \
+         2-instance cluster (a simulator child of its own), failover URL = instance 1, connect \
+         timeout {timeout:?}, {runs} runs per case, interleaved; floor = the same with the preferred \
+         instance 0 up; refused = instance 0 refuses connections; hung = it accepts TCP and never \
+         completes TLS; alone = a client of instance 0 only, timed to its timeout error; extra = \
+         median - floor median"
+    ));
+    let results = {
+        let mut cluster =
+            SimProcess::spawn_cluster(fixture_users, 2).map_err(|e| format!("simulator cluster: {e}"))?;
+        failover::measure(&mut cluster, users.take(), runs)?
+    };
+    let [up, refused, hung, alone] = &results;
+    let floor = up.latency.median();
+    for (case, results) in [("refused", refused), ("hung", hung)] {
+        let l = &results.latency;
+        table.row(Row::time(&format!("failover, {case}, median"), floor, l.median()));
+        table.row(Row::time(
+            &format!("failover, {case}, p90"),
+            up.latency.percentile(90.0),
+            l.percentile(90.0),
+        ));
+        table.row(Row::extra(&format!("failover, {case}, extra"), l.median() - floor));
+    }
+    let beyond_timeout = hung.latency.median() - floor - timeout.as_secs_f64();
+    table.row(Row::extra(&format!("failover, hung, extra - {timeout:?} timeout"), beyond_timeout));
+    let overshoot = alone.latency.median() - timeout.as_secs_f64();
+    table.row(Row::extra(&format!("hung alone: error - {timeout:?} timeout"), overshoot));
+    table.row(Row::extra("failover, hung, extra - hung alone's error", beyond_timeout - overshoot));
+    let count = |r: &failover::CaseResults| format!("{}/{}", r.as_expected, r.runs);
+    table.note(&format!(
+        "answered by instance 1 (Logon::server): refused {}, hung {}; floor runs answered by instance 0: {}; \
+         hung alone ended in a timeout error: {}",
+        count(refused),
+        count(hung),
+        count(up),
+        count(alone)
+    ));
     Ok(())
 }
 

@@ -52,6 +52,12 @@ impl Row {
         Row::new(label, cell(floor), cell(rust), cell(capi))
     }
 
+    /// A time added to the floor's (the library's column alone; no ratio).
+    pub fn extra(label: &str, seconds: f64) -> Row {
+        let cell = Cell { text: format!("{:+.3} ms", seconds * 1e3), value: None };
+        Row::new(label, Cell::none(), cell, Cell::none())
+    }
+
     pub fn cpu_per_s(label: &str, floor: f64, rust: f64) -> Row {
         let cell = |v: f64| Cell { text: format!("{:.2} ms/s", v * 1e3), value: Some(v) };
         Row::new(label, cell(floor), cell(rust), Cell::none())
@@ -72,6 +78,7 @@ fn ratio(library: &Cell, floor: &Cell) -> String {
 
 enum Line {
     Section(String),
+    Note(String),
     Row(Row),
 }
 
@@ -89,6 +96,11 @@ impl Table {
         self.lines.push(Line::Section(title.to_owned()));
     }
 
+    /// A line of text under the current section (what the figures rest on).
+    pub fn note(&mut self, text: &str) {
+        self.lines.push(Line::Note(text.to_owned()));
+    }
+
     pub fn row(&mut self, row: Row) {
         self.lines.push(Line::Row(row));
     }
@@ -99,7 +111,7 @@ impl Table {
             .iter()
             .filter_map(|l| match l {
                 Line::Row(r) => Some(r.label.len()),
-                Line::Section(_) => None,
+                Line::Section(_) | Line::Note(_) => None,
             })
             .max()
             .unwrap_or(10);
@@ -112,6 +124,7 @@ impl Table {
         for line in &self.lines {
             match line {
                 Line::Section(title) => println!("| **{title}** | | | | | |"),
+                Line::Note(text) => println!("| *{text}* | | | | | |"),
                 Line::Row(r) => println!(
                     "| {:width$} | {:>12} | {:>12} | {:>6} | {:>12} | {:>6} |",
                     r.label,
