@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aa_sim::{demo, ChainFixture, Fixture, SimConfig, Simulator};
+use aa_sim::{demo, ChainFixture, Fixture, Outage, SimConfig, Simulator};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_aa-logon");
@@ -23,7 +23,17 @@ impl Server {
     }
 
     fn with_fixture(fixture: Fixture) -> Server {
-        let sim = Simulator::start(SimConfig { fixture, ..SimConfig::default() }).expect("simulator starts");
+        Server::serving(
+            Simulator::start(SimConfig { fixture, ..SimConfig::default() }).expect("simulator starts"),
+        )
+    }
+
+    /// A two-instance cluster: `command` names instance 0 in `--url`.
+    fn cluster() -> Server {
+        Server::serving(Simulator::start_cluster(SimConfig::default(), 2).expect("cluster starts"))
+    }
+
+    fn serving(sim: Simulator) -> Server {
         let dir = std::env::temp_dir().join(format!(
             "aa-logon-cli-test-{}-{}",
             std::process::id(),
@@ -606,4 +616,101 @@ fn card_fingerprint_and_a_method_without_a_typed_step_take_their_json() {
     let output = run_with_stdin(command, &format!("{response}\n"));
     assert_eq!(code(&output), 0, "{}", describe(&output));
     assert!(text(&output.stderr).contains("Response for FACE:1 (one JSON object)"), "{}", describe(&output));
+}
+
+// --- The servers of a cluster (several --url, or AA_URL with commas). ---------------------------
+
+/// The URLs of instances 0 and 1.
+fn cluster_urls(server: &Server) -> (String, String) {
+    let urls = server.sim.base_urls();
+    (urls[0].clone(), urls[1].clone())
+}
+
+/// `aa-logon logon --url <instance 0> --url <instance 1> … --method PASSWORD:1`, the password on
+/// standard input.
+fn password_logon_on_the_cluster(server: &Server, extra: &[&str]) -> Output {
+    let (_, second) = cluster_urls(server);
+    let command = server.logon(&[&["--url", second.as_str(), "--method", "PASSWORD:1"], extra].concat());
+    run_with_stdin(command, &format!("{}\n", demo::PASSWORD))
+}
+
+#[test]
+fn a_logon_moves_to_the_second_url_when_the_first_refuses_and_names_the_server() {
+    let server = Server::cluster();
+    let (first, second) = cluster_urls(&server);
+    server.sim.instance(0).set_outage(Outage::Refuse).unwrap();
+
+    let output = password_logon_on_the_cluster(&server, &[]);
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    let stdout = text(&output.stdout);
+    let server_line = stdout.lines().find(|line| line.trim_start().starts_with("server:"));
+    assert_eq!(
+        server_line.map(|line| line.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["server:", &second])
+    );
+    assert!(!stdout.contains(&first), "{}", describe(&output));
+
+    let output = password_logon_on_the_cluster(&server, &["--json"]);
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    let verdict = json_of(&output);
+    assert_eq!(verdict["status"], "OK");
+    assert_eq!(verdict["server"], second.as_str());
+}
+
+#[test]
+fn aa_url_lists_the_servers_of_a_cluster_separated_by_commas() {
+    let server = Server::cluster();
+    let (first, second) = cluster_urls(&server);
+    server.sim.instance(0).set_outage(Outage::Unavailable).unwrap();
+
+    let mut command = Command::new(BIN);
+    command
+        .args(["logon", "--endpoint-id", demo::ENDPOINT_ID, "--ca-file"])
+        .arg(&server.ca_file)
+        .args(["--allow-app-id-host", demo::APP_ID_HOST])
+        .args(["--user", demo::USER, "--event", demo::EVENT, "--method", "PASSWORD:1", "--json"])
+        .env("AA_URL", format!("{first},{second}"))
+        .env("AA_ENDPOINT_SECRET", demo::ENDPOINT_SECRET);
+    let output = run_with_stdin(command, &format!("{}\n", demo::PASSWORD));
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    assert_eq!(json_of(&output)["server"], second.as_str());
+    assert_eq!(server.sim.instance(0).stats().requests, 1, "one 503 from the first server, then the second");
+}
+
+#[test]
+fn exit_2_for_an_invalid_or_repeated_second_url() {
+    let server = Server::cluster();
+    let (first, _) = cluster_urls(&server);
+    let output = run(server.logon(&["--url", "not a url", "--json"]));
+    assert_eq!(code(&output), 2, "{}", describe(&output));
+    let failure = json_of(&output);
+    assert_eq!(failure["error"]["kind"], "config");
+    let message = failure["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("not a url"), "{}", describe(&output));
+
+    let output = run(server.logon(&["--url", &first]));
+    assert_eq!(code(&output), 2, "{}", describe(&output));
+    assert!(text(&output.stderr).contains("already in the list"), "{}", describe(&output));
+    assert_eq!(server.sim.stats().requests, 0, "nothing was sent");
+}
+
+#[test]
+fn exit_3_when_every_server_of_the_cluster_is_down_naming_each() {
+    let server = Server::cluster();
+    let (first, second) = cluster_urls(&server);
+    server.sim.instance(0).set_outage(Outage::Refuse).unwrap();
+    server.sim.instance(1).set_outage(Outage::Unavailable).unwrap();
+
+    let output = password_logon_on_the_cluster(&server, &[]);
+    assert_eq!(code(&output), 3, "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    for expected in ["none of the 2 AA servers", first.as_str(), second.as_str()] {
+        assert!(stderr.contains(expected), "missing {expected:?}: {}", describe(&output));
+    }
+
+    let output = password_logon_on_the_cluster(&server, &["--json"]);
+    assert_eq!(code(&output), 3, "{}", describe(&output));
+    let failure = json_of(&output);
+    assert_eq!(failure["error"]["kind"], "network");
+    assert_eq!(failure["error"]["exit_code"], 3);
 }

@@ -1,15 +1,16 @@
 //! Drives the C tests in libaa_logon/tests/c/: both headers (include/aa_logon.h and the
 //! testkit's aa_logon_testkit.h) must compile as C11 and C++17 with warnings as errors (and
 //! survive double inclusion); each test_*.c program is compiled against them, linked to this
-//! run's libaa_logon.so and libaa_logon_testkit.so and run against the simulator — under valgrind
-//! (zero errors, nothing definitely or indirectly lost) when valgrind is installed.
+//! run's libaa_logon.so and libaa_logon_testkit.so and run against the simulator (a two-instance
+//! cluster; test_cluster.c also with instances taken down) — under valgrind (zero errors, nothing
+//! definitely or indirectly lost) when valgrind is installed.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use aa_sim::{SimConfig, Simulator};
+use aa_sim::{Outage, SimConfig, Simulator};
 
 #[path = "support/native.rs"]
 mod native;
@@ -134,10 +135,25 @@ fn headers_compile_as_c11_and_cpp17_and_survive_double_inclusion() {
     }
 }
 
-/// A fresh simulator and its CA file: every run starts with a virtual key whose counter is 0,
-/// and the simulator rightly rejects a counter it has seen before.
-fn simulator(name: &str) -> (Simulator, PathBuf) {
-    let sim = Simulator::start(SimConfig::default()).expect("start simulator");
+/// What a program is to do, named to it in AA_TEST_SCENARIO: the instances of the cluster taken
+/// down before it starts, and what the simulator must have seen once it ended.
+struct Scenario {
+    name: &'static str,
+    outages: &'static [(usize, Outage)],
+    afterwards: fn(&Simulator),
+}
+
+fn nothing_more(_: &Simulator) {}
+
+/// A fresh two-instance simulator cluster (AA_TEST_URL, AA_TEST_URL_2; programs that test no
+/// failover use the first only) with the scenario's outages, and its CA file: every run starts
+/// with a virtual key whose counter is 0, and the simulator rightly rejects a counter it has
+/// seen before.
+fn simulator(name: &str, scenario: Option<&Scenario>) -> (Simulator, PathBuf) {
+    let sim = Simulator::start_cluster(SimConfig::default(), 2).expect("start simulator");
+    for (instance, outage) in scenario.map_or(&[][..], |s| s.outages) {
+        sim.instance(*instance).set_outage(*outage).expect("outage set");
+    }
     let ca = work_dir().join(format!("{name}-ca.pem"));
     std::fs::write(&ca, sim.ca_pem().expect("generated CA")).unwrap();
     (sim, ca)
@@ -151,8 +167,10 @@ fn link_args(command: &mut Command) -> &mut Command {
     command
 }
 
-fn compile(name: &str) -> PathBuf {
-    let exe = work_dir().join(name);
+/// Compiles tests/c/`name`.c into the work directory as `label` (tests running one program in
+/// several scenarios at once each build their own).
+fn compile(name: &str, label: &str) -> PathBuf {
+    let exe = work_dir().join(label);
     let mut cc = Command::new("cc");
     cc.args(["-std=c11", "-g"]).args(STRICT);
     for dir in include_dirs() {
@@ -172,12 +190,33 @@ fn with_this_library(command: &mut Command) -> &mut Command {
     command.env("LD_LIBRARY_PATH", std::env::join_paths(paths).expect("LD_LIBRARY_PATH"))
 }
 
+/// The environment the C programs read: the simulator's URLs, its CA file, the scenario.
+fn with_simulator<'c>(
+    command: &'c mut Command,
+    sim: &Simulator,
+    ca: &Path,
+    scenario: Option<&Scenario>,
+) -> &'c mut Command {
+    let urls = sim.base_urls();
+    command.env("AA_TEST_URL", &urls[0]).env("AA_TEST_URL_2", &urls[1]).env("AA_TEST_CA_FILE", ca);
+    match scenario {
+        Some(scenario) => command.env("AA_TEST_SCENARIO", scenario.name),
+        None => command.env_remove("AA_TEST_SCENARIO"),
+    }
+}
+
 fn run_c_test(name: &str) {
-    let exe = compile(name);
-    let (sim, ca) = simulator(name);
+    run_c_test_in(name, None);
+}
+
+fn run_c_test_in(name: &str, scenario: Option<&Scenario>) {
+    let label = scenario.map_or_else(|| name.to_owned(), |s| format!("{name}-{}", s.name));
+    let exe = compile(name, &label);
+    let (sim, ca) = simulator(&label, scenario);
     let mut plain = Command::new(&exe);
-    with_this_library(&mut plain).env("AA_TEST_URL", sim.base_url()).env("AA_TEST_CA_FILE", &ca);
+    with_simulator(with_this_library(&mut plain), &sim, &ca, scenario);
     println!("{}", run(&mut plain));
+    scenario.inspect(|s| (s.afterwards)(&sim));
     drop(sim);
 
     if !have("valgrind") {
@@ -185,7 +224,7 @@ fn run_c_test(name: &str) {
         eprintln!("\n*** SKIPPED: valgrind run of {name}: valgrind is not installed (apt-get install valgrind) ***\n");
         return;
     }
-    let (sim, ca) = simulator(name);
+    let (sim, ca) = simulator(&label, scenario);
     let mut checked = Command::new("valgrind");
     with_this_library(&mut checked)
         .arg(format!("--suppressions={}", c_tests_dir().join("valgrind.supp").display()))
@@ -198,10 +237,10 @@ fn run_c_test(name: &str) {
             "-q",
         ])
         .arg(&exe)
-        .env("AA_TEST_URL", sim.base_url())
-        .env("AA_TEST_CA_FILE", &ca)
         .env("AA_TEST_SLOW", "1");
+    with_simulator(&mut checked, &sim, &ca, scenario);
     println!("{}", run(&mut checked));
+    scenario.inspect(|s| (s.afterwards)(&sim));
 }
 
 #[test]
@@ -237,6 +276,48 @@ fn c_every_method_a_login_agent_meets() {
 #[test]
 fn c_fido2_and_ctap2_keys() {
     run_c_test("test_fido2");
+}
+
+#[test]
+fn c_cluster_options_are_checked() {
+    run_c_test("test_cluster");
+}
+
+/// The client's limit in test_cluster.c.
+const C_MAX_CONNECTIONS: u64 = 4;
+
+fn threads_kept_to_the_connection_limit(sim: &Simulator) {
+    let (preferred, other) = (sim.instance(0).stats(), sim.instance(1).stats());
+    println!("instance 0 after the threads: {preferred:?}");
+    assert!(preferred.requests >= 160, "80 logons of 2 requests each: {preferred:?}");
+    assert!((1..=C_MAX_CONNECTIONS).contains(&preferred.peak_open_connections), "{preferred:?}");
+    assert_eq!(other.requests, 0, "nothing failed over: {other:?}");
+}
+
+#[test]
+fn c_cluster_threads_share_one_client_within_its_connection_limit() {
+    let threads =
+        Scenario { name: "threads", outages: &[], afterwards: threads_kept_to_the_connection_limit };
+    run_c_test_in("test_cluster", Some(&threads));
+}
+
+#[test]
+fn c_cluster_fails_over_from_a_server_refusing_connections() {
+    let refuse = Scenario { name: "refuse", outages: &[(0, Outage::Refuse)], afterwards: nothing_more };
+    run_c_test_in("test_cluster", Some(&refuse));
+}
+
+#[test]
+fn c_cluster_fails_over_from_a_server_answering_503() {
+    let unavailable =
+        Scenario { name: "unavailable", outages: &[(0, Outage::Unavailable)], afterwards: nothing_more };
+    run_c_test_in("test_cluster", Some(&unavailable));
+}
+
+#[test]
+fn c_cluster_with_every_server_down_names_each() {
+    let outages = &[(0, Outage::Refuse), (1, Outage::Unavailable)];
+    run_c_test_in("test_cluster", Some(&Scenario { name: "all_down", outages, afterwards: nothing_more }));
 }
 
 #[test]
