@@ -327,3 +327,23 @@ fn a_server_whose_certificate_is_not_trusted_is_skipped_before_anything_is_sent(
     assert_eq!(stranger.stats().requests, 0);
     assert_eq!(stranger.stats().connections_accepted, 1, "one handshake, then back-off");
 }
+
+#[test]
+fn an_answer_stopped_on_the_second_of_three_servers_reports_both_and_skips_the_third() {
+    let sim = Simulator::start_cluster(SimConfig::default(), 3).unwrap();
+    let urls = sim.base_urls();
+    let mut config = cluster_config(&sim);
+    config.add_failover_url(&urls[2]).unwrap();
+    let client = Client::new(config).unwrap();
+    let mut logon = client.start_logon(demo::USER, demo::EVENT, "PASSWORD:1").unwrap();
+    sim.instance(0).set_outage(Outage::Refuse).unwrap();
+    sim.instance(1).set_outage(Outage::Unavailable).unwrap();
+    let before = sim.instance(2).stats().requests;
+    let e = logon.answer(Secret::from(demo::PASSWORD)).unwrap_err();
+    let message = e.message();
+    assert!(message.contains(&format!("{} refused the connection", urls[0])), "{message}");
+    assert!(message.contains(&format!("{}: HTTP 503: ", urls[1])), "{message}");
+    assert!(message
+        .ends_with("not sent to the 1 other server of the cluster: the request may have reached this one"));
+    assert_eq!(sim.instance(2).stats().requests, before, "the third server received nothing");
+}

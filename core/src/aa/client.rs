@@ -228,16 +228,19 @@ impl Client {
             if next.server_failed() {
                 servers.failed(index);
             }
-            let others = order.len() - 1;
             match next {
                 Next::Verdict => {
                     servers.answered(index);
                     return Reply { outcome: Err(failure.error), server: Some(index) };
                 }
                 Next::Local => return Reply { outcome: Err(failure.error), server: None },
-                Next::Stop if others == 0 => return Reply { outcome: Err(failure.error), server: None },
+                Next::Stop if order.len() == 1 => return Reply { outcome: Err(failure.error), server: None },
                 Next::Stop => {
-                    return Reply { outcome: Err(not_repeated(named(server, failure), others)), server: None }
+                    // Servers tried before failed without receiving the call; those after are skipped.
+                    let not_tried = order.len() - attempt - 1;
+                    let error = named(server, failure);
+                    failures.push(if not_tried > 0 { not_repeated(error, not_tried) } else { error });
+                    return Reply { outcome: Err(all_failed(failures)), server: None };
                 }
                 Next::Failover => {
                     if let Some(&then) = order.get(attempt + 1) {
