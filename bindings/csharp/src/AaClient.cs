@@ -4,9 +4,11 @@ using System.Collections.Generic;
 namespace AaLogon
 {
     /// <summary>
-    /// A client of one AA server for one endpoint. Thread-safe: any number of threads may start
-    /// logons and make calls on one client at once. It keeps its HTTPS connections alive between
-    /// calls, so create one and reuse it. Logons started from it keep working after it is disposed.
+    /// A client of one AA server, or of the servers of one cluster
+    /// (<see cref="AaClientOptions.FailoverUrls"/>), for one endpoint. Thread-safe: any number of
+    /// threads may start logons and make calls on one client at once. It keeps its HTTPS
+    /// connections alive between calls (at most <see cref="AaClientOptions.MaxConnections"/>), so
+    /// create one and reuse it. Logons started from it keep working after it is disposed.
     /// </summary>
     public sealed class AaClient : IDisposable
     {
@@ -42,6 +44,21 @@ namespace AaLogon
         internal ClientHandle Handle
         {
             get { return _handle.OrDisposed(nameof(AaClient)); }
+        }
+
+        /// <summary>
+        /// The base URL of the server that answered the client's last call; before any call, the
+        /// preferred one (<see cref="AaClientOptions.BaseUrl"/>). With failover URLs, where calls go
+        /// now: it changes when a server fails and another answers.
+        /// </summary>
+        public string CurrentServer
+        {
+            get
+            {
+                ClientHandle handle = Handle;
+                return Interop.GetString((out IntPtr value, out IntPtr error) =>
+                    NativeMethods.aa_client_current_server(handle, out value, out error));
+            }
         }
 
         /// <summary>

@@ -14,6 +14,7 @@ namespace AaLogon
     /// };
     /// </code>
     /// TLS verification uses the operating system's trust store unless told otherwise.
+    /// For an AA cluster, list the other servers in <see cref="FailoverUrls"/>.
     /// </summary>
     public sealed class AaClientOptions
     {
@@ -22,6 +23,12 @@ namespace AaLogon
 
         /// <summary>The per-request timeout the library uses when none is set.</summary>
         public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
+
+        /// <summary>How long a server that failed is skipped when <see cref="ServerBackoff"/> is not set.</summary>
+        public static readonly TimeSpan DefaultServerBackoff = TimeSpan.FromSeconds(30);
+
+        /// <summary>The most connections a client keeps open when <see cref="MaxConnections"/> is not set.</summary>
+        public const int DefaultMaxConnections = 32;
 
         /// <summary>Starts the options for the AA server at <paramref name="baseUrl"/> and one endpoint.</summary>
         /// <param name="baseUrl">The server's base URL, e.g. "https://aa.example.com".</param>
@@ -46,7 +53,7 @@ namespace AaLogon
             EndpointSecret = endpointSecret;
         }
 
-        /// <summary>The AA server's base URL.</summary>
+        /// <summary>The AA server's base URL: the preferred server of a cluster.</summary>
         public string BaseUrl { get; }
 
         /// <summary>The endpoint id.</summary>
@@ -89,6 +96,44 @@ namespace AaLogon
         public IList<string> AllowedAppIdHosts { get; } = new List<string>();
 
         /// <summary>
+        /// The base URLs of the cluster's other servers, tried after <see cref="BaseUrl"/> in this
+        /// order; they share its endpoint id and secret, CA file, pin and appId hosts. Each is checked
+        /// like the base URL, and one already listed is refused (<see cref="MisuseException"/> with
+        /// <see cref="AaStatus.InvalidArgument"/> when the client is created).
+        /// </summary>
+        /// <remarks>
+        /// A call goes to the preferred server (a logon's calls: to the server the logon talked to
+        /// last) and moves to the next one when the server cannot be reached (connect or TLS
+        /// handshake failure). When it answers 502/503/504 or fails after the request was sent
+        /// (timeout, reset), only calls that are safe to repeat move on: a call carrying an answer
+        /// or a signature, or moving the logon to another method, goes to another server only when
+        /// it provably never left for the first — repeating it could count an OTP twice — and its
+        /// error then says it was not sent to the others. A server that failed is skipped for
+        /// <see cref="ServerBackoff"/>. When every server fails, the exception's message names
+        /// each server's failure. <see cref="AaClient.CurrentServer"/> and
+        /// <see cref="AaLogon.Server"/> tell which server answered.
+        /// </remarks>
+        public IList<string> FailoverUrls { get; } = new List<string>();
+
+        /// <summary>
+        /// How long a server that failed is skipped before calls try it again, or null for the
+        /// default (<see cref="DefaultServerBackoff"/>); <see cref="TimeSpan.Zero"/>: never skipped,
+        /// every call tries the servers in order of preference. Negative values throw
+        /// <see cref="ArgumentOutOfRangeException"/> when the client is created; fractions of a
+        /// millisecond round up.
+        /// </summary>
+        public TimeSpan? ServerBackoff { get; set; }
+
+        /// <summary>
+        /// The most connections the client has open at once, in use or kept alive, over all its
+        /// servers, or null for the default (<see cref="DefaultMaxConnections"/>). A call that finds
+        /// them all in use waits for one, up to the request timeout (then
+        /// <see cref="RequestTimeoutException"/>). Below 1 throws
+        /// <see cref="ArgumentOutOfRangeException"/> when the client is created.
+        /// </summary>
+        public int? MaxConnections { get; set; }
+
+        /// <summary>
         /// DANGER: signs U2F sign requests for any appId the server sends (see
         /// <see cref="AllowedAppIdHosts"/>), so a hostile or impersonated server can obtain the
         /// user's assertions for other sites. For lab setups only; the library logs a warning every
@@ -106,6 +151,13 @@ namespace AaLogon
         /// <summary>Builds the native options; the caller disposes them.</summary>
         internal ClientOptionsHandle CreateNative()
         {
+            // Values the C API cannot express are refused before any native object exists.
+            ulong? backoffMs = ServerBackoff.HasValue ? BackoffMilliseconds(ServerBackoff.Value) : (ulong?)null;
+            if (MaxConnections.HasValue && MaxConnections.Value < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections.Value,
+                    "A client needs at least one connection.");
+            }
             LibraryLoader.EnsureLoaded();
             byte[] secret = Utf8.Encode(EndpointSecret, nameof(EndpointSecret));
             ClientOptionsHandle options;
@@ -123,7 +175,7 @@ namespace AaLogon
             Interop.Created(status, options, error);
             try
             {
-                Apply(options);
+                Apply(options, backoffMs);
                 return options;
             }
             catch
@@ -133,7 +185,7 @@ namespace AaLogon
             }
         }
 
-        private void Apply(ClientOptionsHandle options)
+        private void Apply(ClientOptionsHandle options, ulong? backoffMs)
         {
             IntPtr error;
             SetString(options, NativeMethods.aa_client_options_set_ca_file, CaFile, nameof(CaFile));
@@ -168,6 +220,38 @@ namespace AaLogon
             {
                 Interop.Check(NativeMethods.aa_client_options_danger_disable_app_id_check(options, out error), error);
             }
+            foreach (string url in FailoverUrls)
+            {
+                if (url == null)
+                {
+                    throw new ArgumentNullException(nameof(FailoverUrls), "A failover URL is null.");
+                }
+                SetString(options, NativeMethods.aa_client_options_add_failover_url, url, nameof(FailoverUrls));
+            }
+            if (backoffMs.HasValue)
+            {
+                Interop.Check(NativeMethods.aa_client_options_set_server_backoff_ms(options, backoffMs.Value, out error),
+                    error);
+            }
+            if (MaxConnections.HasValue)
+            {
+                Interop.Check(NativeMethods.aa_client_options_set_max_connections(options, (uint)MaxConnections.Value,
+                    out error), error);
+            }
+        }
+
+        /// <summary>
+        /// A back-off in whole milliseconds, rounded up (so that a positive one never becomes 0,
+        /// which means "never skipped").
+        /// </summary>
+        private static ulong BackoffMilliseconds(TimeSpan backoff)
+        {
+            if (backoff < TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(ServerBackoff), backoff, "The back-off cannot be negative.");
+            }
+            long ticks = backoff.Ticks;
+            return (ulong)(ticks / TimeSpan.TicksPerMillisecond) + (ticks % TimeSpan.TicksPerMillisecond == 0 ? 0UL : 1UL);
         }
 
         /// <summary>Sets one string option, unless it is null (the library's default then holds).</summary>

@@ -85,6 +85,16 @@ namespace AaLogon
             get { return GetString(NativeMethods.aa_logon_process_id); }
         }
 
+        /// <summary>
+        /// The base URL of the server that answered this logon's last call: with failover URLs,
+        /// the server the logon continues on (another server of the cluster takes it over only
+        /// when this one fails; see <see cref="AaClientOptions.FailoverUrls"/>).
+        /// </summary>
+        public string Server
+        {
+            get { return GetString(NativeMethods.aa_logon_server); }
+        }
+
         /// <summary>The login session id once the server answered <see cref="LogonStatus.Ok"/>; null before.</summary>
         public string LoginSessionId
         {

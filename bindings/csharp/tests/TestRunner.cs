@@ -72,7 +72,8 @@ namespace AaLogon.Tests
     /// <summary>
     /// The simulator this run tests against: started from AA_SIM_BIN (HTTPS on a free loopback
     /// port, its CA written to a temporary file), or an already running one given by AA_TEST_URL
-    /// and AA_TEST_CA_FILE.
+    /// and AA_TEST_CA_FILE. Tests that need a cluster of their own start one from AA_SIM_BIN with
+    /// <see cref="StartCluster"/>.
     /// </summary>
     internal sealed class Simulator : IDisposable
     {
@@ -92,6 +93,7 @@ namespace AaLogon.Tests
         private Simulator(string baseUrl, string caFile, Process process, string ownedCaFile)
         {
             BaseUrl = baseUrl;
+            BaseUrls = new[] { baseUrl };
             CaFile = caFile;
             _process = process;
             _ownedCaFile = ownedCaFile;
@@ -99,9 +101,23 @@ namespace AaLogon.Tests
 
         internal static Simulator Current { get; private set; }
 
+        /// <summary>Instance 0's base URL (the only one, unless started by <see cref="StartCluster"/>).</summary>
         internal string BaseUrl { get; private set; }
 
+        /// <summary>Every instance's base URL, instance 0's first.</summary>
+        internal IReadOnlyList<string> BaseUrls { get; private set; }
+
         internal string CaFile { get; }
+
+        /// <summary>The aa-sim binary given by AA_SIM_BIN, or null when there is none.</summary>
+        internal static string Binary
+        {
+            get
+            {
+                string bin = Environment.GetEnvironmentVariable("AA_SIM_BIN");
+                return !string.IsNullOrEmpty(bin) && File.Exists(bin) ? bin : null;
+            }
+        }
 
         internal static Simulator Start()
         {
@@ -111,15 +127,38 @@ namespace AaLogon.Tests
             {
                 return Current = new Simulator(url, ca, null, null);
             }
-            string bin = Environment.GetEnvironmentVariable("AA_SIM_BIN");
-            if (string.IsNullOrEmpty(bin) || !File.Exists(bin))
+            if (Binary == null)
             {
                 throw new InvalidOperationException(
                     "set AA_SIM_BIN to the aa-sim binary (target/<profile>/aa-sim), or AA_TEST_URL and AA_TEST_CA_FILE " +
                     "to a running simulator");
             }
+            return Current = Launch(Binary, 1);
+        }
+
+        /// <summary>
+        /// A fresh process of <see cref="Binary"/> serving a cluster of <paramref name="instances"/>
+        /// servers that share one state, for a test to take down and dispose; not <see cref="Current"/>.
+        /// </summary>
+        internal static Simulator StartCluster(int instances)
+        {
+            if (Binary == null)
+            {
+                throw new InvalidOperationException("a cluster needs AA_SIM_BIN, the aa-sim binary");
+            }
+            return Launch(Binary, instances);
+        }
+
+        /// <summary>
+        /// Starts <paramref name="bin"/> and reads the URLs it prints: instance 0's bare on the first
+        /// line, then "aa-sim instance I listening on URL" for each further instance.
+        /// </summary>
+        private static Simulator Launch(string bin, int instances)
+        {
             string caFile = Path.Combine(Path.GetTempPath(), "aa-csharp-ca-" + Guid.NewGuid().ToString("N") + ".pem");
-            var info = new ProcessStartInfo(bin, "--listen 127.0.0.1:0 --ca-out \"" + caFile + "\"")
+            string arguments = "--listen 127.0.0.1:0 --ca-out \"" + caFile + "\"" +
+                               (instances > 1 ? " --instances " + instances : "");
+            var info = new ProcessStartInfo(bin, arguments)
             {
                 UseShellExecute = false,
                 RedirectStandardOutput = true,
@@ -136,11 +175,25 @@ namespace AaLogon.Tests
                 throw new InvalidOperationException("aa-sim did not print its URL (got <" + first + ">); its log:\n" +
                                                     simulator.RecentLog());
             }
+            var urls = new List<string> { first.Trim() };
+            for (int index = 1; index < instances; index++)
+            {
+                string prefix = "aa-sim instance " + index + " listening on ";
+                string line = process.StandardOutput.ReadLine();
+                if (line == null || !line.StartsWith(prefix + "https://", StringComparison.Ordinal))
+                {
+                    simulator.Dispose();
+                    throw new InvalidOperationException("aa-sim did not print instance " + index + "'s URL (got <" +
+                                                        line + ">); its log:\n" + simulator.RecentLog());
+                }
+                urls.Add(line.Substring(prefix.Length).Trim());
+            }
             // Nothing else is expected on stdout, but a full pipe must never block the simulator.
             var drain = new Thread(() => process.StandardOutput.ReadToEnd()) { IsBackground = true };
             drain.Start();
-            simulator.BaseUrl = first.Trim();
-            return Current = simulator;
+            simulator.BaseUrl = urls[0];
+            simulator.BaseUrls = urls;
+            return simulator;
         }
 
         /// <summary>
