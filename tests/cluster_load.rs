@@ -117,6 +117,7 @@ fn sixteen_threads_log_on_a_hundred_times_each_through_a_failover() {
     );
     assert!(resident_after_second_phase <= resident_after_first_phase + 2048, "memory grows");
     let second_phase = sim.instance(1).stats();
+    eprintln!("instance 0 in phase 1: {first_phase:?}; instance 1 in phase 2: {second_phase:?}");
     assert!(second_phase.peak_open_connections as usize <= MAX_CONNECTIONS, "{second_phase:?}");
     assert!(second_phase.connections_accepted as usize <= MAX_CONNECTIONS, "{second_phase:?}");
 
