@@ -77,14 +77,16 @@ stop_sim() {
 }
 trap 'stop_sim; rm -rf "$probe"' EXIT
 
-# A fresh simulator per test (its virtual key counters start at 0, as in tests/c_abi.rs).
+# A fresh two-instance simulator cluster per test run (its virtual key counters start at 0, as in
+# tests/c_abi.rs); AA_TEST_URL is instance 0, AA_TEST_URL_2 instance 1.
 start_sim() { # name
   local out=$work/$1.sim.out
-  "$sim" --listen 127.0.0.1:0 --ca-out "$work/$1-ca.pem" >"$out" 2>"$work/$1.sim.err" &
+  "$sim" --listen 127.0.0.1:0 --instances 2 --ca-out "$work/$1-ca.pem" >"$out" 2>"$work/$1.sim.err" &
   sim_pid=$!
   for _ in $(seq 1 200); do
-    if [ -s "$out" ] && [ -s "$work/$1-ca.pem" ]; then
+    if [ "$(wc -l <"$out")" -ge 2 ] && [ -s "$work/$1-ca.pem" ]; then
       sim_url=$(head -n1 "$out")
+      sim_url_2=$(sed -n 2p "$out" | awk '{print $NF}')
       return 0
     fi
     kill -0 "$sim_pid" 2>/dev/null || break
@@ -105,29 +107,52 @@ else
 fi
 [ "${#names[@]}" -gt 0 ] || { echo "asan-c-tests: no test_*.c in $tests_dir" >&2; exit 1; }
 
+# test_cluster runs once per scenario, with the outages tests/c_abi.rs sets for it (taken down
+# through instance 1's /sim/v1 routes): "" (options), threads, refuse, unavailable, all_down.
+scenarios_of() { # name
+  if [ "$1" = test_cluster ]; then echo "- threads refuse unavailable all_down"; else echo "-"; fi
+}
+outage() { # name instance kind
+  curl --silent --show-error --fail --cacert "$work/$1-ca.pem" -X POST -d "{\"kind\":\"$3\"}" \
+    "$sim_url_2/sim/v1/instances/$2/outage" >/dev/null
+}
+set_outages() { # name scenario
+  case $2 in
+    refuse) outage "$1" 0 refuse ;;
+    unavailable) outage "$1" 0 unavailable ;;
+    all_down) outage "$1" 0 refuse && outage "$1" 1 unavailable ;;
+  esac
+}
+
 passed=0
 failed=()
 for name in "${names[@]}"; do
   exe=$work/$name
-  echo
-  echo "--- $name"
   "$cc" -std=c11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
     -DAA_LOGON_VIRTUAL_DEVICE -Wall -Wextra -Wpedantic -Werror \
     -I "$root/include" -I "$root/testkit/capi/include" "$tests_dir/$name.c" -o "$exe" \
     -L "$native" -Wl,-rpath,"$native" -laa_logon -laa_logon_testkit -lpthread
-  start_sim "$name"
-  status=0
-  LD_LIBRARY_PATH="$native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" AA_TEST_URL="$sim_url" \
-    AA_TEST_CA_FILE="$work/$name-ca.pem" timeout -k 10 "$test_timeout" "$exe" >"$work/$name.log" 2>&1 || status=$?
-  stop_sim
-  cat "$work/$name.log"
-  [ "$status" -ne 124 ] || echo "asan-c-tests: $name did not finish within $test_timeout s" >&2
-  if [ "$status" -ne 0 ] || grep -qE '^(==[0-9]+==ERROR|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer)|runtime error:' "$work/$name.log"; then
-    echo "asan-c-tests: $name FAILED (exit $status)" >&2
-    failed+=("$name")
-  else
-    passed=$((passed + 1))
-  fi
+  for scenario in $(scenarios_of "$name"); do
+    [ "$scenario" = - ] && scenario=
+    run=$name${scenario:+-$scenario}
+    echo
+    echo "--- $run"
+    start_sim "$run"
+    status=0
+    set_outages "$run" "$scenario" || status=$?
+    [ "$status" -ne 0 ] || LD_LIBRARY_PATH="$native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" AA_TEST_URL="$sim_url" \
+      AA_TEST_URL_2="$sim_url_2" AA_TEST_SCENARIO="$scenario" AA_TEST_CA_FILE="$work/$run-ca.pem" \
+      timeout -k 10 "$test_timeout" "$exe" >"$work/$run.log" 2>&1 || status=$?
+    stop_sim
+    cat "$work/$run.log" 2>/dev/null || true
+    [ "$status" -ne 124 ] || echo "asan-c-tests: $run did not finish within $test_timeout s" >&2
+    if [ "$status" -ne 0 ] || grep -qE '^(==[0-9]+==ERROR|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer)|runtime error:' "$work/$run.log"; then
+      echo "asan-c-tests: $run FAILED (exit $status)" >&2
+      failed+=("$run")
+    else
+      passed=$((passed + 1))
+    fi
+  done
 done
 
 echo
