@@ -6,6 +6,8 @@
  *   cc logon.c -o logon $(pkg-config --cflags --libs aa_logon)
  *   export AA_ENDPOINT_SECRET=...      # from the environment: never visible in a process listing
  *   ./logon https://aa.example.com 178fa64ebafe11eaa1fb0242ac110003 'JAGUAR\denis'
+ *   ./logon --failover-url https://aa2.example.com https://aa1.example.com \
+ *      178fa64ebafe11eaa1fb0242ac110003 'JAGUAR\denis'     # a cluster: aa1 first, then aa2
  *
  * To test without a key (docs/testing-without-a-key.md), build it with the test-only virtual key
  * of libaa_logon_testkit, which reaches the library through the public aa_client_set_hid_io:
@@ -27,6 +29,7 @@
 #endif
 
 #define MAX_APP_ID_HOSTS 8
+#define MAX_FAILOVER_URLS 8
 
 struct arguments {
     const char *url, *endpoint_id, *user;
@@ -35,6 +38,8 @@ struct arguments {
     const char *virtual_key; /* --virtual-key SEED: the testkit's key instead of USB keys */
     const char *app_id_hosts[MAX_APP_ID_HOSTS]; /* --allow-app-id-host */
     size_t app_id_host_count;
+    const char *failover_urls[MAX_FAILOVER_URLS]; /* --failover-url: the cluster's other servers */
+    size_t failover_url_count;
     unsigned timeout_ms;    /* --timeout SECONDS to wait for a touch, default 30 */
 };
 
@@ -44,6 +49,8 @@ static int usage(const char *program) {
             "  --event EVENT             authentication event (default: Search Card)\n"
             "  --ca-file PEM             trust this CA file in addition to the system trust store\n"
             "  --allow-app-id-host HOST  sign U2F requests whose appId names HOST (repeatable)\n"
+            "  --failover-url URL        another server of URL's AA cluster (repeatable), tried in\n"
+            "                            order when URL cannot be reached or answers 502/503/504\n"
             "  --virtual-key SEED        use the test-only virtual key SEED instead of USB keys\n"
             "                            (needs a build with -DAA_LOGON_EXAMPLE_VIRTUAL_KEY)\n"
             "  --timeout SECONDS         how long to wait for the key and its touch (default: 30)\n",
@@ -79,6 +86,9 @@ static int parse_arguments(int argc, char **argv, struct arguments *args) {
         } else if (strcmp(option, "--allow-app-id-host") == 0) {
             if (args->app_id_host_count == MAX_APP_ID_HOSTS) return usage(argv[0]);
             args->app_id_hosts[args->app_id_host_count++] = value;
+        } else if (strcmp(option, "--failover-url") == 0) {
+            if (args->failover_url_count == MAX_FAILOVER_URLS) return usage(argv[0]);
+            args->failover_urls[args->failover_url_count++] = value;
         } else if (strcmp(option, "--timeout") == 0) {
             char *end = NULL;
             unsigned long seconds = strtoul(value, &end, 10);
@@ -174,12 +184,15 @@ static int report(const aa_logon *logon) {
         aa_string_free(method);
         return 1;
     }
-    char *session = NULL, *user = NULL;
+    char *session = NULL, *user = NULL, *server = NULL;
     aa_logon_login_session_id(logon, &session, NULL);
     aa_logon_user_field(logon, "user_name", &user, NULL);
+    aa_logon_server(logon, &server, NULL); /* with failover URLs: the one that answered */
     printf("Logged on as %s (login session %s)\n", user ? user : "?", session ? session : "?");
+    printf("server: %s\n", server ? server : "?");
     aa_string_free(session);
     aa_string_free(user);
+    aa_string_free(server);
     return 0;
 }
 
@@ -214,8 +227,16 @@ int main(int argc, char **argv) {
             return fail("aa_client_options_allow_app_id_host", status, error);
         }
     }
+    /* The other servers of the cluster, in order of preference (same endpoint id and secret). */
+    for (size_t i = 0; i < args.failover_url_count; i++) {
+        status = aa_client_options_add_failover_url(options, args.failover_urls[i], &error);
+        if (status != AA_STATUS_OK) {
+            aa_client_options_free(options);
+            return fail("aa_client_options_add_failover_url", status, error);
+        }
+    }
 
-    /* 2. One client per server and endpoint: thread-safe, it keeps its connections alive. */
+    /* 2. One client per server (or cluster) and endpoint: thread-safe, keeps connections alive. */
     aa_client *client = NULL;
     status = aa_client_new(options, &client, &error);
     aa_client_options_free(options);

@@ -3,6 +3,7 @@
 //   mcs -out:Logon.exe -r:AaLogon.dll Logon.cs            (or add it to a project referencing AaLogon.csproj)
 //   export AA_ENDPOINT_SECRET=...                          (never on the command line: it would show in `ps`)
 //   mono Logon.exe https://aa.example.com 178fa64ebafe11eaa1fb0242ac110003 'JAGUAR\denis'
+//   mono Logon.exe --failover-url https://aa2.example.com https://aa1.example.com ...   (a cluster)
 //
 // Without a key, against the simulator (docs/testing-without-a-key.md): the test-only virtual key
 // of libaa_logon_testkit, the simulator's CA and its appId host:
@@ -29,6 +30,8 @@ internal static class LogonExample
         "  --method METHOD           first method of the chain (default: U2F:1)\n" +
         "  --ca-file PEM             trust this CA file in addition to the system trust store\n" +
         "  --allow-app-id-host HOST  sign U2F requests whose appId names HOST (repeatable)\n" +
+        "  --failover-url URL        another server of URL's AA cluster (repeatable), tried in\n" +
+        "                            order when URL cannot be reached or answers 502/503/504\n" +
         "  --virtual-key SEED        use the test-only virtual key SEED instead of USB keys\n" +
         "The endpoint secret is read from the environment variable AA_ENDPOINT_SECRET.";
 
@@ -37,6 +40,7 @@ internal static class LogonExample
         var positional = new List<string>();
         string eventName = "Search Card", firstMethod = "U2F:1", caFile = null, virtualKey = null;
         var appIdHosts = new List<string>();
+        var failoverUrls = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
             if (!args[i].StartsWith("--", StringComparison.Ordinal))
@@ -56,6 +60,7 @@ internal static class LogonExample
                 case "--method": firstMethod = value; break;
                 case "--ca-file": caFile = value; break;
                 case "--allow-app-id-host": appIdHosts.Add(value); break;
+                case "--failover-url": failoverUrls.Add(value); break;
                 case "--virtual-key": virtualKey = value; break;
                 default:
                     Console.Error.WriteLine("unknown option " + args[i - 1] + "\n" + Usage);
@@ -82,6 +87,10 @@ internal static class LogonExample
         foreach (string host in appIdHosts)
         {
             options.AllowedAppIdHosts.Add(host);
+        }
+        foreach (string failoverUrl in failoverUrls)
+        {
+            options.FailoverUrls.Add(failoverUrl); // the cluster's other servers, in order of preference
         }
         using (var interrupted = new CancellationTokenSource())
         {
@@ -170,6 +179,7 @@ internal static class LogonExample
             }
             Console.WriteLine("Welcome, " + logon.GetUserField("user_name") + " (id " + logon.GetUserField("user_id") + ")");
             Console.WriteLine("login session: " + logon.LoginSessionId);
+            Console.WriteLine("server: " + logon.Server); // with --failover-url: the one that answered
             return 0;
         }
     }

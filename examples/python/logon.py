@@ -4,6 +4,7 @@
     export AA_ENDPOINT_SECRET=...            # never on the command line: it would show in `ps`
     python3 logon.py https://aa.example.com 178fa64ebafe11eaa1fb0242ac110003 'JAGUAR\\denis'
     python3 logon.py ... --method LDAP_PASSWORD:1     # the "LDAP + U2F" chain
+    python3 logon.py --failover-url https://aa2.example.com https://aa1.example.com ...  # a cluster
 
 Without a key, against the simulator (docs/testing-without-a-key.md): the test-only virtual key
 of libaa_logon_testkit, the simulator's CA and its appId host:
@@ -54,7 +55,7 @@ def parse_arguments() -> argparse.Namespace:
         description="Log a user on to an Advanced Authentication server (U2F security key).",
         epilog="The endpoint secret is read from the environment variable AA_ENDPOINT_SECRET.",
     )
-    parser.add_argument("url", help="base URL of the AA server, e.g. https://aa.example.com")
+    parser.add_argument("url", help="base URL of the (preferred) AA server, e.g. https://aa.example.com")
     parser.add_argument("endpoint_id", help="id of the endpoint registered on the AA server")
     parser.add_argument("user", help='user name, e.g. "JAGUAR\\denis"')
     parser.add_argument("--event", default="Search Card", help="authentication event (default: %(default)s)")
@@ -66,6 +67,14 @@ def parse_arguments() -> argparse.Namespace:
         default=[],
         metavar="HOST",
         help="also sign U2F requests whose appId names HOST (repeatable; the simulator's is aa-sim.local)",
+    )
+    parser.add_argument(
+        "--failover-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="another server of the same AA cluster (repeatable), tried in order when url cannot be "
+        "reached or answers 502/503/504",
     )
     parser.add_argument(
         "--virtual-key",
@@ -113,6 +122,7 @@ def main() -> int:
             secret,
             ca_file=arguments.ca_file,
             allowed_app_id_hosts=arguments.allow_app_id_host,
+            failover_urls=arguments.failover_url,
         ) as client:
             if arguments.virtual_key is not None:
                 attach_virtual_key(client, arguments.virtual_key)
@@ -130,6 +140,7 @@ def main() -> int:
                 user = logon.user
                 print(f"Welcome, {user.name} (id {user.id})")
                 print(f"login session: {logon.login_session_id}")
+                print(f"server: {logon.server}")  # with --failover-url: the one that answered
                 return 0
     except (aa_logon.LibraryLoadError, VirtualDeviceUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -4,7 +4,8 @@
 //! AA_LOGON_TESTKIT_LIBRARY), the C# program compiled with `mcs` against bindings/csharp/src and
 //! run with `mono`. Each run gets a simulator of its own (started in-process, its CA written to a
 //! file), because the virtual key's signature counter starts at 0 in every process and a
-//! simulator accepts it once. Failure runs check that the messages say what to do next.
+//! simulator accepts it once. Failure runs check that the messages say what to do next; failover
+//! runs give a closed loopback port as the preferred server and the simulator as --failover-url.
 //!
 //! A missing cc, python3, mypy, mcs or mono makes the test concerned print a loud skip notice and
 //! pass, unless AA_REQUIRE_ALL=1 (CI), where it fails.
@@ -39,6 +40,32 @@ fn virtual_key_logon(sim: &Simulator, ca: &Path) -> Vec<String> {
         demo::ENDPOINT_ID.into(),
         demo::USER.into(),
     ]
+}
+
+/// The options and arguments of [`virtual_key_logon`] for a cluster whose preferred server is a
+/// closed loopback port and whose next one (`--failover-url`) is the simulator.
+fn failover_logon(sim: &Simulator, ca: &Path) -> Vec<String> {
+    let mut args = virtual_key_logon(sim, ca);
+    let url = args.iter().position(|arg| arg == sim.base_url()).expect("the URL argument");
+    args[url] = closed_loopback_url();
+    args.splice(0..0, ["--failover-url".to_owned(), sim.base_url().to_owned()]);
+    args
+}
+
+/// An https URL of a loopback port nothing listens on (bound, then released).
+fn closed_loopback_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    format!("https://{}", listener.local_addr().expect("its address"))
+}
+
+/// Asserts the run succeeded, its standard output starts with `greeting` and names the simulator
+/// as the server that answered.
+fn assert_logged_on_through(command: &Command, output: &Output, greeting: &str, sim: &Simulator) {
+    assert!(output.status.success(), "{}", describe(command, output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with(greeting), "{}", describe(command, output));
+    let server = format!("server: {}", sim.base_url());
+    assert!(stdout.lines().any(|line| line == server), "no line {server:?}:\n{}", describe(command, output));
 }
 
 /// Asserts the run failed with `code` and that its standard error contains each of `expected`.
@@ -93,6 +120,24 @@ fn the_c_example_logs_on_with_the_virtual_key() {
 }
 
 #[test]
+fn the_c_example_fails_over_to_the_next_server() {
+    if !tool_present(&["cc"], "the C example (examples/c/logon.c)", "Install a C compiler (gcc)") {
+        return;
+    }
+    let dir = work_dir("c-failover");
+    let exe = compile_c_example(&dir, true);
+    let (sim, ca) = simulator(&dir);
+    let mut command = c_example(&exe, &failover_logon(&sim, &ca));
+    let output = run(&mut command, "");
+    assert_logged_on_through(
+        &command,
+        &output,
+        &format!("Logged on as {} (login session ", demo::USER),
+        &sim,
+    );
+}
+
+#[test]
 fn the_c_example_says_what_to_do_next_when_it_fails() {
     if !tool_present(&["cc"], "the C example (examples/c/logon.c)", "Install a C compiler (gcc)") {
         return;
@@ -122,10 +167,7 @@ fn the_c_example_says_what_to_do_next_when_it_fails() {
     assert_fails_saying(&command, &output, 1, &["aa-sim.local", "aa_client_options_allow_app_id_host"]);
 
     // Nothing listening: the message names the URL.
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        format!("https://{}", listener.local_addr().expect("its address"))
-    };
+    let closed = closed_loopback_url();
     let mut args = logon.clone();
     let url = args.iter().position(|arg| arg == sim.base_url()).expect("the URL argument");
     args[url] = closed.clone();
@@ -188,6 +230,18 @@ fn the_python_example_logs_on_with_the_virtual_key() {
 }
 
 #[test]
+fn the_python_example_fails_over_to_the_next_server() {
+    if !tool_present(&["python3"], "the Python example (examples/python/logon.py)", "Install python3") {
+        return;
+    }
+    let dir = work_dir("python-failover");
+    let (sim, ca) = simulator(&dir);
+    let mut command = python_example(&failover_logon(&sim, &ca));
+    let output = run(&mut command, "");
+    assert_logged_on_through(&command, &output, &format!("Welcome, {} (id ", demo::USER), &sim);
+}
+
+#[test]
 fn the_python_example_prints_each_detail_of_a_rejection_once() {
     if !tool_present(&["python3"], "the Python example (examples/python/logon.py)", "Install python3") {
         return;
@@ -234,14 +288,15 @@ fn the_python_example_is_clean_under_mypy_strict() {
 
 // --- C# ---------------------------------------------------------------------------------------
 
-#[test]
-fn the_csharp_example_logs_on_and_prints_each_detail_of_a_rejection_once() {
+/// Whether mcs and mono run (otherwise the loud skip notice).
+fn csharp_tools_present() -> bool {
     let what = "the C# example (examples/csharp/Logon.cs)";
     let install = "Install the mono-mcs and mono-runtime packages";
-    if !tool_present(&["mcs"], what, install) || !tool_present(&["mono"], what, install) {
-        return;
-    }
-    let dir = work_dir("csharp");
+    tool_present(&["mcs"], what, install) && tool_present(&["mono"], what, install)
+}
+
+/// Compiles the binding and examples/csharp/Logon.cs with mcs into `dir`; returns Logon.exe.
+fn compile_csharp_example(dir: &Path) -> PathBuf {
     let dll = dir.join("AaLogon.dll");
     let exe = dir.join("Logon.exe");
     programs::compile_csharp_binding(&dll);
@@ -251,6 +306,36 @@ fn the_csharp_example_logs_on_and_prints_each_detail_of_a_rejection_once() {
             .arg(format!("-r:{}", dll.display()))
             .arg(repo().join("examples/csharp/Logon.cs")),
     );
+    exe
+}
+
+#[test]
+fn the_csharp_example_fails_over_to_the_next_server() {
+    if !csharp_tools_present() {
+        return;
+    }
+    let dir = work_dir("csharp-failover");
+    let exe = compile_csharp_example(&dir);
+    let (sim, ca) = simulator(&dir);
+    let library_path = std::env::join_paths([native::library_dir(), native::testkit_library_dir()])
+        .expect("LD_LIBRARY_PATH");
+    let mut command = Command::new("mono");
+    command
+        .arg(&exe)
+        .args(failover_logon(&sim, &ca))
+        .env("LD_LIBRARY_PATH", &library_path)
+        .env("AA_ENDPOINT_SECRET", demo::ENDPOINT_SECRET);
+    let output = run(&mut command, "");
+    assert_logged_on_through(&command, &output, &format!("Welcome, {} (id ", demo::USER), &sim);
+}
+
+#[test]
+fn the_csharp_example_logs_on_and_prints_each_detail_of_a_rejection_once() {
+    if !csharp_tools_present() {
+        return;
+    }
+    let dir = work_dir("csharp");
+    let exe = compile_csharp_example(&dir);
     let (sim, ca) = simulator(&dir);
     let library_path = std::env::join_paths([native::library_dir(), native::testkit_library_dir()])
         .expect("LD_LIBRARY_PATH");
