@@ -3,16 +3,20 @@
 
 Sources: the recorded AA answers of core/src/aa/model.rs's tests, the Google U2F vectors of
 testdata/u2f-test-vectors.json, the libfido2-style CTAPHID captures of core/src/fido/ctaphid.rs's
-tests, and a few URLs, pins and PEM/DER certificates. Input layouts: see core/src/fuzzing.rs and
+tests, the CTAP2 examples of testdata/ctap2-vectors.json, real CTAP2 answers of the testkit's
+virtual key (printed by fuzz/ctap2-seeds, which this script builds and runs with cargo), and a few
+URLs, pins and PEM/DER certificates. Input layouts: see core/src/fuzzing.rs and
 fuzz/fuzz_targets/c_abi_strings.rs."""
 import json
 import os
 import shutil
+import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "fuzz", "corpus")
 VECTORS = json.load(open(os.path.join(ROOT, "testdata", "u2f-test-vectors.json")))
 SIGN = VECTORS["sign"]
+CTAP2 = json.load(open(os.path.join(ROOT, "testdata", "ctap2-vectors.json")))
 
 CID = bytes.fromhex("00220002")
 INIT_DATA, CONT_DATA = 57, 59
@@ -174,6 +178,18 @@ def seeds():
         "foreign_app_id": config(0x00, b"https://aa.example.com", app_id=b"https://evil.example/u2f"),
         "app_id_check_off": config(0x40, b"https://aa.example.com", app_id=b"http://evil.example#x"),
         "header_injection": config(0x06, b"https://aa.example.com", ua=b"ua\r\nX-Evil: 1", lang=b"de\nx"),
+        # The servers field: base URL, then failover URLs after 0x1F each.
+        "failover_cluster": config(0x00, b"\x1f".join([b"https://aa1.example.com", b"https://aa2.example.com:8443",
+                                                        b" https://aa3.example.com/tenant "])),
+        "failover_same_server_again": config(0x00, b"\x1f".join([b"https://aa1.example.com", b"https://AA1.example.com/",
+                                                                  b" https://aa2.example.com ", b"https://aa2.example.com//"])),
+        "failover_credentials": config(0x00, b"\x1f".join([b"https://aa1.example.com", b"https://admin:hunter22secret@aa2.example.com",
+                                                            b"https://aa3.example.com"])),
+        "failover_list_full": config(0x00, b"\x1f".join([b"https://aa.example.com"]
+                                                         + [b"https://aa%d.example.com" % i for i in range(70)])),
+        "failover_bad_base": config(0x00, b"ftp://aa.example.com\x1fhttps://aa2.example.com"),
+        "failover_bad_urls": config(0x00, b"\x1f".join([b"https://aa.example.com", b"", b"ftp://x", b"https://aa2.example.com/?q=1",
+                                                         b"https://[::1]:8443", b"https://aa3.example.com#x"])),
     }
     # --- c_abi_strings: flags, base_url, id, secret, pin, proxy, ua, ca_file, appId host -----------
 
@@ -193,7 +209,137 @@ def seeds():
         "bad_url_for_client": c_abi(0x01, b"ftp://x", *good[1:], b"ab" * 32, b"http://proxy:3128", b"ua", b"c"),
         "just_flags": b"\x01",
     }
+    out["ctap2_answers"] = ctap2_answers()
     return out
+
+
+def cbor(value):
+    """Minimal CBOR encoder (shortest heads, definite lengths, map keys in the order given)."""
+    def head(major, n):
+        if n < 24:
+            return bytes([major << 5 | n])
+        for extra, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+            if n < 1 << (8 * size):
+                return bytes([major << 5 | extra]) + n.to_bytes(size, "big")
+        raise ValueError(n)
+    if value is False or value is True:
+        return bytes([0xf5 if value else 0xf4])
+    if isinstance(value, int):
+        return head(0, value) if value >= 0 else head(1, -1 - value)
+    if isinstance(value, bytes):
+        return head(2, len(value)) + value
+    if isinstance(value, str):
+        return head(3, len(value.encode())) + value.encode()
+    if isinstance(value, list):
+        return head(4, len(value)) + b"".join(cbor(v) for v in value)
+    if isinstance(value, dict):
+        return head(5, len(value)) + b"".join(cbor(k) + cbor(v) for k, v in value.items())
+    raise TypeError(value)
+
+
+def virtual_key_answers():
+    """The real answers fuzz/ctap2-seeds prints: name -> status || CBOR."""
+    manifest = os.path.join(ROOT, "fuzz", "ctap2-seeds", "Cargo.toml")
+    run = subprocess.run(["cargo", "run", "--quiet", "--manifest-path", manifest],
+                         check=True, capture_output=True, text=True)
+    return {name: bytes.fromhex(answer) for name, answer in (line.split() for line in run.stdout.splitlines())}
+
+
+def ctap2_answers():
+    """Mode byte (see fuzzing::ctap2_answers) + one answer of the key: status || CBOR."""
+    answers = virtual_key_answers()
+    info, assertion, discoverable, key_agreement, retries, token = range(6)
+    bit3, bit4, bit5 = 0x08, 0x10, 0x20
+    ok = b"\x00"
+
+    spec = CTAP2["pin_protocol_1"]
+    # The scripted key's own key-agreement key: the CTAP2 example's platform key.
+    own_cose = {1: 2, 3: -25, -1: 1, -2: h(spec["platform_public_x"]), -3: h(spec["platform_public_y"])}
+    own = ok + cbor({1: own_cose})
+    auth_data = h(SIGN["application_parameter"]) + h("0100000001")
+    signature = h(SIGN["signature"])
+    credential = {"id": h(SIGN["key_handle"]), "type": "public-key"}
+    versions = {1: ["FIDO_2_0"]}
+    virtual_assertion = answers["assertion"]
+
+    def mode(m, answer):
+        return bytes([m]) + answer
+
+    return {
+        # getInfo, in describe
+        "info_virtual_key_u2f_too": mode(info | bit3, answers["info_both"]),
+        "info_virtual_key_ctap2_only": mode(info, answers["info_ctap2_only"]),
+        "info_virtual_key_pin_and_uv": mode(info, answers["info_pin_uv"]),
+        "info_spec_example": mode(info | bit3, ok + h(CTAP2["get_info"]["cbor"])),
+        "info_spec_example_extra_key": mode(info, ok + h(CTAP2["get_info"]["cbor_extra_key"])),
+        "info_error_status_with_body": mode(info, b"\x01" + h(CTAP2["get_info"]["cbor"])),
+        "info_status_only": mode(info, ok),
+        "info_truncated": mode(info, answers["info_both"][:40]),
+        "info_trailing_byte": mode(info, answers["info_both"] + b"\x00"),
+        "info_nested_too_deep": mode(info, ok + cbor({1: ["FIDO_2_0"], 0x20: [[[[[[[[1]]]]]]]]})),
+        "info_nested_deepest": mode(info, ok + cbor({1: ["FIDO_2_0"], 0x20: [[[[[[1]]]]]]})),
+        "info_too_many_items": mode(info, ok + cbor({1: ["FIDO_2_0"], 0x20: [0] * 2100})),
+        "info_tag": mode(info, ok + b"\xa2" + cbor(1) + cbor(["FIDO_2_0"]) + cbor(5) + h("c11a00000400")),
+        "info_float": mode(info, ok + b"\xa2" + cbor(1) + cbor(["FIDO_2_0"]) + cbor(5) + h("f93c00")),
+        "info_indefinite_versions": mode(info, ok + h("a1019f68") + b"FIDO_2_0" + h("ff")),
+        "info_key_twice": mode(info, ok + h("a2") + cbor(1) + cbor(["U2F_V2"]) + cbor(1) + cbor(["FIDO_2_0"])),
+        "info_option_not_boolean": mode(info, ok + cbor({1: ["FIDO_2_0"], 4: {"clientPin": 1}})),
+        "info_odd_pin_protocol": mode(info, ok + cbor({1: ["FIDO_2_1"], 4: {"clientPin": True}, 6: [7]})),
+        # getAssertion of the allowList's credential
+        "assertion_virtual_key": mode(assertion, virtual_assertion),
+        "assertion_virtual_key_u2f_sign": mode(assertion | bit3, virtual_assertion),
+        "assertion_built_in_uv": mode(assertion | bit4, answers["assertion_uv"]),
+        "assertion_uv_flag_missing": mode(assertion | bit4, virtual_assertion),
+        "assertion_no_presence": mode(assertion, answers["assertion_silent"]),
+        "assertion_no_credentials": mode(assertion, answers["assertion_no_credentials"]),
+        "assertion_spec_example": mode(assertion, ok + h(CTAP2["get_assertion"]["cbor"])),
+        "assertion_error_status_with_body": mode(assertion | bit3, b"\x27" + virtual_assertion[1:]),
+        "assertion_truncated": mode(assertion, virtual_assertion[:80]),
+        "assertion_trailing_byte": mode(assertion, virtual_assertion + b"\x00"),
+        "assertion_credential_implied": mode(assertion | bit3, ok + cbor({2: auth_data, 3: signature})),
+        "assertion_with_extensions": mode(assertion | bit3, ok + cbor({1: credential, 2: auth_data[:32] + b"\x81" + auth_data[33:]
+                                                                       + cbor({"credProtect": 1}), 3: signature})),
+        "assertion_key_timed_out": mode(assertion, b"\x2f"),
+        # getAssertion without allowList, and getNextAssertion's answers
+        "discoverable_first": mode(discoverable, answers["assertion_discoverable"]),
+        "discoverable_next": mode(discoverable, answers["next_assertion"]),
+        "discoverable_none_left": mode(discoverable, answers["next_assertion_none_left"]),
+        "discoverable_empty_credential_id": mode(discoverable, ok + cbor({1: {"id": b"", "type": "public-key"},
+                                                                          2: auth_data, 3: signature})),
+        "discoverable_user_handle_too_long": mode(discoverable, ok + cbor({1: credential, 2: auth_data, 3: signature,
+                                                                           4: {"id": b"u" * 65}})),
+        "discoverable_other_type": mode(discoverable, ok + cbor({1: {"id": b"c" * 16, "type": "secret-key"},
+                                                                 2: auth_data, 3: signature})),
+        # clientPIN getKeyAgreement
+        "key_agreement_own_p2": mode(key_agreement, own),
+        "key_agreement_own_p1": mode(key_agreement | bit3, own),
+        "key_agreement_own_p2_permissions": mode(key_agreement | bit4, own),
+        "key_agreement_virtual_key": mode(key_agreement, answers["key_agreement_p2"]),
+        "key_agreement_off_curve": mode(key_agreement, ok + cbor({1: {**own_cose, -3: own_cose[-2]}})),
+        "key_agreement_wrong_curve": mode(key_agreement, ok + cbor({1: {**own_cose, -1: 2}})),
+        "key_agreement_short_x": mode(key_agreement, ok + cbor({1: {**own_cose, -2: own_cose[-2][1:]}})),
+        "key_agreement_error_status": mode(key_agreement | bit3, b"\x01" + own[1:]),
+        # clientPIN getPinRetries
+        "retries_virtual_key": mode(retries, answers["pin_retries"]),
+        "retries_3_p1": mode(retries | bit3, answers["pin_retries_3"]),
+        "retries_blocked": mode(retries, answers["pin_retries_blocked"]),
+        "retries_in_describe": mode(retries | bit5, answers["pin_retries"]),
+        "retries_blocked_in_describe": mode(retries | bit5, answers["pin_retries_blocked"]),
+        "retries_huge": mode(retries, ok + cbor({3: (1 << 64) - 1})),
+        "retries_negative": mode(retries | bit5, ok + cbor({3: -1})),
+        "retries_error_status_with_body": mode(retries | bit5, b"\x34" + answers["pin_retries"][1:]),
+        # clientPIN getPinToken / getPinUvAuthTokenUsingPinWithPermissions
+        "token_virtual_key_p2_permissions": mode(token | bit4, answers["pin_token_p2"]),
+        "token_virtual_key_p1": mode(token | bit3, answers["pin_token_p1"]),
+        "token_virtual_key_p2": mode(token, answers["pin_token_p2"]),
+        "token_wrong_pin": mode(token, answers["pin_token_p2_wrong_pin"]),
+        "token_p1_16_bytes": mode(token | bit3, ok + cbor({2: b"\x5a" * 16})),
+        "token_p2_too_short": mode(token, ok + cbor({2: b"\x5a" * 32})),
+        "token_too_long": mode(token | bit3, ok + cbor({2: b"\x5a" * 80})),
+        "token_error_status_with_body": mode(token, b"\x31" + answers["pin_token_p2"][1:]),
+        "empty": b"",
+        "mode_only": bytes([assertion]),
+    }
 
 
 def main():

@@ -6,7 +6,8 @@ use sha2::{Digest, Sha256};
 
 use super::cbor::{self, CborError, MapView, Value};
 
-/// Longest credential id accepted in an answer (CTAP 2.1 allows up to 1023 bytes).
+/// Longest credential id accepted in an answer (CTAP 2.1 allows up to 1023 bytes); an empty one
+/// is refused too.
 pub const MAX_CREDENTIAL_ID_LEN: usize = 1023;
 /// Longest DER ECDSA signature of any curve a key might use (P-521: 139 bytes).
 const MAX_SIGNATURE_LEN: usize = 256;
@@ -148,12 +149,14 @@ impl AssertionResponse {
                         return Err(CborError::from_message(format!("a credential of type {other:?}")))
                     }
                 }
-                Some(
-                    credential
-                        .opt_bytes_at("id", MAX_CREDENTIAL_ID_LEN)?
-                        .ok_or_else(|| CborError::from_message("the getAssertion credential has no id"))?
-                        .to_vec(),
-                )
+                let id = credential
+                    .opt_bytes_at("id", MAX_CREDENTIAL_ID_LEN)?
+                    .ok_or_else(|| CborError::from_message("the getAssertion credential has no id"))?;
+                if id.is_empty() {
+                    // As in a request's allowList: an id is 1 to MAX_CREDENTIAL_ID_LEN bytes.
+                    return Err(CborError::from_message("the getAssertion credential id is empty"));
+                }
+                Some(id.to_vec())
             }
         };
         let auth_data = map.bytes(0x02, MAX_AUTH_DATA_LEN)?.to_vec();
@@ -330,5 +333,22 @@ mod tests {
         ] {
             assert!(AssertionResponse::parse(&decode(&hex(bad)).unwrap()).is_err(), "{bad}");
         }
+    }
+
+    /// Found by the ctap2_answers fuzz target: an empty credential id was taken (and would have
+    /// gone to the server), though a request's allowList ids must be 1 to 1023 bytes.
+    #[test]
+    fn refuses_an_empty_credential_id() {
+        let vector = ctap2_vector("get_assertion");
+        let answer = |id: Vec<u8>| {
+            let credential =
+                cbor::text_map([("id", Value::Bytes(id)), ("type", Value::Text("public-key".into()))]);
+            let auth_data = Value::Bytes(hex(vector["auth_data"].as_str().unwrap()));
+            let signature = Value::Bytes(hex(vector["signature"].as_str().unwrap()));
+            cbor::int_map([(1, credential), (2, auth_data), (3, signature)])
+        };
+        assert_eq!(AssertionResponse::parse(&answer(vec![1])).unwrap().credential_id, Some(vec![1]));
+        let error = AssertionResponse::parse(&answer(Vec::new())).unwrap_err();
+        assert!(error.to_string().contains("empty"), "{error}");
     }
 }

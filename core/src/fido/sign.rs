@@ -207,6 +207,8 @@ struct SignFlow<'a> {
     devices: Vec<Device>,
     ever_listed: bool,
     owner_found: bool,
+    /// An owning key (or one that failed while owning) was pulled out: it may come back.
+    owner_removed: bool,
     non_owner_found: bool,
     last_failure: Option<Error>,
     last_prompt: Option<Prompt>,
@@ -227,6 +229,7 @@ impl<'a> SignFlow<'a> {
             devices: Vec::new(),
             ever_listed: false,
             owner_found: false,
+            owner_removed: false,
             non_owner_found: false,
             last_failure: None,
             last_prompt: None,
@@ -268,14 +271,18 @@ impl<'a> SignFlow<'a> {
     /// Reads the device list: forgets removed devices, queues new ones for probing.
     fn scan(&mut self) -> Result<()> {
         let present = self.provider.list()?;
+        let mut owner_removed = false;
         self.devices.retain(|device| {
             let still_there = present.iter().any(|info| info.path == device.path);
             if !still_there {
+                owner_removed |=
+                    matches!(device.state, State::Owner(_) | State::Failed { was_owner: true, .. });
                 let role = if matches!(device.state, State::Owner(_)) { "owning key" } else { "device" };
                 log::info!("{}: {role} removed", device.path);
             }
             still_there
         });
+        self.owner_removed |= owner_removed;
         for info in present {
             self.ever_listed = true;
             if !self.devices.iter().any(|device| device.path == info.path) {
@@ -581,6 +588,12 @@ impl<'a> SignFlow<'a> {
                 if owner.owned.is_empty() {
                     log::debug!("{path}: holds none of the credentials (NO_CREDENTIALS); left alone");
                     self.non_owner_found = true;
+                    // It never owned any: only an owner that may still answer or come back keeps
+                    // the sign waiting (else it would wait out its deadline as for a pulled key).
+                    self.owner_found = self.owner_removed
+                        || self.devices.iter().any(|device| {
+                            matches!(device.state, State::Owner(_) | State::Failed { was_owner: true, .. })
+                        });
                     return Turn::Continue(State::NotOwner);
                 }
                 owner.next_poll = Instant::now();
@@ -862,11 +875,19 @@ mod tests {
         msg: Answer,
         /// Enforce-presence for its own handle, when `msg` is [`Answer::U2f`].
         enforce: Answer,
+        /// A CTAP2-only key (INIT: WINK, CBOR, NMSG) holding no credential: getInfo lists
+        /// FIDO_2_0; it cannot tell silently (UNSUPPORTED_OPTION to `up: false`), and answers the
+        /// real getAssertion NO_CREDENTIALS.
+        ctap2_without_credentials: bool,
     }
 
     impl Key {
         fn new(seed: u8, msg: Answer, enforce: Answer) -> Self {
-            Key { handle: vec![seed; 64], msg, enforce }
+            Key { handle: vec![seed; 64], msg, enforce, ctap2_without_credentials: false }
+        }
+
+        fn ctap2_without_credentials(seed: u8) -> Self {
+            Key { ctap2_without_credentials: true, ..Key::good(seed) }
         }
 
         fn good(seed: u8) -> Self {
@@ -918,8 +939,17 @@ mod tests {
                 let mut reply = payload.to_vec();
                 let new_cid = if cid == BROADCAST_CID { 0x0100_0001 } else { cid };
                 reply.extend_from_slice(&new_cid.to_be_bytes());
-                reply.extend_from_slice(&[2, 1, 0, 0, 0x01]);
+                let capabilities = if self.key.ctap2_without_credentials { 0x0D } else { 0x01 };
+                reply.extend_from_slice(&[2, 1, 0, 0, capabilities]);
                 return self.pending.extend(fragment(cid, command::INIT, &reply).unwrap());
+            }
+            if cmd == command::CBOR && self.key.ctap2_without_credentials {
+                let reply = match payload[0] {
+                    0x04 => [&[0x00][..], &hex("a10181684649444f5f325f30")].concat(),
+                    _ if payload.ends_with(&hex("05a1627570f4")) => vec![0x2B],
+                    _ => vec![0x2E],
+                };
+                return self.pending.extend(fragment(cid, command::CBOR, &reply).unwrap());
             }
             if cmd != command::MSG {
                 return; // CANCEL has no answer; nothing else is sent to a U2F key here.
@@ -1070,5 +1100,26 @@ mod tests {
         assert_eq!(response.key_handle, owner.request().key_handle);
         let error = sign_with(vec![stranger], &[owner.request()], Duration::from_secs(20)).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::NoMatchingKey, "{error}");
+    }
+
+    /// Found by the ctap2_answers fuzz target: an owner whose getAssertion answer was
+    /// NO_CREDENTIALS made the flow wait out its deadline as if the key had been pulled out, then
+    /// say so ("removed while waiting for a touch").
+    #[test]
+    fn a_ctap2_key_holding_none_of_the_credentials_is_no_matching_key_at_once() {
+        let key = Key::ctap2_without_credentials(1);
+        // Discoverable credentials (no probe), and a list the silent probe cannot tell about.
+        for allow_credentials in [Vec::new(), vec![key.handle.clone()]] {
+            let request = AssertionRequest {
+                rp_id: "aa.example.com".into(),
+                client_data_hash: [7; 32],
+                allow_credentials,
+                user_verification: crate::fido::UserVerification::Discouraged,
+            };
+            // Far longer than the test takes: waiting for it would show as a presence timeout.
+            let options = SignOptions { timeout: Duration::from_secs(20), ..SignOptions::default() };
+            let error = get_assertion(&Keys(vec![key.clone()]), &request, &options).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::NoMatchingKey, "{error}");
+        }
     }
 }
