@@ -225,10 +225,25 @@ impl ClientConfig {
     }
 }
 
-/// Two base URLs name the same server when they differ only in case, spaces or a trailing `/`.
+/// Two base URLs name the same server when they lead to the same API: scheme and host compared
+/// without case, the default port spelled out or not, the `/api/v1` prefix given or not, a
+/// trailing `/` or not.
 fn same_server(a: &str, b: &str) -> bool {
-    let normal = |url: &str| url.trim_matches(' ').trim_end_matches('/').to_ascii_lowercase();
-    normal(a) == normal(b)
+    match (server_key(a), server_key(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a.trim_matches(' ') == b.trim_matches(' '),
+    }
+}
+
+/// `scheme://host:port/prefix` of a base URL, lowercase, port explicit, without `/api/v1`.
+fn server_key(url: &str) -> Option<String> {
+    let (uri, _) = parse_base_url(url).ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let host = uri.host()?.trim_end_matches('.').to_ascii_lowercase();
+    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+    let path = uri.path().trim_end_matches('/').to_ascii_lowercase();
+    let path = path.strip_suffix("/api/v1").unwrap_or(&path).trim_end_matches('/');
+    Some(format!("{scheme}://{host}:{port}{path}"))
 }
 
 fn config_error(message: impl Into<String>) -> Error {
