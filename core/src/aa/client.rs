@@ -236,6 +236,11 @@ impl Client {
                 Next::Local => return Reply { outcome: Err(failure.error), server: None },
                 Next::Stop if order.len() == 1 => return Reply { outcome: Err(failure.error), server: None },
                 Next::Stop => {
+                    log::info!(
+                        "AA server {} failed ({}) after the call may have reached it; not repeated elsewhere",
+                        server.base_url,
+                        redact(failure.error.message())
+                    );
                     // Servers tried before failed without receiving the call; those after are skipped.
                     let not_tried = order.len() - attempt - 1;
                     let error = named(server, failure);

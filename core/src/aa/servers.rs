@@ -91,20 +91,17 @@ impl Servers {
         *self.list[index].failed_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
     }
 
-    /// `index` answered a call. Logged at info level when it is not the server that answered the
-    /// call before (a failover, or the return to a recovered server).
+    /// `index` answered a call. A server that had failed is logged at info level when it answers
+    /// again (failures are logged where they happen: see the client); a log line per change of
+    /// server would flood the log while logons started before and after a failover run side by
+    /// side on different servers.
     pub(crate) fn answered(&self, index: ServerIndex) {
-        *self.list[index].failed_at.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let before = self.last_answered.swap(index, Ordering::Relaxed);
-        let answering = &self.list[index].base_url;
-        match self.list.get(before) {
-            _ if before == index => {}
-            None if index == 0 => {}
-            None => log::info!("AA server {answering} answered, not the preferred {}", self.list[0].base_url),
-            Some(previous) => {
-                log::info!("AA server {answering} answered; calls went to {} until now", previous.base_url)
-            }
+        let had_failed =
+            self.list[index].failed_at.lock().unwrap_or_else(|p| p.into_inner()).take().is_some();
+        if had_failed {
+            log::info!("AA server {} answers again", self.list[index].base_url);
         }
+        self.last_answered.store(index, Ordering::Relaxed);
     }
 
     /// The server that answered the last call; the preferred one before the first call.
