@@ -86,6 +86,9 @@ fn guest_scenarios_pass_through_the_real_hidraw_path() {
     if boot.console.contains(initramfs::INSMOD_FAILED) {
         problems.push("a kernel module failed to load".into());
     }
+    if boot.console.contains(initramfs::LOOPBACK_FAILED) {
+        problems.push("the loopback interface could not be brought up (the logon scenarios need it)".into());
+    }
     assert!(
         problems.is_empty(),
         "guest problems:\n  {}\n--- guest console ---\n{}",

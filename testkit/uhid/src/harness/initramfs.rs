@@ -15,8 +15,13 @@ pub const GUEST_BINARY: &str = "aa-uhid-guest";
 /// Printed by init when a module fails to load, so the harness can say why no scenario ran.
 pub const INSMOD_FAILED: &str = "GUEST insmod failed";
 
-/// Mounts what hidapi needs (sysfs for enumeration, devtmpfs for /dev/uhid and /dev/hidraw*), loads
-/// the modules in order, runs the scenarios, then powers off so qemu (-no-reboot) exits at once.
+/// Printed by init when the loopback interface cannot be brought up (the logon scenarios need it).
+pub const LOOPBACK_FAILED: &str = "GUEST loopback interface not brought up";
+
+/// Mounts what hidapi needs (sysfs for enumeration, devtmpfs for /dev/uhid and /dev/hidraw*), brings
+/// the loopback interface up (the kernel leaves it down; the logon scenarios' simulator listens on
+/// 127.0.0.1, which the kernel gives `lo` as it comes up), loads the modules in order, runs the
+/// scenarios, then powers off so qemu (-no-reboot) exits at once.
 fn init_script(modules: &[String]) -> String {
     let insmods: String = modules
         .iter()
@@ -29,6 +34,7 @@ fn init_script(modules: &[String]) -> String {
          /bin/busybox mount -t proc proc /proc\n\
          /bin/busybox mount -t sysfs sysfs /sys\n\
          /bin/busybox mount -t devtmpfs devtmpfs /dev\n\
+         /bin/busybox ip link set lo up || echo \"{LOOPBACK_FAILED}\"\n\
          {insmods}\
          /{GUEST_BINARY}\n\
          echo \"GUEST exit status $?\"\n\
@@ -81,6 +87,8 @@ mod tests {
         let guest = script.find("/aa-uhid-guest\n").unwrap();
         let poweroff = script.find("poweroff -f").unwrap();
         assert!(hid < uhid && uhid < generic && generic < guest && guest < poweroff);
+        let loopback = script.find("ip link set lo up").unwrap();
+        assert!(loopback < guest, "the logon scenarios need loopback up before they start");
         assert!(script.starts_with("#!/bin/busybox sh\n"));
     }
 }

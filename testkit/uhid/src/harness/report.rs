@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// Every scenario the guest runs, in order.
-pub const SCENARIOS: [&str; 9] = [
+pub const SCENARIOS: [&str; 12] = [
     "hidapi_raw_init",
     "list_and_identify",
     "ctaphid_init",
@@ -16,6 +16,9 @@ pub const SCENARIOS: [&str; 9] = [
     "unplug_during_wait",
     "touch_after_one_second",
     "ctap2_only_get_info",
+    "u2f_logon_over_hidraw",
+    "fido2_logon_with_pin_over_hidraw",
+    "cancel_during_touch_over_hidraw",
 ];
 
 pub const SCENARIO_PREFIX: &str = "SCENARIO";

@@ -3,15 +3,21 @@
 //! printing one `SCENARIO` line per scenario and a summary (see `aa_uhid::harness::report`).
 
 #[cfg(target_os = "linux")]
+mod cancel;
+#[cfg(target_os = "linux")]
 mod ctap2;
 #[cfg(target_os = "linux")]
 mod identify;
+#[cfg(target_os = "linux")]
+mod logon;
 #[cfg(target_os = "linux")]
 mod plugging;
 #[cfg(target_os = "linux")]
 mod raw;
 #[cfg(target_os = "linux")]
 mod runner;
+#[cfg(target_os = "linux")]
+mod server;
 #[cfg(target_os = "linux")]
 mod signing;
 #[cfg(target_os = "linux")]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aa_uhid::harness::report::{self, Outcome, SUMMARY_PREFIX};
 
-use crate::{ctap2, identify, plugging, raw, signing};
+use crate::{cancel, ctap2, identify, logon, plugging, raw, signing};
 
 /// A scenario's verdict: `Err` carries the reason it failed.
 pub type Verdict = Result<(), String>;
@@ -26,6 +26,9 @@ fn scenario(name: &str) -> Option<fn() -> Verdict> {
         "unplug_during_wait" => plugging::unplug_during_wait,
         "touch_after_one_second" => signing::touch_after_one_second,
         "ctap2_only_get_info" => ctap2::ctap2_only_get_info,
+        "u2f_logon_over_hidraw" => logon::u2f_logon_over_hidraw,
+        "fido2_logon_with_pin_over_hidraw" => logon::fido2_logon_with_pin_over_hidraw,
+        "cancel_during_touch_over_hidraw" => cancel::cancel_during_touch_over_hidraw,
         _ => return None,
     })
 }

@@ -6,7 +6,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use aa_logon::fido::{self, HidapiDevices, Prompt, SignOptions, SignRequest, SignResponse};
-use aa_uhid::{Bridge, Plugged};
+use aa_uhid::{Bridge, Endpoint, Plugged};
 use aa_virtual_key::{Enrollment, VirtualKey, PRODUCT, PRODUCT_ID, VENDOR_ID};
 
 /// The appId the scenarios sign for (what AA's U2F method sends).
@@ -15,10 +15,13 @@ pub const APP_ID: &str = "https://aa.example.test/u2f";
 /// Plugs a virtual key made from `seed` into the guest kernel; returns the test's handle to it.
 pub fn plug_key(bridge: &mut Bridge, seed: &[u8]) -> Result<(VirtualKey, Plugged), String> {
     let key = VirtualKey::new(seed);
-    let plugged = bridge
-        .plug(Arc::new(key.clone()), PRODUCT, VENDOR_ID, PRODUCT_ID)
-        .map_err(|e| format!("plugging key {:?}: {e}", String::from_utf8_lossy(seed)))?;
+    let plugged = plug(bridge, Arc::new(key.clone()))?;
     Ok((key, plugged))
+}
+
+/// Plugs `endpoint` (a virtual key, or a wrapper around one) in as the virtual key's USB product.
+pub fn plug(bridge: &mut Bridge, endpoint: Arc<dyn Endpoint>) -> Result<Plugged, String> {
+    bridge.plug(endpoint, PRODUCT, VENDOR_ID, PRODUCT_ID).map_err(|e| format!("plugging a key: {e}"))
 }
 
 /// A challenge issued by the simulator's U2F logic for the given enrollments.
