@@ -4,15 +4,16 @@
 //! behind the previous one ([`Buffers::output`] is the free space after what is queued), and the
 //! transport sends everything queued in one go when it waits for the answer (or when the
 //! free space runs low). The queued bytes (a password among them) are overwritten with zeros
-//! once sent, and when the connection is dropped.
+//! once sent, and when the connection is dropped. The input side does the same for the answers
+//! (a login session id among them): bytes ureq has consumed are wiped at once, the rest when the
+//! connection is dropped.
 
 use ureq::config::Config;
-use ureq::unversioned::transport::{self, LazyBuffers};
+use ureq::unversioned::transport;
 use zeroize::Zeroize;
 
 pub(crate) struct Buffers {
-    /// ureq's own input buffer (its output half is unused and kept at one byte).
-    input: LazyBuffers,
+    input: WipedInput,
     output: Vec<u8>,
     output_size: usize,
     queued: usize,
@@ -21,7 +22,7 @@ pub(crate) struct Buffers {
 impl Buffers {
     pub(crate) fn new(config: &Config) -> Buffers {
         Buffers {
-            input: LazyBuffers::new(config.input_buffer_size(), 1),
+            input: WipedInput::new(config.input_buffer_size()),
             output: Vec::new(),
             output_size: config.output_buffer_size(),
             queued: 0,
@@ -64,36 +65,102 @@ impl transport::Buffers for Buffers {
     }
 
     fn input(&self) -> &[u8] {
-        self.input.input()
+        self.input.unconsumed()
     }
 
     fn input_append_buf(&mut self) -> &mut [u8] {
-        self.input.input_append_buf()
+        self.input.free()
     }
 
     fn input_appended(&mut self, amount: usize) {
-        self.input.input_appended(amount)
+        self.input.filled = (self.input.filled + amount).min(self.input.buf.len());
     }
 
     fn input_consume(&mut self, amount: usize) {
-        self.input.input_consume(amount)
+        self.input.consume(amount)
     }
 
     fn tmp_and_output(&mut self) -> (&mut [u8], &mut [u8]) {
         self.allocate();
-        let (tmp, _) = self.input.tmp_and_output();
-        (tmp, &mut self.output[self.queued..])
+        (self.input.scratch(), &mut self.output[self.queued..])
     }
 
     fn can_use_input(&self) -> bool {
-        self.input.can_use_input()
+        !self.input.unconsumed().is_empty() && self.input.progress
     }
 }
 
 impl Drop for Buffers {
     fn drop(&mut self) {
-        // What was sent is already wiped.
+        // What was sent is already wiped; what was read and consumed too.
         self.sent();
+        self.input.buf.zeroize();
+    }
+}
+
+/// The input buffer, as ureq's own (`LazyBuffers`) but wiping: consumed bytes are zeroed at once,
+/// moved bytes leave zeros behind, and it never reallocates in place (a grown buffer is a new
+/// one, the old one wiped), so no copy of an answer stays behind in freed memory.
+struct WipedInput {
+    size: usize,
+    buf: Vec<u8>,
+    consumed: usize,
+    filled: usize,
+    /// The last consume took something: ureq may parse what is left before reading more.
+    progress: bool,
+}
+
+/// Scratch space ureq wants for a request body it reads from a `Read` (chunked bodies only; ours
+/// always have a length).
+const MIN_SCRATCH: usize = 10 * 1024;
+
+impl WipedInput {
+    fn new(size: usize) -> WipedInput {
+        WipedInput { size: size.max(1), buf: Vec::new(), consumed: 0, filled: 0, progress: false }
+    }
+
+    fn unconsumed(&self) -> &[u8] {
+        &self.buf[self.consumed..self.filled]
+    }
+
+    fn consume(&mut self, amount: usize) {
+        let end = (self.consumed + amount).min(self.filled);
+        self.buf[self.consumed..end].zeroize();
+        self.consumed = end;
+        self.progress = amount > 0;
+        if self.consumed == self.filled {
+            (self.consumed, self.filled) = (0, 0);
+        }
+    }
+
+    /// The free space after the unconsumed bytes, moved to the front first when more than half
+    /// of the buffer is behind them.
+    fn free(&mut self) -> &mut [u8] {
+        if self.buf.is_empty() {
+            self.buf = vec![0; self.size];
+        }
+        if self.consumed > 0 && self.filled > self.buf.len() / 2 {
+            let (consumed, filled) = (self.consumed, self.filled);
+            self.buf.copy_within(consumed..filled, 0);
+            let moved = filled - consumed;
+            self.buf[moved..filled].zeroize();
+            (self.consumed, self.filled) = (0, moved);
+        }
+        &mut self.buf[self.filled..]
+    }
+
+    /// At least [`MIN_SCRATCH`] free bytes, growing into a new buffer when needed.
+    fn scratch(&mut self) -> &mut [u8] {
+        let free = self.free().len();
+        if free < MIN_SCRATCH {
+            let mut grown = vec![0; self.buf.len() + MIN_SCRATCH - free];
+            grown[..self.filled - self.consumed].copy_from_slice(self.unconsumed());
+            self.filled -= self.consumed;
+            self.consumed = 0;
+            self.buf.zeroize();
+            self.buf = grown;
+        }
+        &mut self.buf[self.filled..]
     }
 }
 
@@ -114,6 +181,38 @@ mod tests {
         buffers.sent();
         assert!(buffers.queued().is_empty());
         assert!(buffers.output[..9].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn consumed_input_is_wiped_and_moved_input_leaves_zeros() {
+        let mut buffers = Buffers::new(&Config::default());
+        let size = buffers.input_append_buf().len();
+        let answer = b"HTTP/1.1 200 OK\r\n\r\n{\"login_session_id\":\"TOKEN\"}";
+        buffers.input_append_buf()[..answer.len()].copy_from_slice(answer);
+        buffers.input_appended(answer.len());
+        assert_eq!(buffers.input(), answer);
+        buffers.input_consume(19);
+        assert!(buffers.can_use_input());
+        assert!(buffers.input.buf[..19].iter().all(|&b| b == 0), "consumed head wiped");
+        buffers.input_consume(answer.len() - 19);
+        assert!(buffers.input().is_empty() && !buffers.can_use_input());
+        assert!(buffers.input.buf.iter().all(|&b| b == 0), "the whole answer is gone");
+
+        // Unconsumed bytes behind the middle move to the front; their old place is zeroed.
+        let tail = size - 4;
+        buffers.input_appended(tail);
+        buffers.input.buf[tail - 4..tail].copy_from_slice(b"abcd");
+        buffers.input_consume(tail - 4);
+        assert_eq!(buffers.input(), b"abcd");
+        let free = buffers.input_append_buf().len();
+        assert_eq!((buffers.input(), free), (&b"abcd"[..], size - 4));
+        assert!(buffers.input.buf[4..].iter().all(|&b| b == 0));
+
+        // The scratch space never comes from a buffer grown in place.
+        buffers.input_appended(size - 4 - 100);
+        let (scratch, _) = buffers.tmp_and_output();
+        assert!(scratch.len() >= MIN_SCRATCH);
+        assert_eq!(&buffers.input()[..4], b"abcd");
     }
 
     #[test]
