@@ -51,11 +51,13 @@ echo "asan-c-tests: building the simulator"
 cargo build --quiet -p aa-sim
 sim=$root/target/debug/aa-sim
 
-# Stage the two libraries (plus the SONAME link libaa_logon.so.0 the programs are linked to).
+# Stage the two libraries (plus the SONAME links libaa_logon.so.0 and libaa_logon_testkit.so.0
+# the programs record).
 built=$asan_target/$triple/debug
 mkdir -p "$native"
 cp "$built/libaa_logon.so" "$built/libaa_logon_testkit.so" "$native/"
 ln -sf libaa_logon.so "$native/libaa_logon.so.0"
+ln -sf libaa_logon_testkit.so "$native/libaa_logon_testkit.so.0"
 
 work=$asan_target/c-tests
 rm -rf "$work"

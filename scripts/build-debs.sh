@@ -6,8 +6,10 @@
 #   libaa-logon-dev    aa_logon.h, libaa_logon.a, the unversioned link libaa_logon.so, aa_logon.pc,
 #                      and the man pages of the C API (cargo run -p xtask -- man)
 #   aa-logon           the aa-logon command
-#   aa-logon-testkit   aa-sim, libaa_logon_testkit.so, aa_logon_testkit.h, aa_logon_testkit.pc: for
-#                      the tests of programs using libaa_logon (virtual keys, AA simulator)
+#   aa-logon-testkit   aa-sim, /usr/lib/<multiarch>/libaa_logon_testkit.so.X.Y.Z with its SONAME link
+#                      libaa_logon_testkit.so.X and the unversioned link libaa_logon_testkit.so,
+#                      DEBIAN/shlibs, aa_logon_testkit.h, aa_logon_testkit.pc: for the tests of
+#                      programs using libaa_logon (virtual keys, AA simulator)
 #
 #   scripts/build-debs.sh [--no-build] [OUT_DIR]      OUT_DIR default: target/debian
 #
@@ -21,7 +23,7 @@ out=""
 for arg in "$@"; do
     case "$arg" in
         --no-build) build=no ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         -*) echo "build-debs: unknown option $arg" >&2; exit 2 ;;
         *) out="$arg" ;;
     esac
@@ -37,6 +39,7 @@ major=${version%%.*}
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 soname="libaa_logon.so.$major"
+testkit_soname="libaa_logon_testkit.so.$major"
 libdir="usr/lib/$multiarch"
 release="$target_dir/release"
 maintainer="aa-logon maintainers <aa-logon@users.noreply.invalid>"
@@ -171,8 +174,15 @@ root=$(package_root aa-logon-testkit)
 install -d "$root/usr/bin" "$root/$libdir/pkgconfig" "$root/usr/include"
 install -m 0755 "$release/aa-sim" "$root/usr/bin/aa-sim"
 strip "$root/usr/bin/aa-sim"
-install -m 0644 "$release/libaa_logon_testkit.so" "$root/$libdir/libaa_logon_testkit.so"
-strip --strip-unneeded "$root/$libdir/libaa_logon_testkit.so"
+install -m 0644 "$release/libaa_logon_testkit.so" "$root/$libdir/libaa_logon_testkit.so.$version"
+strip --strip-unneeded "$root/$libdir/libaa_logon_testkit.so.$version"
+ln -s "libaa_logon_testkit.so.$version" "$root/$libdir/$testkit_soname"
+ln -s "$testkit_soname" "$root/$libdir/libaa_logon_testkit.so"
+# A program linked with -laa_logon_testkit depends on this very version: unlike libaa_logon, the
+# test kit keeps no record of its ABI (no symbols file), so no older or newer build may stand in.
+echo "libaa_logon_testkit $major aa-logon-testkit (= $version)" >"$root/DEBIAN/shlibs"
+echo "activate-noawait ldconfig" >"$root/DEBIAN/triggers"
+chmod 0644 "$root/DEBIAN/shlibs" "$root/DEBIAN/triggers"
 install -m 0644 testkit/capi/include/aa_logon_testkit.h "$root/usr/include/aa_logon_testkit.h"
 cat >"$root/$libdir/pkgconfig/aa_logon_testkit.pc" <<EOF
 prefix=/usr
@@ -187,7 +197,7 @@ Libs: -L\${libdir} -laa_logon_testkit
 Cflags: -I\${includedir}
 EOF
 chmod 0644 "$root/$libdir/pkgconfig/aa_logon_testkit.pc"
-depends=$(shlibs_depends "$root" usr/bin/aa-sim "$libdir/libaa_logon_testkit.so")
+depends=$(shlibs_depends "$root" usr/bin/aa-sim "$libdir/libaa_logon_testkit.so.$version")
 control "$root" aa-logon-testkit devel "libaa-logon-dev (= $version)${depends:+, $depends}" "" \
     "$summary - test kit" \
     "For the tests of programs that use libaa_logon, in CI without a security key or an AA server: aa-sim, a simulator of the Advanced Authentication REST API, and libaa_logon_testkit, software U2F keys that a client reaches through libaa_logon's public HID transport (aa_virtual_key_new, or aa_virtual_key_new_with_state to keep the signature counter in a file between processes). Not for production use."

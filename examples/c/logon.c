@@ -12,8 +12,9 @@
  * To test without a key (docs/testing-without-a-key.md), build it with the test-only virtual key
  * of libaa_logon_testkit, which reaches the library through the public aa_client_set_hid_io:
  *
- *   cc -DAA_LOGON_EXAMPLE_VIRTUAL_KEY -Itestkit/capi/include logon.c -o logon \
- *      $(pkg-config --cflags --libs aa_logon) -Ltarget/release -laa_logon_testkit
+ *   scripts/install.sh --with-testkit PREFIX     # from the root of the repository
+ *   cc -DAA_LOGON_EXAMPLE_VIRTUAL_KEY logon.c -o logon \
+ *      $(pkg-config --cflags --libs aa_logon) -laa_logon_testkit -Wl,-rpath,PREFIX/lib
  *   ./logon --ca-file /tmp/aa-sim-ca.pem --allow-app-id-host aa-sim.local --virtual-key demo \
  *      https://127.0.0.1:8443 178fa64ebafe11eaa1fb0242ac110003 'JAGUAR\denis'
  *

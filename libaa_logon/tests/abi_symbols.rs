@@ -2,13 +2,16 @@
 //! release build in target/release/, when there is one) exports as dynamic symbols precisely the
 //! functions include/aa_logon.h declares — nothing more (no testkit function, no Rust symbol),
 //! nothing less — and carries the SONAME libaa_logon.so.0. The test-only libaa_logon_testkit.so
-//! exports precisely the functions of aa_logon_testkit.h. Every item of both headers is documented.
+//! exports precisely the functions of aa_logon_testkit.h and carries the SONAME
+//! libaa_logon_testkit.so.0. Every item of both headers is documented.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
+#[path = "support/elf.rs"]
+mod elf;
 #[path = "support/header.rs"]
 mod header;
 #[path = "support/native.rs"]
@@ -24,6 +27,21 @@ fn tool_output(tool: &str, args: &[&str], file: &Path) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn readelf_output_is_read_for_the_soname_and_needed_libraries() {
+    let library = "\
+ 0x0000000000000001 (NEEDED)             Shared library: [libgcc_s.so.1]
+ 0x0000000000000001 (NEEDED)             Shared library: [libc.so.6]
+ 0x000000000000000e (SONAME)             Library soname: [libaa_logon_testkit.so.0]
+ 0x000000000000000c (INIT)               0x5000
+";
+    assert_eq!(elf::parse_soname(library).as_deref(), Some("libaa_logon_testkit.so.0"));
+    assert_eq!(elf::parse_needed(library), ["libgcc_s.so.1", "libc.so.6"]);
+    let program = " 0x0000000000000001 (NEEDED)             Shared library: [libaa_logon.so.0]\n";
+    assert_eq!(elf::parse_soname(program), None);
+    assert_eq!(elf::parse_needed(program), ["libaa_logon.so.0"]);
 }
 
 /// Every defined dynamic symbol of `library` (`nm -D --defined-only`), without symbol versions.
@@ -134,13 +152,7 @@ fn shipped_library_exports_exactly_the_header_functions() {
             problems.join("\n")
         );
 
-        let dynamic = tool_output("readelf", &["-d"], &library);
-        assert!(
-            dynamic.contains(&format!("Library soname: [{}]", native::SONAME)),
-            "{}: no SONAME {}:\n{dynamic}",
-            library.display(),
-            native::SONAME
-        );
+        assert_eq!(elf::soname(&library).as_deref(), Some(native::SONAME), "{}: SONAME", library.display());
     }
 }
 
@@ -156,6 +168,12 @@ fn testkit_library_exports_exactly_its_header_functions() {
     let library = native::testkit_library();
     let problems = export_problems(&library, header::TESTKIT_HEADER, &declared);
     assert!(problems.is_empty(), "{} disagrees with its header:\n{}", library.display(), problems.join("\n"));
+    assert_eq!(
+        elf::soname(&library).as_deref(),
+        Some(native::TESTKIT_SONAME),
+        "{}: SONAME",
+        library.display()
+    );
 }
 
 /// Whether `line` starts a header item that needs a doc comment right above it.

@@ -377,3 +377,45 @@ fn the_csharp_example_logs_on_and_prints_each_detail_of_a_rejection_once() {
         describe(&command, &output)
     );
 }
+
+/// docs/testing-without-a-key.md's C steps as written: `scripts/install.sh --with-testkit PREFIX`,
+/// the example built with `pkg-config` and `-laa_logon_testkit` only (both libraries found in the
+/// prefix through their SONAMEs and the rpath), then a logon.
+#[test]
+fn the_c_example_builds_and_logs_on_from_an_install_with_the_testkit() {
+    if !tool_present(&["cc", "pkg-config"], "the install script's C flow", "Install gcc and pkg-config") {
+        return;
+    }
+    let dir = work_dir("c-installed");
+    let prefix = dir.join("prefix");
+    run_ok(Command::new("bash").arg(repo().join("scripts/install.sh")).arg("--with-testkit").arg(&prefix));
+    for name in ["libaa_logon.so.0", "libaa_logon_testkit.so.0", "libaa_logon_testkit.so"] {
+        assert!(prefix.join("lib").join(name).exists(), "{name} is installed");
+    }
+    assert!(prefix.join("include/aa_logon_testkit.h").exists());
+    let pkg_config = run_ok(
+        Command::new("pkg-config")
+            .args(["--cflags", "--libs", "aa_logon"])
+            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig")),
+    );
+    let exe = dir.join("logon");
+    let mut cc = Command::new("cc");
+    cc.arg("-DAA_LOGON_EXAMPLE_VIRTUAL_KEY")
+        .arg(repo().join("examples/c/logon.c"))
+        .arg("-o")
+        .arg(&exe)
+        .args(String::from_utf8_lossy(&pkg_config.stdout).split_whitespace())
+        .arg("-laa_logon_testkit")
+        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()));
+    run_ok(&mut cc);
+    let (sim, ca) = simulator(&dir);
+    let mut command = c_example(&exe, &virtual_key_logon(&sim, &ca));
+    command.env_remove("LD_LIBRARY_PATH");
+    let output = run(&mut command, "");
+    assert!(output.status.success(), "{}", describe(&command, &output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).starts_with("Logged on as "),
+        "{}",
+        describe(&command, &output)
+    );
+}

@@ -12,6 +12,8 @@
 use std::path::Path;
 use std::process::Command;
 
+#[path = "support/elf.rs"]
+mod elf;
 #[path = "support/packaging.rs"]
 mod packaging;
 
@@ -79,6 +81,14 @@ fn nuget_packages_restore_from_a_folder_feed_and_a_mono_program_logs_on() {
         testing.join("runtimes/linux-x64/native/libaa_logon_testkit.so"),
     ] {
         assert!(file.is_file(), "the restored packages lack {}", file.display());
+    }
+    // Loaded by path through the dllmap, the native libraries still carry their SONAMEs.
+    for (package, file, soname) in [
+        (&aalogon, "libaa_logon.so", "libaa_logon.so.0"),
+        (&testing, "libaa_logon_testkit.so", "libaa_logon_testkit.so.0"),
+    ] {
+        let library = package.join("runtimes/linux-x64/native").join(file);
+        assert_eq!(elf::soname(&library).as_deref(), Some(soname), "{}", library.display());
     }
 
     let app = dir.join("app");

@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/elf.rs"]
+mod elf;
 #[path = "support/packaging.rs"]
 mod packaging;
 
@@ -154,6 +156,13 @@ fn the_wheel_installs_without_rust_and_logs_on_with_the_bundled_testkit() {
         loaded.starts_with(&venv.display().to_string()) && loaded.ends_with("/aa_logon/libaa_logon.so"),
         "{printed}"
     );
+    // The bundled libraries, loaded by path, keep their SONAMEs through auditwheel's repair.
+    let package = Path::new(loaded).parent().expect("the aa_logon package directory");
+    for (file, soname) in
+        [("libaa_logon.so", "libaa_logon.so.0"), ("libaa_logon_testkit.so", "libaa_logon_testkit.so.0")]
+    {
+        assert_eq!(elf::soname(&package.join(file)).as_deref(), Some(soname), "the wheel's {file}");
+    }
 
     // Two processes, one state file: the second continues the counter, so the simulator (which
     // rejects replayed counters) accepts both.

@@ -64,8 +64,7 @@ class _Spec:
         if found:
             candidates.append(found)
         if sys.platform not in ("win32", "darwin"):
-            if self.library == LIBRARY:
-                candidates.append(f"lib{self.library}.so.0")  # the SONAME ldconfig links
+            candidates.append(f"lib{self.library}.so.0")  # the SONAME ldconfig links (both libraries)
             candidates.append(f"lib{self.library}.so")
         else:
             candidates.append(self.file_name())

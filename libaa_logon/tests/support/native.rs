@@ -1,7 +1,8 @@
 //! Where this test run's C libraries are, staged for the C, Python and C# test drivers:
 //! libaa_logon.so in target/<profile>/aa-native/ together with the SONAME link libaa_logon.so.0,
-//! and the test-only libaa_logon_testkit.so in target/<profile>/aa-native-testkit/ (kept apart, so
-//! the directory of the shipped library holds only what ships).
+//! and the test-only libaa_logon_testkit.so with its SONAME link libaa_logon_testkit.so.0 in
+//! target/<profile>/aa-native-testkit/ (kept apart, so the directory of the shipped library holds
+//! only what ships). Programs linked with -laa_logon / -laa_logon_testkit record the SONAMEs.
 //!
 //! `cargo test` builds neither where a C program can be pointed at it reliably: the testkit's
 //! cdylib (crate aa-logon-testkit, a dev-dependency with an rlib) lands in target/<profile>/deps/,
@@ -84,11 +85,17 @@ pub fn library() -> PathBuf {
     library_dir().join(LIBRARY)
 }
 
-/// The directory holding libaa_logon_testkit.so of this test run (not the one of libaa_logon).
+/// The directory holding libaa_logon_testkit.so (and libaa_logon_testkit.so.0) of this test run
+/// (not the one of libaa_logon).
 pub fn testkit_library_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        stage(TESTKIT_LIBRARY, "aa-native-testkit", None, "the aa-logon-testkit dev-dependency")
+        stage(
+            TESTKIT_LIBRARY,
+            "aa-native-testkit",
+            Some(TESTKIT_SONAME),
+            "the aa-logon-testkit dev-dependency",
+        )
     })
 }
 
@@ -103,3 +110,5 @@ pub const LIBRARY: &str = "libaa_logon.so";
 pub const SONAME: &str = "libaa_logon.so.0";
 /// The file name of the test-only testkit library.
 pub const TESTKIT_LIBRARY: &str = "libaa_logon_testkit.so";
+/// Its SONAME (build.rs of aa-logon-testkit).
+pub const TESTKIT_SONAME: &str = "libaa_logon_testkit.so.0";
