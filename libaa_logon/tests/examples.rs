@@ -309,6 +309,19 @@ fn compile_csharp_example(dir: &Path) -> PathBuf {
     exe
 }
 
+/// `mono Logon.exe ARGS` with this build's libraries and the demo endpoint secret.
+fn csharp_example(exe: &Path, args: &[String]) -> Command {
+    let library_path = std::env::join_paths([native::library_dir(), native::testkit_library_dir()])
+        .expect("LD_LIBRARY_PATH");
+    let mut command = Command::new("mono");
+    command
+        .arg(exe)
+        .args(args)
+        .env("LD_LIBRARY_PATH", &library_path)
+        .env("AA_ENDPOINT_SECRET", demo::ENDPOINT_SECRET);
+    command
+}
+
 #[test]
 fn the_csharp_example_fails_over_to_the_next_server() {
     if !csharp_tools_present() {
@@ -317,14 +330,7 @@ fn the_csharp_example_fails_over_to_the_next_server() {
     let dir = work_dir("csharp-failover");
     let exe = compile_csharp_example(&dir);
     let (sim, ca) = simulator(&dir);
-    let library_path = std::env::join_paths([native::library_dir(), native::testkit_library_dir()])
-        .expect("LD_LIBRARY_PATH");
-    let mut command = Command::new("mono");
-    command
-        .arg(&exe)
-        .args(failover_logon(&sim, &ca))
-        .env("LD_LIBRARY_PATH", &library_path)
-        .env("AA_ENDPOINT_SECRET", demo::ENDPOINT_SECRET);
+    let mut command = csharp_example(&exe, &failover_logon(&sim, &ca));
     let output = run(&mut command, "");
     assert_logged_on_through(&command, &output, &format!("Welcome, {} (id ", demo::USER), &sim);
 }
@@ -337,14 +343,7 @@ fn the_csharp_example_logs_on_and_prints_each_detail_of_a_rejection_once() {
     let dir = work_dir("csharp");
     let exe = compile_csharp_example(&dir);
     let (sim, ca) = simulator(&dir);
-    let library_path = std::env::join_paths([native::library_dir(), native::testkit_library_dir()])
-        .expect("LD_LIBRARY_PATH");
-    let mut command = Command::new("mono");
-    command
-        .arg(&exe)
-        .args(virtual_key_logon(&sim, &ca))
-        .env("LD_LIBRARY_PATH", &library_path)
-        .env("AA_ENDPOINT_SECRET", demo::ENDPOINT_SECRET);
+    let mut command = csharp_example(&exe, &virtual_key_logon(&sim, &ca));
     let output = run(&mut command, "");
     assert!(output.status.success(), "{}", describe(&command, &output));
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -360,12 +359,7 @@ fn the_csharp_example_logs_on_and_prints_each_detail_of_a_rejection_once() {
         demo::ENDPOINT_ID.into(),
         demo::USER.into(),
     ];
-    let mut command = Command::new("mono");
-    command
-        .arg(&exe)
-        .args(&rejected)
-        .env("LD_LIBRARY_PATH", library_path)
-        .env("AA_ENDPOINT_SECRET", demo::ENDPOINT_SECRET);
+    let mut command = csharp_example(&exe, &rejected);
     let output = run(&mut command, "not the password\n");
     assert_eq!(output.status.code(), Some(1), "{}", describe(&command, &output));
     let stderr = String::from_utf8_lossy(&output.stderr);
