@@ -193,6 +193,9 @@ impl ClientConfig {
         if uri.host().is_none_or(str::is_empty) {
             return Err(invalid("no host"));
         }
+        let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+        let host_and_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        check_port(host_and_port).map_err(invalid)?;
         if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
             return Err(invalid("a proxy URL has no path or query"));
         }
@@ -267,6 +270,25 @@ fn check_header_value(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// The port of `host[:port]` (IPv6 in brackets), when there is one, is a number from 1 to 65535.
+/// The URL parser keeps `https://host:abc` and `https://host:99999` as URLs without a port, which
+/// would quietly mean port 443 (and make two spellings of one server look different).
+fn check_port(authority: &str) -> std::result::Result<(), &'static str> {
+    let after_host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or("", |(_, after)| after),
+        None => authority.rfind(':').map_or("", |colon| &authority[colon..]),
+    };
+    match after_host.strip_prefix(':') {
+        None if after_host.is_empty() => Ok(()),
+        Some(port)
+            if port.parse::<u16>().is_ok_and(|port| port > 0) && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Ok(())
+        }
+        _ => Err("the port must be a number from 1 to 65535"),
+    }
+}
+
 /// A URL of printable ASCII without spaces and without a fragment; surrounding spaces ignored.
 fn parse_printable_url(url: &str) -> std::result::Result<ureq::http::Uri, &'static str> {
     let url = url.trim_matches(' ');
@@ -299,6 +321,7 @@ pub(crate) fn parse_base_url(base_url: &str) -> Result<(ureq::http::Uri, &str)> 
     if uri.host().is_none_or(str::is_empty) {
         return Err(invalid("no host"));
     }
+    check_port(authority).map_err(invalid)?;
     if uri.query().is_some() {
         return Err(invalid("must not carry a query"));
     }
@@ -426,6 +449,11 @@ mod tests {
             "https://\u{e4}a.example",
             "ftp://aa.example",
             "https://aa.example/?q",
+            "https://aa.example:com",
+            "https://aa.example:99999",
+            "https://aa.example:0",
+            "https://aa.example:",
+            "https://[::1]:x",
         ] {
             let e = ClientConfig::check_base_url(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Config, "{bad:?}");
@@ -448,6 +476,7 @@ mod tests {
             "http://proxy.example:3128?x=1",
             "http://pro xy:1",
             "http://proxy\r\n:1",
+            "http://proxy.example:squid",
         ] {
             assert_eq!(ClientConfig::check_proxy_url(bad).unwrap_err().kind(), ErrorKind::Config, "{bad:?}");
         }
