@@ -7,7 +7,7 @@
 mod logon_support;
 
 use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aa_logon::{Client, ErrorKind, LogonStatus, Secret, SignOptions};
 use aa_sim::{demo, Outage, SimConfig, Simulator};
@@ -31,10 +31,11 @@ fn open_descriptors() -> usize {
 /// Waits for the simulator to see every client connection closed (it closes its side when the
 /// client's FIN arrives); gives up after a minute, a hang guard.
 fn wait_until_no_connection_is_open(sim: &Simulator) {
-    let guard = Instant::now() + Duration::from_secs(60);
-    while (0..sim.instance_count()).any(|i| sim.instance(i).stats().open_connections > 0) {
-        assert!(Instant::now() < guard, "connections stay open: {:?}", sim.instance(0).stats());
-        std::thread::yield_now();
+    for instance in 0..sim.instance_count() {
+        let closed = sim
+            .instance(instance)
+            .wait_for_stats(|stats| stats.open_connections == 0, Duration::from_secs(60));
+        assert!(closed, "connections stay open: {:?}", sim.instance(instance).stats());
     }
 }
 

@@ -5,7 +5,8 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -93,6 +94,10 @@ pub struct Instance {
     requests: AtomicU64,
     open_connections: AtomicU64,
     peak_open_connections: AtomicU64,
+    /// Bumped (and waiters woken) after every change of a counter: see
+    /// [`wait_for_stats`](Instance::wait_for_stats).
+    changes: Mutex<u64>,
+    changed: Condvar,
 }
 
 impl Instance {
@@ -112,6 +117,8 @@ impl Instance {
             requests: AtomicU64::new(0),
             open_connections: AtomicU64::new(0),
             peak_open_connections: AtomicU64::new(0),
+            changes: Mutex::new(0),
+            changed: Condvar::new(),
         };
         (instance, receiver)
     }
@@ -149,21 +156,53 @@ impl Instance {
 
     pub fn count_connection(&self) {
         self.connections_accepted.fetch_add(1, Ordering::Relaxed);
+        self.notify_change();
     }
 
     pub fn count_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        self.notify_change();
     }
 
     /// Counts a connection as open until the returned guard is dropped.
     pub fn open_connection(self: &Arc<Self>) -> OpenConnection {
         let open = self.open_connections.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak_open_connections.fetch_max(open, Ordering::SeqCst);
+        self.notify_change();
         OpenConnection { instance: Arc::clone(self) }
     }
 
     pub fn reset_peak_open_connections(&self) {
         self.peak_open_connections.store(self.open_connections.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.notify_change();
+    }
+
+    /// Called after a counter changed. Taking the lock orders the change before any waiter's next
+    /// look at the counters, so no change is missed.
+    fn notify_change(&self) {
+        *self.changes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) += 1;
+        self.changed.notify_all();
+    }
+
+    /// Waits until `condition` holds for the counters, woken by each change; false when it still
+    /// does not after `timeout`.
+    pub fn wait_for_stats(
+        &self,
+        mut condition: impl FnMut(&InstanceStats) -> bool,
+        timeout: Duration,
+    ) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut changes = self.changes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        loop {
+            if condition(&self.stats()) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            changes = self.changed.wait_timeout(changes, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
     }
 
     pub fn stats(&self) -> InstanceStats {
@@ -188,5 +227,6 @@ pub struct OpenConnection {
 impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.instance.open_connections.fetch_sub(1, Ordering::SeqCst);
+        self.instance.notify_change();
     }
 }

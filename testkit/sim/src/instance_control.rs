@@ -1,6 +1,7 @@
 //! The Rust handle on one instance of a simulated cluster ([`crate::Simulator::instance`]).
 
 use std::io;
+use std::time::Duration;
 
 use crate::instance::{Instance, InstanceStats, Outage};
 
@@ -56,6 +57,13 @@ impl<'a> InstanceControl<'a> {
 
     pub fn stats(&self) -> InstanceStats {
         self.instance.stats()
+    }
+
+    /// Waits until `condition` holds for [`stats`](Self::stats), woken by every change of a
+    /// counter (no polling); false when it still does not after `timeout`. For tests that wait
+    /// for a connection to be accepted or closed.
+    pub fn wait_for_stats(&self, condition: impl FnMut(&InstanceStats) -> bool, timeout: Duration) -> bool {
+        self.instance.wait_for_stats(condition, timeout)
     }
 
     /// Sets [`InstanceStats::peak_open_connections`] to the connections open now, to measure

@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aa_sim::{demo, Fault, FaultRule, InstanceStats, Outage, SimConfig, Simulator, TlsMode};
 use common::*;
@@ -24,13 +24,18 @@ fn address(url: &str) -> SocketAddr {
     url.trim_start_matches("http://").trim_start_matches("https://").parse().expect("host:port")
 }
 
-/// Polls `condition` until it holds; fails after the hang guard.
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + GUARD;
-    while !condition() {
-        assert!(Instant::now() < deadline, "still not {what} after {GUARD:?}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+/// Waits (woken by the instance's counter changes) until `condition` holds; fails after the
+/// hang guard.
+fn wait_until(
+    simulator: &Simulator,
+    instance: usize,
+    what: &str,
+    condition: impl FnMut(&InstanceStats) -> bool,
+) {
+    assert!(
+        simulator.instance(instance).wait_for_stats(condition, GUARD),
+        "still not {what} after {GUARD:?}"
+    );
 }
 
 /// A raw plain-HTTP/1.1 keep-alive connection, to see exactly what happens to one connection.
@@ -274,8 +279,8 @@ fn hang_never_answers_and_restore_closes_the_hung_connections() {
     assert!(matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut), "{error}");
     let accepted = simulator.instance(0).stats().connections_accepted;
     let mut during = Raw::connect(&url).unwrap();
-    wait_until("the connection made during the hang is accepted", || {
-        simulator.instance(0).stats().connections_accepted == accepted + 1
+    wait_until(&simulator, 0, "the connection made during the hang is accepted", |stats| {
+        stats.connections_accepted == accepted + 1
     });
 
     simulator.instance(0).restore().unwrap();
@@ -285,7 +290,7 @@ fn hang_never_answers_and_restore_closes_the_hung_connections() {
     // A connection that asked nothing during the hang was not hung: it is served again.
     assert_eq!(idle.stats().0, 200);
     assert_eq!(Raw::connect(&url).unwrap().stats().0, 200);
-    wait_until("only the idle connection open", || simulator.instance(0).stats().open_connections == 1);
+    wait_until(&simulator, 0, "only the idle connection open", |stats| stats.open_connections == 1);
 }
 
 #[test]
@@ -349,7 +354,7 @@ fn stats_count_per_instance_and_the_peak_resets() {
     assert_eq!((simulator.stats().connections_accepted, simulator.stats().requests), (3, 3));
 
     connections.truncate(1);
-    wait_until("two connections closed", || simulator.instance(1).stats().open_connections == 1);
+    wait_until(&simulator, 1, "two connections closed", |stats| stats.open_connections == 1);
     assert_eq!(simulator.instance(1).stats().peak_open_connections, 3);
     simulator.instance(1).reset_peak_open_connections();
     assert_eq!(simulator.instance(1).stats().peak_open_connections, 1);
